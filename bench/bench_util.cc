@@ -1,0 +1,68 @@
+#include "bench_util.h"
+
+#include <cstdio>
+#include <regex>
+#include <vector>
+
+namespace pb::bench {
+
+namespace {
+std::vector<std::string>& registered_names() {
+  static std::vector<std::string> names;
+  return names;
+}
+}  // namespace
+
+benchmark::internal::Benchmark* register_row(const Config&, const std::string& name,
+                                             std::function<void(benchmark::State&)> fn) {
+  registered_names().push_back(name);
+  return benchmark::RegisterBenchmark(name.c_str(), [fn = std::move(fn)](benchmark::State& st) { fn(st); })
+      ->UseRealTime()
+      ->Unit(benchmark::kMicrosecond);
+  // min_time and repetitions reach Google Benchmark as flags (see main.cc): set per row, they would be appended
+  // to every name ("/min_time:0.100/repeats:5") and break the naming contract.
+}
+
+std::size_t count_matching(const std::string& filter) {
+  if (filter.empty() || filter == "all" || filter == ".") return registered_names().size();
+  const bool negate = filter[0] == '-';
+  std::size_t n = 0;
+  try {
+    const std::regex re(negate ? filter.substr(1) : filter);
+    for (const auto& name : registered_names())
+      if (std::regex_search(name + "/real_time", re) != negate) ++n;
+  } catch (const std::regex_error&) {
+    return registered_names().size();  // Google Benchmark reports the bad regex itself
+  }
+  return n;
+}
+
+std::string gemm_name(const std::string& backend_id, index_t M, index_t N, index_t K, int threads) {
+  return "gemm/" + backend_id + "/M:" + std::to_string(M) + "/N:" + std::to_string(N) + "/K:" + std::to_string(K) +
+         "/threads:" + std::to_string(threads);
+}
+
+bool skip_if_unavailable(benchmark::State& st, const std::string& id, const std::string& why) {
+  if (why.empty()) return false;
+  st.SkipWithError((id + " unsupported: " + why).c_str());
+  return true;
+}
+
+bool skip_if_wrong(benchmark::State& st, double max_rel_err, double tolerance) {
+  if (max_rel_err <= tolerance) return false;  // NaN fails here too
+  char msg[160];
+  std::snprintf(msg, sizeof msg, "verification failed: max_rel_err=%.3g exceeds tolerance %.3g", max_rel_err,
+                tolerance);
+  st.SkipWithError(msg);
+  return true;
+}
+
+void set_dense_counters(benchmark::State& st, double flop_per_iter, double bytes_per_iter, double max_rel_err) {
+  using C = benchmark::Counter;
+  st.counters["flops"] = C(flop_per_iter, C::kIsIterationInvariantRate);
+  st.counters["bytes_per_second"] = C(bytes_per_iter, C::kIsIterationInvariantRate);
+  st.counters["ai"] = C(bytes_per_iter > 0 ? flop_per_iter / bytes_per_iter : 0.0);
+  st.counters["max_rel_err"] = C(max_rel_err);
+}
+
+}  // namespace pb::bench

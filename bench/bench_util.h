@@ -1,0 +1,42 @@
+// Helpers every benchmark family shares: names, verification before timing, the contract's counters.
+#pragma once
+#include <benchmark/benchmark.h>
+
+#include <functional>
+#include <string>
+
+#include "config.h"
+
+namespace pb::bench {
+
+// Registers every family the config asks for (one function per family file).
+void register_gemm(const Config& c);
+
+// The context block of DESIGN.md (versions, flags, CPU, library core types), added once in main().
+void add_context(const Config& c);
+// The kernel set OpenBLAS runs with ("Haswell", "SkylakeX", "Prescott" when it misdetects), or "not built".
+std::string openblas_corename();
+
+// Registers one row with the settings every row shares: real time (threads and GPUs make CPU time meaningless),
+// the config's min_time and repetitions. Records the name for the progress count.
+benchmark::internal::Benchmark* register_row(const Config& c, const std::string& name,
+                                             std::function<void(benchmark::State&)> fn);
+// How many registered rows a --benchmark_filter value selects (Google Benchmark's rule: regex search, a leading
+// '-' negates; empty selects all).
+std::size_t count_matching(const std::string& filter);
+
+// "gemm/openmp/M:2048/N:2048/K:2048/threads:2"
+std::string gemm_name(const std::string& backend_id, index_t M, index_t N, index_t K, int threads);
+
+// Skips the row with "<id> unsupported: <why>" when the kernel cannot run here; true if skipped.
+bool skip_if_unavailable(benchmark::State& st, const std::string& id, const std::string& why);
+
+// Skips the row when the pre-timing check failed; true if skipped. The error goes into the message so the JSON
+// says by how much the kernel was wrong.
+bool skip_if_wrong(benchmark::State& st, double max_rel_err, double tolerance);
+
+// flops (useful), bytes_per_second (compulsory traffic), ai, max_rel_err — per iteration values, turned into
+// rates by Google Benchmark with the benchmark's own clock (real time for every family that threads).
+void set_dense_counters(benchmark::State& st, double flop_per_iter, double bytes_per_iter, double max_rel_err);
+
+}  // namespace pb::bench

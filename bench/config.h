@@ -1,0 +1,41 @@
+// Problem sets: the embedded profiles (quick, default, full) and user config files share one schema and one
+// validator, so a user's file is checked exactly as strictly as our own profiles.
+#pragma once
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "prunebench/types.h"
+
+namespace pb::bench {
+
+// One line naming the file, the key and the reason; main() prints it and exits with 2.
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct GemmShape {
+  index_t M, N, K;
+};
+
+struct Config {
+  std::string profile;        // "quick", "default", "full", or "config" for a user file
+  std::string source;         // where it came from, for error messages and the context block
+  std::vector<int> threads;   // thread counts each threaded backend is run with
+  int repetitions = 1;        // Google Benchmark repetitions (medians and spreads need >= 3)
+  double min_time = 0.1;      // seconds per repetition
+  double naive_max_gflop = 1.0;  // the scalar rung only on problems it finishes quickly
+  std::vector<GemmShape> gemm;
+};
+
+std::vector<std::string> profile_names();
+Config load_profile(const std::string& name);      // throws ConfigError on an unknown name
+Config load_config_file(const std::string& path);  // throws ConfigError on a bad file or value
+Config parse_config(const nlohmann::json& j, const std::string& source, const std::string& profile);
+
+// The embedded JSON text of a profile (generated from bench/profiles/*.json at build time).
+const char* embedded_profile(const std::string& name);
+
+}  // namespace pb::bench

@@ -1,0 +1,79 @@
+// The context block every JSON carries (DESIGN.md "Context block"): enough to tell which code, build, machine and
+// library configuration produced a number, and to refuse comparing numbers from different machines.
+#include <omp.h>
+
+#include <Eigen/Core>
+#include <cstdlib>
+
+#include "bench_util.h"
+#include "pb_git_sha.h"
+#include "prunebench/cpu.h"
+#include "prunebench/gemm.h"
+
+#ifdef PB_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
+
+namespace pb::bench {
+
+namespace {
+std::string env_or(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v ? v : fallback;
+}
+
+#ifdef PB_HAVE_OPENBLAS
+// openblas_get_config() reads like "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64".
+std::string openblas_version() {
+  std::string cfg = openblas_get_config();
+  auto p = cfg.find("OpenBLAS ");
+  if (p == std::string::npos) return cfg;
+  auto rest = cfg.substr(p + 9);
+  return rest.substr(0, rest.find(' '));
+}
+#endif
+}  // namespace
+
+std::string openblas_corename() {
+#ifdef PB_HAVE_OPENBLAS
+  return openblas_get_corename();
+#else
+  return "not built";
+#endif
+}
+
+void add_context(const Config& c) {
+  using benchmark::AddCustomContext;
+  AddCustomContext("prunebench_version", PB_VERSION);
+  AddCustomContext("git_sha", PB_GIT_SHA);
+  AddCustomContext("build_type", PB_BUILD_TYPE);
+  AddCustomContext("compiler", PB_COMPILER);
+  AddCustomContext("cxx_flags", PB_CXX_FLAGS);
+  AddCustomContext("profile", c.profile);
+  AddCustomContext("config_source", c.source);
+  AddCustomContext("cpu_model", cpu::model());
+  AddCustomContext("machine_id", cpu::machine_id());
+  AddCustomContext("isa", cpu::isa());
+  AddCustomContext("cores", std::to_string(cpu::cores()));
+  AddCustomContext("omp_threads", std::to_string(omp_get_max_threads()));
+  AddCustomContext("omp_proc_bind", env_or("OMP_PROC_BIND", "unset"));
+  AddCustomContext("omp_places", env_or("OMP_PLACES", "unset"));
+  AddCustomContext("l1d_bytes", std::to_string(cpu::cache_bytes(1)));
+  AddCustomContext("l2_bytes", std::to_string(cpu::cache_bytes(2)));
+  AddCustomContext("l3_bytes", std::to_string(cpu::cache_bytes(3)));
+  AddCustomContext("gemm_openmp_microkernel", gemm_openmp_microkernel());
+  AddCustomContext("eigen_version", std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) +
+                                        "." + std::to_string(EIGEN_MINOR_VERSION));
+#ifdef PB_HAVE_OPENBLAS
+  AddCustomContext("openblas_version", openblas_version());
+  // What OpenBLAS actually runs with (its own detection, or OPENBLAS_CORETYPE when set), and whether it was forced.
+  AddCustomContext("openblas_coretype", openblas_get_corename());
+  AddCustomContext("openblas_coretype_env", env_or("OPENBLAS_CORETYPE", "unset"));
+#else
+  AddCustomContext("openblas_version", "not built");
+  AddCustomContext("openblas_coretype", "not built");
+#endif
+  AddCustomContext("onednn_version", "not built");
+}
+
+}  // namespace pb::bench

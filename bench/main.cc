@@ -1,0 +1,183 @@
+// prunebench: the benchmark driver. Our flags choose the problem set and the output file; everything else is
+// Google Benchmark's (--benchmark_filter, --benchmark_repetitions, ...).
+#include <benchmark/benchmark.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "bench_util.h"
+#include "config.h"
+#include "prunebench/cpu.h"
+#include "prunebench/registry.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: prunebench [--profile=quick|default|full] [--config=FILE] [--out=FILE]
+                  [--list-kernels] [--print-profile=NAME] [--help] [--version] [--benchmark_* flags]
+
+Measures this machine's dense GEMM ladder (naive, eigen, openmp, openblas) under Google Benchmark.
+
+  --profile=NAME        embedded problem set: quick (CI, ~1 min), default (new machine), full (everything)
+                        [default: default]
+  --config=FILE         your own problem set (JSON, same schema as the profiles; see --print-profile)
+  --out=FILE            write Google Benchmark JSON to FILE, atomically (a temporary file renamed at the end;
+                        nothing is left behind on failure or Ctrl-C)
+  --list-kernels        print the kernel registry (op, backend, variant, availability) and exit
+  --print-profile=NAME  print an embedded profile's JSON and exit (a starting point for --config)
+  --machine-id          print this machine's id (results/<machine-id>/, baselines) and exit
+  --openblas-corename   print the core type OpenBLAS runs with here and exit (scripts/bench uses it)
+  --version             print the version and exit
+  --benchmark_*         passed to Google Benchmark, e.g. --benchmark_filter='gemm/openmp/.*'
+
+Benchmark names: <family>/<backend>[/<variant>]/<key>:<value>/... ; Google Benchmark appends /real_time to
+rows timed by the wall clock. Counters: flops (useful FLOP/s), bytes_per_second (compulsory traffic), ai
+(FLOP per byte), max_rel_err (vs the float64 oracle, checked before timing).
+Exit status: 0 on success, 2 on a bad flag, profile, config or file.
+)";
+
+std::string g_tmp_out;  // removed if we are interrupted, so no half-written JSON is left behind
+
+void on_signal(int sig) {
+  if (!g_tmp_out.empty()) std::remove(g_tmp_out.c_str());
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+// Console output with a running count, so a long run shows where it is.
+class ProgressReporter : public benchmark::ConsoleReporter {
+ public:
+  explicit ProgressReporter(std::size_t total) : total_(total) {}
+  void ReportRuns(const std::vector<Run>& runs) override {
+    if (!runs.empty() && runs.front().run_type == Run::RT_Iteration) ++done_;
+    for (const auto& r : runs) {
+      if (r.run_type == Run::RT_Iteration && r.repetition_index <= 0) {
+        GetOutputStream() << "[" << done_ << "/" << total_ << "] ";
+      }
+      PrintRunData(r);
+    }
+  }
+
+ private:
+  std::size_t total_, done_ = 0;
+};
+
+bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
+
+int usage_error(const std::string& msg) {
+  std::fprintf(stderr, "prunebench: %s (see --help)\n", msg.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string profile = "default", config_path, out_path;
+  bool list_kernels = false;
+  std::vector<std::string> passthrough;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&](const char* flag) { return a.substr(std::strlen(flag)); };
+    if (a == "--help" || a == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (a == "--version") {
+      std::printf("prunebench %s\n", PB_VERSION);
+      return 0;
+    } else if (starts_with(a, "--profile=")) {
+      profile = value("--profile=");
+    } else if (starts_with(a, "--config=")) {
+      config_path = value("--config=");
+      if (config_path.empty()) return usage_error("--config needs a file");
+    } else if (starts_with(a, "--out=")) {
+      out_path = value("--out=");
+      if (out_path.empty()) return usage_error("--out needs a file");
+    } else if (a == "--machine-id") {
+      std::printf("%s\n", pb::cpu::machine_id().c_str());
+      return 0;
+    } else if (a == "--openblas-corename") {
+      std::printf("%s\n", pb::bench::openblas_corename().c_str());
+      return 0;
+    } else if (a == "--list-kernels") {
+      list_kernels = true;
+    } else if (starts_with(a, "--print-profile=")) {
+      const char* text = pb::bench::embedded_profile(value("--print-profile="));
+      if (!text) return usage_error("unknown profile '" + value("--print-profile=") + "'");
+      std::fputs(text, stdout);
+      return 0;
+    } else if (starts_with(a, "--benchmark_")) {
+      if (starts_with(a, "--benchmark_out=") || starts_with(a, "--benchmark_out_format="))
+        return usage_error("use --out=FILE (atomic JSON) instead of " + a.substr(0, a.find('=')));
+      passthrough.push_back(a);
+    } else {
+      return usage_error("unknown argument '" + a + "'");
+    }
+  }
+
+  if (list_kernels) {
+    for (const auto& k : pb::all_kernels()) {
+      const std::string why = k.why_unavailable();
+      std::printf("%-6s %-20s %s\n", k.op.c_str(), k.id().c_str(), why.empty() ? "available" : why.c_str());
+    }
+    return 0;
+  }
+
+  pb::bench::Config cfg;
+  try {
+    cfg = config_path.empty() ? pb::bench::load_profile(profile) : pb::bench::load_config_file(config_path);
+  } catch (const pb::bench::ConfigError& e) {
+    std::fprintf(stderr, "prunebench: error: %s\n", e.what());
+    return 2;
+  }
+
+  if (!out_path.empty()) {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::path(out_path).parent_path();
+    if (!dir.empty() && !fs::is_directory(dir)) return usage_error("--out: directory '" + dir.string() + "' does not exist");
+    g_tmp_out = out_path + ".tmp." + std::to_string(::getpid());
+    passthrough.push_back("--benchmark_out=" + g_tmp_out);
+    passthrough.push_back("--benchmark_out_format=json");
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+  }
+
+  // The config's timing settings go first so the user's own --benchmark_min_time / _repetitions win.
+  std::vector<std::string> store = {argv[0], "--benchmark_min_time=" + std::to_string(cfg.min_time),
+                                    "--benchmark_repetitions=" + std::to_string(cfg.repetitions)};
+  store.insert(store.end(), passthrough.begin(), passthrough.end());
+  std::vector<char*> bargv;
+  for (auto& s : store) bargv.push_back(s.data());
+  bargv.push_back(nullptr);
+  int bargc = static_cast<int>(store.size());
+  benchmark::Initialize(&bargc, bargv.data());
+  if (benchmark::ReportUnrecognizedArguments(bargc, bargv.data())) return 2;
+
+  pb::bench::add_context(cfg);
+  pb::bench::register_gemm(cfg);
+
+  std::string filter;
+  for (const auto& a : passthrough)
+    if (starts_with(a, "--benchmark_filter=")) filter = a.substr(std::strlen("--benchmark_filter="));
+  ProgressReporter reporter(pb::bench::count_matching(filter));
+  const std::size_t ran = benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+
+  if (!g_tmp_out.empty()) {
+    std::error_code ec;
+    std::filesystem::rename(g_tmp_out, out_path, ec);
+    if (ec) {
+      std::remove(g_tmp_out.c_str());
+      std::fprintf(stderr, "prunebench: error: cannot write %s: %s\n", out_path.c_str(), ec.message().c_str());
+      return 2;
+    }
+  }
+  if (ran == 0) {
+    std::fprintf(stderr, "prunebench: error: no benchmark matched (check --benchmark_filter)\n");
+    return 2;
+  }
+  return 0;
+}

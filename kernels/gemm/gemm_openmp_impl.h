@@ -1,0 +1,181 @@
+// Blocked, packed, OpenMP-parallel SGEMM in the BLIS/Goto structure, templated on an ISA traits type.
+//
+// This header is included by one translation unit per ISA (gemm_openmp_{avx512,avx2,generic}.cc), each compiled
+// with its own -m flags; gemm_openmp.cc picks one at run time. Everything here has internal linkage and calls no
+// C++ library templates, so no inline function compiled with AVX-512 can be picked by the linker for a caller on
+// a CPU without it (the ODR trap of mixing ISA flags across translation units).
+//
+// Loop nest (T::MC, T::KC, T::NC chosen per ISA so that):
+//   jc: NC columns of B           -> a KC x NC packed block of B stays in L3, shared by all threads
+//   pc: KC deep                   -> a KC x NR micro-panel of B (16 KiB at KC=256, NR=16) stays in L1
+//   ic: MC rows of A, per thread  -> a MC x KC packed block of A stays in that core's L2
+//   jr, ir: NR x MR micro-tiles   -> MR x NR accumulators live in vector registers for the whole KC loop
+// Threads split the ic blocks (and, when M has too few blocks for the threads, column ranges of the B block).
+#pragma once
+#include <omp.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "prunebench/gemm.h"
+
+namespace {
+
+using pb::index_t;
+
+inline index_t imin(index_t a, index_t b) { return a < b ? a : b; }
+inline index_t imax(index_t a, index_t b) { return a > b ? a : b; }
+inline index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
+inline index_t round_up(index_t a, index_t b) { return ceil_div(a, b) * b; }
+
+// Grow-only 64-byte aligned scratch, kept per thread so packing buffers keep their pages between calls.
+struct Scratch {
+  float* p = nullptr;
+  std::size_t n = 0;
+  ~Scratch() { std::free(p); }
+  float* get(std::size_t need) {
+    if (need > n) {
+      std::free(p);
+      p = static_cast<float*>(std::aligned_alloc(64, round_up(static_cast<index_t>(need * sizeof(float)), 64)));
+      if (!p) throw std::bad_alloc();
+      n = need;
+    }
+    return p;
+  }
+};
+
+// A block (mc x kc) -> panels of MR rows, k-major inside a panel: Ap[panel][k][i]. Rows past mc are zero, so
+// the micro-kernel never branches on the row edge while accumulating.
+template <class T>
+void pack_a(index_t mc, index_t kc, const float* A, index_t lda, float* Ap) {
+  constexpr int MR = T::MR;
+  for (index_t i0 = 0; i0 < mc; i0 += MR) {
+    const index_t mr = imin(MR, mc - i0);
+    for (index_t i = 0; i < mr; ++i) {
+      const float* a = A + (i0 + i) * lda;
+      for (index_t k = 0; k < kc; ++k) Ap[k * MR + i] = a[k];
+    }
+    for (index_t i = mr; i < MR; ++i)
+      for (index_t k = 0; k < kc; ++k) Ap[k * MR + i] = 0.0f;
+    Ap += MR * kc;
+  }
+}
+
+// One micro-panel of B (kc x nr, nr <= NR) -> Bp[k][j], columns past nr zero.
+template <class T>
+void pack_b_panel(index_t kc, index_t nr, const float* B, index_t ldb, float* Bp) {
+  constexpr int NR = T::NR;
+  for (index_t k = 0; k < kc; ++k) {
+    const float* b = B + k * ldb;
+    float* d = Bp + k * NR;
+    index_t j = 0;
+    for (; j < nr; ++j) d[j] = b[j];
+    for (; j < NR; ++j) d[j] = 0.0f;
+  }
+}
+
+// C[0:mr, 0:nr] (+)= Ap(MR x kc) * Bp(kc x NR). `first` stores (the first KC slice overwrites C, so C needs no
+// zeroing pass); later slices add. Full tiles go straight to C; edge tiles go through a small stack buffer.
+template <class T>
+inline void micro_kernel(index_t kc, const float* __restrict Ap, const float* __restrict Bp, float* C, index_t ldc,
+                         index_t mr, index_t nr, bool first) {
+  constexpr int MR = T::MR, NV = T::NV, L = T::L, NR = T::NR;
+  using V = typename T::V;
+  V acc[MR][NV];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) acc[i][j] = T::zero();
+
+  for (index_t k = 0; k < kc; ++k) {
+    V b[NV];
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) b[j] = T::load(Bp + j * L);
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i) {
+      const V a = T::broadcast(Ap + i);
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) acc[i][j] = T::fmadd(a, b[j], acc[i][j]);
+    }
+    Ap += MR;
+    Bp += NR;
+  }
+
+  if (mr == MR && nr == NR) {
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) {
+        float* c = C + i * ldc + j * L;
+        T::storeu(c, first ? acc[i][j] : T::add(T::loadu(c), acc[i][j]));
+      }
+    return;
+  }
+  alignas(64) float tmp[MR * NR];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) T::storeu(tmp + i * NR + j * L, acc[i][j]);
+  for (index_t i = 0; i < mr; ++i)
+    for (index_t j = 0; j < nr; ++j) C[i * ldc + j] = first ? tmp[i * NR + j] : C[i * ldc + j] + tmp[i * NR + j];
+}
+
+template <class T>
+void gemm_blocked(const pb::GemmArgs& g) {
+  constexpr int MR = T::MR, NR = T::NR;
+  const index_t M = g.M, N = g.N, K = g.K;
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    for (index_t i = 0; i < M; ++i) std::memset(g.C + i * g.ldc, 0, sizeof(float) * N);
+    return;
+  }
+  const int nt = g.threads > 0 ? g.threads : 1;
+
+  // Row blocks: as many as the L2 size asks for, rounded up to a multiple of the thread count so each thread
+  // gets the same number, then made equal in size (in whole MR panels).
+  index_t nblk = round_up(ceil_div(M, T::MC), nt);
+  const index_t mc_eff = imin(T::MC, round_up(ceil_div(M, nblk), MR));
+  nblk = ceil_div(M, mc_eff);
+  const index_t nc_max = imin(T::NC, round_up(N, NR));
+  // Too few row blocks for the threads (small M): also split the B block's micro-panels between threads.
+  const index_t nsplit = nblk >= nt ? 1 : ceil_div(nt, nblk);
+
+  static thread_local Scratch b_scratch;  // owned by the calling thread, shared inside the parallel region
+  float* Bp = b_scratch.get(static_cast<std::size_t>(T::KC * nc_max));
+
+#pragma omp parallel num_threads(nt)
+  {
+    static thread_local Scratch a_scratch;
+    float* Ap = a_scratch.get(static_cast<std::size_t>(mc_eff * T::KC));
+    for (index_t jc = 0; jc < N; jc += T::NC) {
+      const index_t nc = imin(T::NC, N - jc);
+      const index_t npanels = ceil_div(nc, NR);
+      for (index_t pc = 0; pc < K; pc += T::KC) {
+        const index_t kc = imin(T::KC, K - pc);
+#pragma omp for schedule(static)
+        for (index_t p = 0; p < npanels; ++p)
+          pack_b_panel<T>(kc, imin(NR, nc - p * NR), g.B + pc * g.ldb + jc + p * NR, g.ldb, Bp + p * NR * kc);
+        // (implicit barrier: B is packed before anyone reads it)
+        const index_t panels_per_split = ceil_div(npanels, nsplit);
+#pragma omp for schedule(static)
+        for (index_t item = 0; item < nblk * nsplit; ++item) {
+          const index_t ib = item / nsplit, js = item % nsplit;
+          const index_t ic = ib * mc_eff, mc = imin(mc_eff, M - ic);
+          const index_t p0 = js * panels_per_split, p1 = imin(npanels, p0 + panels_per_split);
+          if (p0 >= p1) continue;
+          pack_a<T>(mc, kc, g.A + ic * g.lda + pc, g.lda, Ap);
+          for (index_t p = p0; p < p1; ++p) {
+            const index_t jr = p * NR, nr = imin(NR, nc - jr);
+            for (index_t ir = 0; ir < mc; ir += MR)
+              micro_kernel<T>(kc, Ap + ir * kc, Bp + jr * kc, g.C + (ic + ir) * g.ldc + jc + jr, g.ldc,
+                              imin(MR, mc - ir), nr, pc == 0);
+          }
+        }
+        // (implicit barrier: nobody still reads B when it is repacked)
+      }
+    }
+  }
+}
+
+}  // namespace

@@ -1,0 +1,34 @@
+// The GEMM rows of the registry. Adding a backend here is what gets it tested (tests/test_gemm.cc) and
+// benchmarked (bench/gemm.cc).
+#include "prunebench/gemm.h"
+
+namespace pb {
+
+namespace {
+std::string always() { return {}; }
+std::string openblas_status() {
+#ifdef PB_HAVE_OPENBLAS
+  return {};
+#else
+  return "OpenBLAS was not found at configure time (install libopenblas-dev)";
+#endif
+}
+}  // namespace
+
+const std::vector<Kernel<GemmFn>>& gemm_kernels() {
+  static const std::vector<Kernel<GemmFn>> table = {
+      {{"gemm", "naive", "", {}, always}, gemm_naive},
+      {{"gemm", "eigen", "", {}, always}, gemm_eigen},
+      {{"gemm", "openmp", "", {}, always}, gemm_openmp},
+      {{"gemm", "openblas", "", {}, openblas_status}, gemm_openblas},
+  };
+  return table;
+}
+
+const Kernel<GemmFn>* find_gemm_kernel(const std::string& backend) {
+  for (const auto& k : gemm_kernels())
+    if (k.info.backend == backend) return &k;
+  return nullptr;
+}
+
+}  // namespace pb

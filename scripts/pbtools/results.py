@@ -1,0 +1,153 @@
+"""Reading Google Benchmark JSON (ours or anybody's) and parsing prunebench's benchmark names.
+
+Names follow DESIGN.md: <family>/<backend>[/<variant>]/<key>:<value>/... ; Google Benchmark appends a time-type
+suffix (/real_time, /manual_time) and, for aggregates, _mean/_median/... — both are stripped here so every script
+sees the contract's name.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class InputError(Exception):
+    """A result file that cannot be used; the message is one line naming the file and the problem."""
+
+
+TIME_SUFFIXES = ("/real_time", "/manual_time")
+_UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+
+
+@dataclass
+class Row:
+    name: str                 # contract name, suffixes stripped
+    family: str
+    backend: str
+    variant: str
+    params: dict              # key -> str value, in name order
+    times_ns: list = field(default_factory=list)  # one per repetition (real time if the row used it)
+    counters: dict = field(default_factory=dict)  # counter -> list of values, one per repetition
+    error: str | None = None
+
+    def counter(self, key: str) -> float | None:
+        vals = [v for v in self.counters.get(key, []) if v is not None and math.isfinite(v)]
+        return statistics.median(vals) if vals else None
+
+    @property
+    def time_ns(self) -> float | None:
+        return statistics.median(self.times_ns) if self.times_ns else None
+
+    def p(self, key: str, cast=int):
+        v = self.params.get(key)
+        return None if v is None else cast(v)
+
+    @property
+    def shape(self) -> tuple:
+        """The parameters that define the problem (everything but threads)."""
+        return tuple((k, v) for k, v in self.params.items() if k != "threads")
+
+
+def parse_name(name: str) -> tuple[str, str, str, dict]:
+    for suf in TIME_SUFFIXES:
+        if name.endswith(suf):
+            name = name[: -len(suf)]
+    parts = name.split("/")
+    family = parts[0]
+    plain = [p for p in parts[1:] if ":" not in p]
+    params = {}
+    for p in parts[1:]:
+        if ":" in p:
+            k, v = p.split(":", 1)
+            params[k] = v
+    backend = plain[0] if plain else ""
+    variant = "/".join(plain[1:])
+    return family, backend, variant, params
+
+
+def contract_name(name: str) -> str:
+    for suf in TIME_SUFFIXES:
+        if name.endswith(suf):
+            return name[: -len(suf)]
+    return name
+
+
+def load_json(path) -> dict:
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file")
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
+        raise InputError(f"{path}: cannot read ({e.__class__.__name__})")
+    if not text.strip():
+        raise InputError(f"{path}: empty file")
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}: not valid JSON (truncated?): {e.msg} at line {e.lineno}")
+    if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list):
+        raise InputError(f"{path}: not a Google Benchmark JSON (no 'benchmarks' list)")
+    if not isinstance(doc.get("context", {}), dict):
+        raise InputError(f"{path}: not a Google Benchmark JSON ('context' is not an object)")
+    return doc
+
+
+_SKIP_KEYS = {"name", "run_name", "run_type", "repetitions", "repetition_index", "threads", "iterations",
+              "real_time", "cpu_time", "time_unit", "family_index", "per_family_instance_index",
+              "aggregate_name", "aggregate_unit", "error_occurred", "error_message", "label"}
+
+
+def rows(doc: dict) -> list[Row]:
+    """One Row per benchmark, repetitions gathered (aggregates are recomputed from them, never trusted)."""
+    out: dict[str, Row] = {}
+    for b in doc["benchmarks"]:
+        if not isinstance(b, dict) or "name" not in b:
+            continue
+        if b.get("run_type") == "aggregate":
+            continue
+        name = contract_name(b.get("run_name", b["name"]))
+        row = out.get(name)
+        if row is None:
+            family, backend, variant, params = parse_name(name)
+            row = out[name] = Row(name, family, backend, variant, params)
+        if b.get("error_occurred"):
+            row.error = b.get("error_message", "error")
+            continue
+        use_real = True  # every prunebench family times real time; for foreign files prefer real time too
+        t = b.get("real_time" if use_real else "cpu_time")
+        unit = _UNIT_NS.get(b.get("time_unit", "ns"), 1.0)
+        if isinstance(t, (int, float)):
+            row.times_ns.append(float(t) * unit)
+        for k, v in b.items():
+            if k not in _SKIP_KEYS and isinstance(v, (int, float)) and not isinstance(v, bool):
+                row.counters.setdefault(k, []).append(float(v))
+    return list(out.values())
+
+
+def load(path) -> tuple[dict, list[Row]]:
+    doc = load_json(path)
+    return doc.get("context", {}), rows(doc)
+
+
+def geomean(xs) -> float | None:
+    xs = [x for x in xs if x and x > 0]
+    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else None
+
+
+_SAFE = re.compile(r"[^a-z0-9]+")
+
+
+def machine_id(ctx: dict) -> str:
+    """Same rule as prunebench --machine-id (CPU model + cores), plus the GPU when the run had one."""
+    if "machine_id" in ctx:
+        mid = ctx["machine_id"]
+    else:
+        model = str(ctx.get("cpu_model", ctx.get("host_name", "unknown"))).lower()
+        mid = _SAFE.sub("-", model).strip("-") + f"-{ctx.get('cores', ctx.get('num_cpus', '?'))}c"
+    if ctx.get("gpu_name"):
+        mid += "-" + _SAFE.sub("-", str(ctx["gpu_name"]).lower()).strip("-")
+    return mid

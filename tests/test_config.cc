@@ -1,0 +1,162 @@
+// Config validation, and the benchmark binary's contract: names, counters and context keys that scripts/ and CI
+// rely on, exit codes on bad input, and atomic --out.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <vector>
+#include <string>
+
+#include "config.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using pb::bench::ConfigError;
+using pb::bench::parse_config;
+
+std::string error_of(const std::string& text) {
+  try {
+    parse_config(json::parse(text), "t.json", "config");
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Config, EmbeddedProfilesParse) {
+  for (const auto& name : pb::bench::profile_names()) {
+    const auto c = pb::bench::load_profile(name);
+    EXPECT_FALSE(c.gemm.empty()) << name;
+    EXPECT_FALSE(c.threads.empty()) << name;
+  }
+  EXPECT_THROW(pb::bench::load_profile("fast"), ConfigError);
+}
+
+TEST(Config, AcceptsTheDesignExample) {
+  auto c = parse_config(json::parse(R"({"threads": [2, 1, 2], "gemm": [{"M": 2048, "N": 2048, "K": 2048}]})"),
+                        "t.json", "config");
+  ASSERT_EQ(c.threads.size(), 2u);  // sorted, duplicates dropped
+  EXPECT_EQ(c.threads[0], 1);
+  EXPECT_EQ(c.gemm.at(0).K, 2048);
+}
+
+TEST(Config, ErrorsNameTheKeyAndReason) {
+  EXPECT_EQ(error_of(R"({"gemm": [{"M": 1, "N": 2, "K": 3, "Q": 4}]})"),
+            "t.json: gemm[0].Q: unknown key (allowed: K, M, N)");
+  EXPECT_EQ(error_of(R"({"gemm": [{"M": 1, "N": 2}]})"), "t.json: gemm[0]: missing key K");
+  EXPECT_EQ(error_of(R"({"gemm": [{"M": 0, "N": 2, "K": 3}]})"), "t.json: gemm[0].M: 0 is out of range [1, 1048576]");
+  EXPECT_EQ(error_of(R"({"gemm": [{"M": "big", "N": 2, "K": 3}]})"),
+            "t.json: gemm[0].M: expected an integer, got \"big\"");
+  EXPECT_EQ(error_of(R"({"threads": []})"), "t.json: threads: expected a non-empty array of thread counts");
+  EXPECT_EQ(error_of(R"({"threads": [0]})"), "t.json: threads[0]: 0 is out of range [1, 4096]");
+  EXPECT_NE(error_of(R"({"spam": 1})").find("spam: unknown key"), std::string::npos);
+  EXPECT_NE(error_of(R"([1, 2])").find("expected an object"), std::string::npos);
+  EXPECT_EQ(error_of(R"({"_comment": "documentation is allowed"})"), "");
+}
+
+TEST(Config, RefusesSizesThatDoNotFitInMemory) {
+  const std::string e = error_of(R"({"gemm": [{"M": 1048576, "N": 1048576, "K": 1048576}]})");
+  EXPECT_NE(e.find("more than half of the"), std::string::npos) << e;
+}
+
+TEST(Config, FileErrors) {
+  const fs::path dir = fs::temp_directory_path() / ("pb_cfg_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "trunc.json") << R"({"gemm": [{"M": 1,)";
+  try {
+    pb::bench::load_config_file((dir / "trunc.json").string());
+    ADD_FAILURE() << "truncated file accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("not valid JSON"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(pb::bench::load_config_file((dir / "missing.json").string()), ConfigError);
+  fs::remove_all(dir);
+}
+
+// ---- the binary -----------------------------------------------------------------------------------------------
+
+struct Result {
+  int status;
+  std::string out, err;
+};
+
+Result run(const std::string& args, const fs::path& dir) {
+  const std::string o = (dir / "stdout").string(), e = (dir / "stderr").string();
+  const int rc = std::system((std::string(PB_BENCH_BINARY) + " " + args + " >" + o + " 2>" + e).c_str());
+  auto slurp = [](const std::string& p) {
+    std::ifstream f(p);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  };
+  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(o), slurp(e)};
+}
+
+class Binary : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = fs::temp_directory_path() / ("pb_bin_" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+  }
+  void TearDown() override { fs::remove_all(dir); }
+  fs::path dir;
+};
+
+TEST_F(Binary, TinyRunHasTheContractsNamesCountersAndContext) {
+  std::ofstream(dir / "tiny.json") << R"({"threads": [1, 2], "min_time": 0.001, "naive_max_gflop": 1,
+                                          "gemm": [{"M": 33, "N": 17, "K": 65}]})";
+  const fs::path out = dir / "r.json";
+  Result r = run("--config=" + (dir / "tiny.json").string() + " --out=" + out.string(), dir);
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::ifstream f(out);
+  const json j = json::parse(f);
+
+  for (const char* key : {"prunebench_version", "git_sha", "build_type", "compiler", "cxx_flags", "profile",
+                          "cpu_model", "isa", "cores", "omp_threads", "eigen_version", "openblas_version",
+                          "openblas_coretype", "onednn_version"})
+    EXPECT_TRUE(j["context"].contains(key)) << key;
+  EXPECT_EQ(j["context"]["profile"], "config");
+
+  const std::regex name(R"(^gemm/(naive|eigen|openmp|openblas)/M:33/N:17/K:65/threads:[12]/real_time$)");
+  std::set<std::string> backends;
+  for (const auto& b : j["benchmarks"]) {
+    const std::string n = b["name"];
+    EXPECT_TRUE(std::regex_match(n, name)) << n;
+    if (b.contains("error_occurred") && b["error_occurred"].get<bool>()) continue;
+    for (const char* c : {"flops", "bytes_per_second", "ai", "max_rel_err"}) EXPECT_TRUE(b.contains(c)) << n << " " << c;
+    EXPECT_NEAR(b["ai"].get<double>(), 2.0 * 33 * 17 * 65 / (4.0 * (33 * 65 + 65 * 17 + 33 * 17)), 1e-9);
+    EXPECT_LE(b["max_rel_err"].get<double>(), 1e-5);
+    backends.insert(n.substr(5, n.find('/', 5) - 5));
+  }
+  EXPECT_TRUE(backends.count("naive") && backends.count("eigen") && backends.count("openmp")) << r.out;
+  // Nothing but the result is left in the directory (the temporary file was renamed).
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(dir)) files += e.path().filename().string().find(".tmp") != std::string::npos;
+  EXPECT_EQ(files, 0);
+}
+
+TEST_F(Binary, BadInputGivesOneLineAndExitTwo) {
+  std::ofstream(dir / "bad.json") << R"({"gemm": [{"M": -1, "N": 1, "K": 1}]})";
+  for (const std::string& args : std::vector<std::string>{"--bogus", "--profile=fast", "--config=" + (dir / "bad.json").string(),
+                                 "--config=" + (dir / "nope.json").string(), "--benchmark_out=x.json"}) {
+    Result r = run(args, dir);
+    EXPECT_EQ(r.status, 2) << args;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << args << ": " << r.err;
+  }
+  EXPECT_FALSE(fs::exists(dir / "x.json"));
+}
+
+TEST_F(Binary, HelpAndListKernels) {
+  Result h = run("--help", dir);
+  EXPECT_EQ(h.status, 0);
+  EXPECT_NE(h.out.find("--profile"), std::string::npos);
+  Result l = run("--list-kernels", dir);
+  EXPECT_EQ(l.status, 0);
+  EXPECT_NE(l.out.find("openmp"), std::string::npos);
+}
+
+}  // namespace

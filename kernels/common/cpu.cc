@@ -4,6 +4,7 @@
 #include <sstream>
 #include <thread>
 
+#include <omp.h>
 #include <sched.h>
 
 namespace pb::cpu {
@@ -70,6 +71,10 @@ std::string isa() {
 }
 
 int cores() {
+  // Not sched_getaffinity alone: with OMP_PROC_BIND set, libgomp pins the initial thread to one core before
+  // main() runs, and the affinity mask then says 1. omp_get_num_procs reports the mask libgomp started from.
+  const int omp = omp_get_num_procs();
+  if (omp > 0) return omp;
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof(set), &set) == 0) return CPU_COUNT(&set);
   unsigned n = std::thread::hardware_concurrency();
@@ -100,21 +105,23 @@ std::int64_t available_memory_bytes() {
 }
 
 std::string machine_id() {
-  std::string id;
+  // Lower-case alphanumeric words of the model name joined by '-', without the trademark noise vendors put in
+  // ("(R)", "(TM)", "CPU", "Processor"); the clock stays, it tells parts apart.
+  std::string id, word;
+  auto flush = [&] {
+    if (!word.empty() && word != "r" && word != "tm" && word != "cpu" && word != "processor")
+      id += (id.empty() ? "" : "-") + word;
+    word.clear();
+  };
   for (char ch : model()) {
-    const bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
     if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-    if (alnum || (ch >= 'a' && ch <= 'z')) {
-      id += ch;
-    } else if (!id.empty() && id.back() != '-') {
-      id += '-';
+    if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) {
+      word += ch;
+    } else {
+      flush();
     }
   }
-  // Drop the noise words vendors put in model names ("(R)", "CPU", "@ 2.10GHz" stays: clocks tell parts apart).
-  for (const std::string w : {"-r-", "-tm-", "-cpu-", "-processor-"}) {
-    for (auto p = id.find(w); p != std::string::npos; p = id.find(w)) id.replace(p, w.size(), "-");
-  }
-  while (!id.empty() && id.back() == '-') id.pop_back();
+  flush();
   return (id.empty() ? "unknown" : id) + "-" + std::to_string(cores()) + "c";
 }
 

@@ -52,12 +52,12 @@ void pack_a(index_t mc, index_t kc, const float* A, index_t lda, float* Ap) {
   constexpr int MR = T::MR;
   for (index_t i0 = 0; i0 < mc; i0 += MR) {
     const index_t mr = imin(MR, mc - i0);
-    for (index_t i = 0; i < mr; ++i) {
-      const float* a = A + (i0 + i) * lda;
-      for (index_t k = 0; k < kc; ++k) Ap[k * MR + i] = a[k];
-    }
-    for (index_t i = mr; i < MR; ++i)
-      for (index_t k = 0; k < kc; ++k) Ap[k * MR + i] = 0.0f;
+    const float* rows[MR];
+    for (int i = 0; i < MR; ++i) rows[i] = A + (i0 + imin(i, mr - 1)) * lda;  // edge rows: re-read, then zero
+    // k outer, rows inner: MR sequential read streams, one contiguous write stream.
+    for (index_t k = 0; k < kc; ++k)
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i) Ap[k * MR + i] = i < mr ? rows[i][k] : 0.0f;
     Ap += MR * kc;
   }
 }
@@ -77,28 +77,43 @@ void pack_b_panel(index_t kc, index_t nr, const float* B, index_t ldb, float* Bp
 
 // C[0:mr, 0:nr] (+)= Ap(MR x kc) * Bp(kc x NR). `first` stores (the first KC slice overwrites C, so C needs no
 // zeroing pass); later slices add. Full tiles go straight to C; edge tiles go through a small stack buffer.
-template <class T>
-inline void micro_kernel(index_t kc, const float* __restrict Ap, const float* __restrict Bp, float* C, index_t ldc,
-                         index_t mr, index_t nr, bool first) {
+//
+// kPackedA=false reads A in place (row-major, row stride lda) instead of from a packed panel: used when the B
+// block is a single micro-panel wide (small N), where each A element is used once and packing would only double
+// A's memory traffic. Rows past mr then re-read the last valid row; their results are discarded.
+template <class T, bool kPackedA>
+inline void micro_kernel(index_t kc, const float* __restrict Ap, index_t lda, const float* __restrict Bp, float* C,
+                         index_t ldc, index_t mr, index_t nr, bool first) {
   constexpr int MR = T::MR, NV = T::NV, L = T::L, NR = T::NR;
   using V = typename T::V;
+  // The C tile is touched only after the whole kc loop; start fetching it now so that the final load/store
+  // does not stall on a miss (C is too large to stay in cache between KC slices).
+  for (index_t i = 0; i < mr; ++i) {
+    __builtin_prefetch(C + i * ldc, 1, 3);
+    __builtin_prefetch(C + i * ldc + NR - 1, 1, 3);
+  }
   V acc[MR][NV];
 #pragma GCC unroll 32
   for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) acc[i][j] = T::zero();
 
+  const float* arow[MR];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i) arow[i] = kPackedA ? Ap + i : Ap + imin(i, mr - 1) * lda;
+  constexpr index_t a_step = kPackedA ? MR : 1;
+
+#pragma GCC unroll 4
   for (index_t k = 0; k < kc; ++k) {
     V b[NV];
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) b[j] = T::load(Bp + j * L);
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i) {
-      const V a = T::broadcast(Ap + i);
+      const V a = T::broadcast(arow[i] + k * a_step);
 #pragma GCC unroll 4
       for (int j = 0; j < NV; ++j) acc[i][j] = T::fmadd(a, b[j], acc[i][j]);
     }
-    Ap += MR;
     Bp += NR;
   }
 
@@ -164,12 +179,19 @@ void gemm_blocked(const pb::GemmArgs& g) {
           const index_t ic = ib * mc_eff, mc = imin(mc_eff, M - ic);
           const index_t p0 = js * panels_per_split, p1 = imin(npanels, p0 + panels_per_split);
           if (p0 >= p1) continue;
-          pack_a<T>(mc, kc, g.A + ic * g.lda + pc, g.lda, Ap);
+          const float* A = g.A + ic * g.lda + pc;
+          if (npanels == 1) {  // small N: A used once, read it in place
+            for (index_t ir = 0; ir < mc; ir += MR)
+              micro_kernel<T, false>(kc, A + ir * g.lda, g.lda, Bp, g.C + (ic + ir) * g.ldc + jc, g.ldc,
+                                     imin(MR, mc - ir), nc, pc == 0);
+            continue;
+          }
+          pack_a<T>(mc, kc, A, g.lda, Ap);
           for (index_t p = p0; p < p1; ++p) {
             const index_t jr = p * NR, nr = imin(NR, nc - jr);
             for (index_t ir = 0; ir < mc; ir += MR)
-              micro_kernel<T>(kc, Ap + ir * kc, Bp + jr * kc, g.C + (ic + ir) * g.ldc + jc + jr, g.ldc,
-                              imin(MR, mc - ir), nr, pc == 0);
+              micro_kernel<T, true>(kc, Ap + ir * kc, 0, Bp + jr * kc, g.C + (ic + ir) * g.ldc + jc + jr, g.ldc,
+                                    imin(MR, mc - ir), nr, pc == 0);
           }
         }
         // (implicit barrier: nobody still reads B when it is repacked)

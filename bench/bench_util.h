@@ -11,6 +11,11 @@ namespace pb::bench {
 
 // Registers every family the config asks for (one function per family file).
 void register_gemm(const Config& c);
+void register_peak(const Config& c);    // peak, latency_op
+void register_memory(const Config& c);  // mem_bw, mem_lat
+
+// This core's clock, measured once per run (bench/peak.cc); turns latencies into cycles.
+double measured_clock_ghz();
 
 // The context block of DESIGN.md (versions, flags, CPU, library core types), added once in main().
 void add_context(const Config& c);

@@ -45,6 +45,53 @@ double get_num(const json& v, const std::string& source, const std::string& wher
   return x;
 }
 
+// A list of names, each one of `allowed`; absent means all of them.
+std::vector<std::string> get_choices(const json& obj, const char* key, const std::vector<std::string>& allowed,
+                                     const std::string& source, const std::string& where) {
+  if (!obj.contains(key)) return allowed;
+  const json& v = obj[key];
+  const std::string w = where + "." + key;
+  if (!v.is_array() || v.empty()) fail(source, w, "expected a non-empty array of names");
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const std::string wi = w + "[" + std::to_string(i) + "]";
+    if (!v[i].is_string()) fail(source, wi, "expected a string, got " + v[i].dump());
+    const std::string name = v[i];
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      std::string list;
+      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      fail(source, wi, "unknown value \"" + name + "\" (allowed: " + list + ")");
+    }
+    out.push_back(name);
+  }
+  return out;
+}
+
+// "bytes": [4096, 65536, ...] or {"factor": 2} (a sweep up to the DRAM size, see sweep_bytes).
+std::vector<index_t> get_bytes(const json& obj, const std::string& source, const std::string& where) {
+  const std::string w = where + ".bytes";
+  if (!obj.contains("bytes")) return sweep_bytes(2.0);
+  const json& v = obj["bytes"];
+  if (v.is_object()) {
+    check_keys(v, {"factor"}, source, w);
+    if (!v.contains("factor")) fail(source, w, "missing key factor");
+    return sweep_bytes(get_num(v["factor"], source, w + ".factor", 1.2, 64.0));
+  }
+  if (!v.is_array() || v.empty()) fail(source, w, "expected an array of byte counts or {\"factor\": F}");
+  std::vector<index_t> out;
+  const index_t avail = pb::cpu::available_memory_bytes();
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const std::string wi = w + "[" + std::to_string(i) + "]";
+    const index_t b = get_int(v[i], source, wi, 4096, index_t{1} << 40);
+    if (avail > 0 && b > avail / 2)
+      fail(source, wi, std::to_string(b) + " bytes is more than half of the " + std::to_string(avail) +
+                           " bytes of available memory");
+    out.push_back(b);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 // Largest single dimension we accept; past this a shape is a typo, not a layer.
 constexpr index_t kMaxDim = index_t{1} << 20;
 
@@ -54,7 +101,9 @@ Config parse_config(const json& j, const std::string& source, const std::string&
   Config c;
   c.profile = profile;
   c.source = source;
-  check_keys(j, {"threads", "repetitions", "min_time", "naive_max_gflop", "gemm"}, source, "");
+  check_keys(j, {"threads", "repetitions", "min_time", "naive_max_gflop", "gemm", "peak", "latency_op", "mem_bw",
+                 "mem_lat"},
+             source, "");
 
   const int cores = pb::cpu::cores();
   if (j.contains("threads")) {
@@ -107,7 +156,49 @@ Config parse_config(const json& j, const std::string& source, const std::string&
       c.gemm.push_back(s);
     }
   }
+  if (j.contains("peak")) {
+    check_keys(j["peak"], {"dtypes"}, source, "peak");
+    c.peak.enabled = true;
+    c.peak.dtypes = get_choices(j["peak"], "dtypes", {"f32", "f64"}, source, "peak");
+  }
+  if (j.contains("latency_op")) {
+    check_keys(j["latency_op"], {"ops", "dtypes"}, source, "latency_op");
+    c.latency_op.enabled = true;
+    c.latency_op.ops = get_choices(j["latency_op"], "ops", {"fma", "add", "mul", "div"}, source, "latency_op");
+    c.latency_op.dtypes = get_choices(j["latency_op"], "dtypes", {"f32", "f64"}, source, "latency_op");
+  }
+  if (j.contains("mem_bw")) {
+    check_keys(j["mem_bw"], {"ops", "bytes"}, source, "mem_bw");
+    c.mem_bw.enabled = true;
+    c.mem_bw.kinds = get_choices(j["mem_bw"], "ops",
+                                 {"read", "write", "copy", "triad", "write_nt", "copy_nt", "triad_nt"}, source,
+                                 "mem_bw");
+    c.mem_bw.bytes = get_bytes(j["mem_bw"], source, "mem_bw");
+  }
+  if (j.contains("mem_lat")) {
+    check_keys(j["mem_lat"], {"patterns", "bytes"}, source, "mem_lat");
+    c.mem_lat.enabled = true;
+    c.mem_lat.kinds = get_choices(j["mem_lat"], "patterns", {"chase", "chase_huge", "stride"}, source, "mem_lat");
+    c.mem_lat.bytes = get_bytes(j["mem_lat"], source, "mem_lat");
+  }
   return c;
+}
+
+index_t dram_bytes() {
+  index_t llc = 0;
+  for (int level = 1; level <= 4; ++level) llc = std::max<index_t>(llc, pb::cpu::cache_bytes(level));
+  index_t want = std::max<index_t>(4 * llc, index_t{256} << 20);
+  const index_t avail = pb::cpu::available_memory_bytes();
+  if (avail > 0) want = std::min<index_t>(want, avail / 4);
+  return want;
+}
+
+std::vector<index_t> sweep_bytes(double factor) {
+  std::vector<index_t> out;
+  const index_t top = dram_bytes();
+  for (double b = 4096; b < top; b *= factor) out.push_back(static_cast<index_t>(b) / 64 * 64);
+  out.push_back(top / 64 * 64);
+  return out;
 }
 
 std::vector<std::string> profile_names() { return {"quick", "default", "full"}; }

@@ -20,6 +20,22 @@ struct GemmShape {
   index_t M, N, K;
 };
 
+// Ceilings (bench/peak.cc, bench/memory.cc). A family runs when its key is present.
+struct PeakSpec {
+  bool enabled = false;
+  std::vector<std::string> dtypes;  // f32, f64
+};
+struct LatencyOpSpec {
+  bool enabled = false;
+  std::vector<std::string> ops;     // fma, add, mul, div
+  std::vector<std::string> dtypes;  // f32, f64
+};
+struct MemSpec {
+  bool enabled = false;
+  std::vector<std::string> kinds;   // mem_bw: read, write, copy, triad, *_nt; mem_lat: chase, stride
+  std::vector<index_t> bytes;       // working sets, ascending
+};
+
 struct Config {
   std::string profile;        // "quick", "default", "full", or "config" for a user file
   std::string source;         // where it came from, for error messages and the context block
@@ -28,7 +44,15 @@ struct Config {
   double min_time = 0.1;      // seconds per repetition
   double naive_max_gflop = 1.0;  // the scalar rung only on problems it finishes quickly
   std::vector<GemmShape> gemm;
+  PeakSpec peak;
+  LatencyOpSpec latency_op;
+  MemSpec mem_bw, mem_lat;
 };
+
+// Working-set sweep: 4 KiB x factor^i up to the DRAM size, which is max(4 x the last-level cache, 256 MiB),
+// capped so the buffers take at most a quarter of available memory; the DRAM size itself is the last point.
+std::vector<index_t> sweep_bytes(double factor);
+index_t dram_bytes();
 
 std::vector<std::string> profile_names();
 Config load_profile(const std::string& name);      // throws ConfigError on an unknown name

@@ -9,6 +9,7 @@
 #include "pb_git_sha.h"
 #include "prunebench/cpu.h"
 #include "prunebench/gemm.h"
+#include "prunebench/peak.h"
 
 #ifdef PB_HAVE_OPENBLAS
 #include <cblas.h>
@@ -62,6 +63,9 @@ void add_context(const Config& c) {
   AddCustomContext("l2_bytes", std::to_string(cpu::cache_bytes(2)));
   AddCustomContext("l3_bytes", std::to_string(cpu::cache_bytes(3)));
   AddCustomContext("gemm_openmp_microkernel", gemm_openmp_microkernel());
+  AddCustomContext("peak_openmp_isa", peak_openmp_isa());
+  AddCustomContext("cpu_clock_ghz", std::to_string(measured_clock_ghz()));
+  AddCustomContext("dram_bytes", std::to_string(dram_bytes()));
   AddCustomContext("eigen_version", std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) +
                                         "." + std::to_string(EIGEN_MINOR_VERSION));
 #ifdef PB_HAVE_OPENBLAS

@@ -20,7 +20,8 @@ namespace {
 constexpr const char* kUsage = R"(usage: prunebench [--profile=quick|default|full] [--config=FILE] [--out=FILE]
                   [--list-kernels] [--print-profile=NAME] [--help] [--version] [--benchmark_* flags]
 
-Measures this machine's dense GEMM ladder (naive, eigen, openmp, openblas) under Google Benchmark.
+Measures this machine's ceilings (peak FLOP/s, instruction latency, bandwidth and latency per memory level)
+and its dense GEMM ladder (naive, eigen, openmp, openblas) under Google Benchmark.
 
   --profile=NAME        embedded problem set: quick (CI, ~1 min), default (new machine), full (everything)
                         [default: default]
@@ -157,6 +158,9 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(bargc, bargv.data())) return 2;
 
   pb::bench::add_context(cfg);
+  // Ceilings first: every later row is judged against them, and they are cheapest to lose if a run is cut.
+  pb::bench::register_peak(cfg);
+  pb::bench::register_memory(cfg);
   pb::bench::register_gemm(cfg);
 
   std::string filter;

@@ -1,0 +1,42 @@
+// Pruning: masks computed from weights, then applied. A mask is M*K bytes, row-major, 1 = keep.
+// Sparsity is the fraction of weights removed; each rule removes round(sparsity * count) of its units (weights,
+// rows, columns, blocks), the ones with the smallest magnitude (L1 norm for groups), ties broken by position so
+// the result is deterministic.
+#pragma once
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "prunebench/types.h"
+
+namespace pb {
+
+using Mask = std::vector<std::uint8_t>;
+
+Mask mask_random(index_t M, index_t K, double sparsity, std::uint64_t seed);       // control: no weight info
+Mask mask_magnitude(std::span<const float> w, index_t M, index_t K, double sparsity);  // layer-wise |w|
+// Global magnitude: one threshold over all layers together, so layers end up with different sparsities.
+std::vector<Mask> mask_magnitude_global(const std::vector<std::span<const float>>& layers, double sparsity);
+Mask mask_rows(std::span<const float> w, index_t M, index_t K, double sparsity);      // whole output rows by L1
+Mask mask_columns(std::span<const float> w, index_t M, index_t K, double sparsity);   // whole input channels by L1
+// r x c blocks by block L1 norm; edge blocks (when r or c does not divide the matrix) count their real size.
+Mask mask_blocks(std::span<const float> w, index_t M, index_t K, int r, int c, double sparsity);
+// N:M along K: in every group of m consecutive weights of a row keep the n largest (a last partial group keeps
+// at most n). Sparsity is fixed by the rule: 1 - n/m.
+Mask mask_nm(std::span<const float> w, index_t M, index_t K, int n, int m);
+
+void apply_mask(std::span<float> w, const Mask& mask);
+double mask_sparsity(const Mask& mask);
+
+// A pattern by name, as configs and benchmark names spell it: "random", "magnitude", "rows", "channels",
+// "block<r>x<c>" (e.g. block4x4), "<n>:<m>" (e.g. 2:4). Throws std::invalid_argument on an unknown name.
+struct PatternSpec {
+  enum Kind { random, magnitude, rows, channels, block, nm } kind;
+  int r = 1, c = 1;  // block shape, or n and m
+};
+PatternSpec parse_pattern(const std::string& name);
+Mask make_mask(const PatternSpec& p, std::span<const float> w, index_t M, index_t K, double sparsity,
+               std::uint64_t seed);
+
+}  // namespace pb

@@ -1,0 +1,19 @@
+// 8 x float AVX2+FMA vector operations. Include only from translation units compiled with -mavx2 -mfma, inside
+// an anonymous namespace user (see kernels/gemm/gemm_openmp_impl.h on why ISA code keeps internal linkage).
+#pragma once
+#include <immintrin.h>
+
+namespace {
+struct SimdAvx2 {
+  using V = __m256;
+  static constexpr int L = 8;
+  static V zero() { return _mm256_setzero_ps(); }
+  static V load(const float* p) { return _mm256_load_ps(p); }
+  static V loadu(const float* p) { return _mm256_loadu_ps(p); }
+  static void storeu(float* p, V v) { _mm256_storeu_ps(p, v); }
+  static V broadcast(const float* p) { return _mm256_broadcast_ss(p); }
+  static V set1(float x) { return _mm256_set1_ps(x); }
+  static V fmadd(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static V add(V a, V b) { return _mm256_add_ps(a, b); }
+};
+}  // namespace

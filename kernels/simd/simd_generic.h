@@ -1,0 +1,22 @@
+// 4 x float portable vector operations (GCC/Clang vector extensions; multiply and add, no FMA assumed).
+#pragma once
+#include <cstring>
+
+namespace {
+struct SimdGeneric {
+  typedef float V __attribute__((vector_size(16)));
+  static constexpr int L = 4;
+  static V zero() { return V{0.0f, 0.0f, 0.0f, 0.0f}; }
+  static V load(const float* p) {
+    V v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+  }
+  static V loadu(const float* p) { return load(p); }
+  static void storeu(float* p, V v) { std::memcpy(p, &v, sizeof v); }
+  static V broadcast(const float* p) { return V{*p, *p, *p, *p}; }
+  static V set1(float x) { return V{x, x, x, x}; }
+  static V fmadd(V a, V b, V c) { return a * b + c; }
+  static V add(V a, V b) { return a + b; }
+};
+}  // namespace

@@ -1,0 +1,200 @@
+// Our SpMM kernels (CSR, BSR, N:M), templated on the SIMD traits of kernels/simd/; included by one translation
+// unit per ISA (internal linkage throughout, as in gemm_openmp_impl.h).
+//
+// Shape of the work: C rows are independent, so threads take row ranges of equal non-zero count
+// (balance_rows). Inside a range, the columns of C go in tiles of NV vectors that stay in registers while a
+// row's non-zeros stream by: per non-zero, one broadcast of the weight, NV loads of a B row segment, NV FMAs.
+// Loads equal FMAs, so the kernel is bound by L1/L2 load bandwidth, not FMA throughput; NV = 8 gives 8
+// independent accumulators, enough to hide FMA latency (4 cycles x 2 ports). Column tiles are the outer loop so
+// a K x tile slice of B stays cache-resident across all rows of the range.
+#pragma once
+#include <omp.h>
+
+#include <cstdint>
+
+#include "prunebench/spmm.h"
+
+namespace {
+
+using pb::index_t;
+
+// The non-zeros of one sparse row: value p and its column, for CSR and N:M.
+struct CsrRow {
+  const float* v;
+  const std::int32_t* col;
+  index_t n;
+  index_t column(index_t p) const { return col[p]; }
+};
+struct NmRow {
+  const float* v;
+  const std::uint8_t* idx;
+  index_t n;
+  int per_group, m;
+  index_t column(index_t p) const { return (p / per_group) * m + idx[p]; }
+};
+
+// C[i, j0 : j0 + NV*L] = sum over the row's non-zeros of v * B[col, j0 : ...].
+template <class T, int NV, class Row>
+inline void row_tile(const Row& r, const float* B, index_t ldb, float* c, index_t j0) {
+  using V = typename T::V;
+  constexpr int L = T::L;
+  V acc[NV];
+#pragma GCC unroll 8
+  for (int v = 0; v < NV; ++v) acc[v] = T::zero();
+  for (index_t p = 0; p < r.n; ++p) {
+    const V a = T::broadcast(r.v + p);
+    const float* b = B + r.column(p) * ldb + j0;
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) acc[v] = T::fmadd(a, T::loadu(b + v * L), acc[v]);
+  }
+#pragma GCC unroll 8
+  for (int v = 0; v < NV; ++v) T::storeu(c + j0 + v * L, acc[v]);
+}
+
+template <class Row>
+inline void row_scalar(const Row& r, const float* B, index_t ldb, float* c, index_t j0, index_t j1) {
+  for (index_t j = j0; j < j1; ++j) c[j] = 0.0f;
+  for (index_t p = 0; p < r.n; ++p) {
+    const float a = r.v[p];
+    const float* b = B + r.column(p) * ldb;
+    for (index_t j = j0; j < j1; ++j) c[j] += a * b[j];
+  }
+}
+
+// Calls tile(j0, NV) over [0, N): tiles of 8 vectors, then 4, 2, 1 for the remainder, then a scalar tail.
+template <class T, class Tile, class Tail>
+inline void for_column_tiles(index_t N, Tile&& tile, Tail&& tail) {
+  constexpr int L = T::L;
+  index_t j = 0;
+  for (; j + 8 * L <= N; j += 8 * L) tile.template operator()<8>(j);
+  if (j + 4 * L <= N) tile.template operator()<4>(j), j += 4 * L;
+  if (j + 2 * L <= N) tile.template operator()<2>(j), j += 2 * L;
+  if (j + L <= N) tile.template operator()<1>(j), j += L;
+  if (j < N) tail(j, N);
+}
+
+template <class T, class MakeRow>
+void rows_kernel(const pb::SpmmArgs& g, const std::vector<index_t>& bounds, MakeRow&& make_row) {
+#pragma omp parallel num_threads(g.threads)
+  {
+    const int t = omp_get_thread_num();
+    const index_t r0 = bounds[t], r1 = bounds[t + 1];
+    for_column_tiles<T>(
+        g.N,
+        [&]<int NV>(index_t j0) {
+          for (index_t i = r0; i < r1; ++i) row_tile<T, NV>(make_row(i), g.B, g.ldb, g.C + i * g.ldc, j0);
+        },
+        [&](index_t j0, index_t j1) {
+          for (index_t i = r0; i < r1; ++i) row_scalar(make_row(i), g.B, g.ldb, g.C + i * g.ldc, j0, j1);
+        });
+  }
+}
+
+template <class T>
+void spmm_csr(const pb::SpmmArgs& g) {
+  const pb::Csr& A = g.W->csr;
+  if (A.rows == 0 || g.N == 0) return;
+  const auto bounds = pb::balance_rows(A.rowptr, g.threads);
+  rows_kernel<T>(g, bounds, [&](index_t i) {
+    return CsrRow{A.values.data() + A.rowptr[i], A.colidx.data() + A.rowptr[i], A.rowptr[i + 1] - A.rowptr[i]};
+  });
+}
+
+template <class T>
+void spmm_nm(const pb::SpmmArgs& g) {
+  const pb::NmMatrix& A = g.W->nm;
+  if (A.rows == 0 || g.N == 0) return;
+  // Every row holds the same number of slots: an even row split is already balanced.
+  std::vector<index_t> bounds(g.threads + 1);
+  for (int t = 0; t <= g.threads; ++t) bounds[t] = A.rows * t / g.threads;
+  const index_t per_row = A.groups * A.n;
+  rows_kernel<T>(g, bounds, [&](index_t i) {
+    return NmRow{A.values.data() + i * per_row, A.index.data() + i * per_row, per_row, A.n, A.m};
+  });
+}
+
+// BSR: a block row of BR rows shares each B row segment it loads: per block column c, NV loads feed BR*NV FMAs.
+template <class T, int BR, int NV>
+inline void block_row_tile(const pb::Bsr& A, index_t I, const float* B, index_t ldb, float* C, index_t ldc,
+                           index_t j0) {
+  using V = typename T::V;
+  constexpr int L = T::L;
+  V acc[BR][NV];
+#pragma GCC unroll 8
+  for (int r = 0; r < BR; ++r)
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) acc[r][v] = T::zero();
+  const int bc = A.bc;
+  for (std::int32_t p = A.rowptr[I]; p < A.rowptr[I + 1]; ++p) {
+    const float* vals = A.values.data() + static_cast<index_t>(p) * BR * bc;
+    const index_t col0 = static_cast<index_t>(A.colidx[p]) * bc;
+    const index_t cmax = col0 + bc <= A.cols ? bc : A.cols - col0;  // edge block: padded columns have no B row
+    for (index_t c = 0; c < cmax; ++c) {
+      const float* b = B + (col0 + c) * ldb + j0;
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) {
+        const V bv = T::loadu(b + v * L);
+#pragma GCC unroll 8
+        for (int r = 0; r < BR; ++r) acc[r][v] = T::fmadd(T::broadcast(vals + r * bc + c), bv, acc[r][v]);
+      }
+    }
+  }
+  const index_t rows = A.rows - I * BR < BR ? A.rows - I * BR : BR;  // edge block row
+#pragma GCC unroll 8
+  for (int r = 0; r < BR; ++r) {
+    if (r >= rows) break;
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) T::storeu(C + (I * BR + r) * ldc + j0 + v * L, acc[r][v]);
+  }
+}
+
+template <class T, int BR>
+void spmm_bsr_fixed(const pb::SpmmArgs& g) {
+  const pb::Bsr& A = g.W->bsr;
+  constexpr int NVB = 8 / BR > 0 ? 8 / BR : 1;  // 8 accumulators in all
+  const auto bounds = pb::balance_rows(A.rowptr, g.threads);
+#pragma omp parallel num_threads(g.threads)
+  {
+    const int t = omp_get_thread_num();
+    const index_t I0 = bounds[t], I1 = bounds[t + 1];
+    constexpr int L = T::L;
+    index_t j = 0;
+    for (; j + NVB * L <= g.N; j += NVB * L)
+      for (index_t I = I0; I < I1; ++I) block_row_tile<T, BR, NVB>(A, I, g.B, g.ldb, g.C, g.ldc, j);
+    for (; j + L <= g.N; j += L)
+      for (index_t I = I0; I < I1; ++I) block_row_tile<T, BR, 1>(A, I, g.B, g.ldb, g.C, g.ldc, j);
+    if (j < g.N) {  // scalar tail columns
+      for (index_t I = I0; I < I1; ++I) {
+        const index_t rows = A.rows - I * BR < BR ? A.rows - I * BR : BR;
+        for (index_t r = 0; r < rows; ++r) {
+          float* c = g.C + (I * BR + r) * g.ldc;
+          for (index_t jj = j; jj < g.N; ++jj) c[jj] = 0.0f;
+          for (std::int32_t p = A.rowptr[I]; p < A.rowptr[I + 1]; ++p) {
+            const index_t col0 = static_cast<index_t>(A.colidx[p]) * A.bc;
+            for (index_t cc = 0; cc < A.bc && col0 + cc < A.cols; ++cc) {
+              const float a = A.values[(static_cast<index_t>(p) * BR + r) * A.bc + cc];
+              const float* b = g.B + (col0 + cc) * g.ldb;
+              for (index_t jj = j; jj < g.N; ++jj) c[jj] += a * b[jj];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// Block heights 1, 2, 4, 8 have register-blocked paths; configs refuse others (see bsr_block_supported).
+template <class T>
+void spmm_bsr(const pb::SpmmArgs& g) {
+  const pb::Bsr& A = g.W->bsr;
+  if (A.rows == 0 || g.N == 0) return;
+  switch (A.br) {
+    case 1: spmm_bsr_fixed<T, 1>(g); break;
+    case 2: spmm_bsr_fixed<T, 2>(g); break;
+    case 4: spmm_bsr_fixed<T, 4>(g); break;
+    case 8: spmm_bsr_fixed<T, 8>(g); break;
+    default: break;  // refused earlier: bsr_block_supported()
+  }
+}
+
+}  // namespace

@@ -1,0 +1,109 @@
+// Every registered SpMM kernel against the float64 oracle (the masked dense weights times B), on every pattern
+// it serves, shapes with edge tiles and empty rows, real DLMC patterns, and 1-3 threads.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "prunebench/io.h"
+#include "prunebench/prune.h"
+#include "prunebench/reference.h"
+#include "prunebench/spmm.h"
+
+namespace {
+
+using pb::index_t;
+
+struct Problem {
+  std::string label;
+  pb::SparseWeights W;
+  std::vector<float> dense;  // masked weights, M x K
+};
+
+Problem make(index_t M, index_t K, const std::string& pattern, double s) {
+  Problem p;
+  p.label = std::to_string(M) + "x" + std::to_string(K) + " " + pattern + " " + std::to_string(s);
+  p.dense.resize(static_cast<std::size_t>(M * K));
+  pb::fill_random(p.dense, 100 + M + K);
+  const auto spec = pb::parse_pattern(pattern);
+  pb::apply_mask(p.dense, pb::make_mask(spec, p.dense, M, K, s, 5));
+  p.W.M = M, p.W.K = K;
+  p.W.csr = pb::csr_from_dense(p.dense, M, K);
+  if (spec.kind == pb::PatternSpec::block) p.W.bsr = pb::bsr_from_dense(p.dense, M, K, spec.r, spec.c);
+  else p.W.bsr = pb::bsr_from_dense(p.dense, M, K, 4, 4);
+  if (spec.kind == pb::PatternSpec::nm) p.W.nm = pb::nm_from_dense(p.dense, M, K, spec.r, spec.c);
+  return p;
+}
+
+void check(const pb::Kernel<pb::SpmmFn>& k, const Problem& p, index_t N, int threads) {
+  SCOPED_TRACE(k.info.id() + " " + p.label + " N=" + std::to_string(N) + " threads=" + std::to_string(threads));
+  const index_t M = p.W.M, K = p.W.K, ldb = N + 3, ldc = N + 1;
+  std::vector<float> B(static_cast<std::size_t>(std::max<index_t>(1, K * ldb)));
+  pb::fill_random(B, 77);
+  std::vector<float> C(static_cast<std::size_t>(M * ldc + 1), -999.0f);
+  k.run({&p.W, N, B.data(), ldb, C.data(), ldc, threads});
+  for (index_t i = 0; i < M; ++i)
+    for (index_t j = N; j < ldc; ++j) ASSERT_EQ(C[i * ldc + j], -999.0f) << "write into ldc padding";
+  ASSERT_EQ(C.back(), -999.0f) << "write past C";
+  std::vector<index_t> rows(static_cast<std::size_t>(M));
+  for (index_t i = 0; i < M; ++i) rows[i] = i;
+  std::vector<double> ref(static_cast<std::size_t>(M * N));
+  pb::ref::gemm_rows(N, K, p.dense.data(), K, B.data(), ldb, rows, ref.data());
+  EXPECT_LE(pb::ref::max_rel_err(C.data(), ldc, ref.data(), M, N), pb::ref::dot_tolerance(K));
+}
+
+bool serves(const pb::Kernel<pb::SpmmFn>& k, const std::string& pattern) {
+  const auto spec = pb::parse_pattern(pattern);
+  if (k.info.variant == "bsr") return spec.kind == pb::PatternSpec::block && pb::bsr_block_supported(spec.r);
+  if (k.info.variant == "nm") return spec.kind == pb::PatternSpec::nm;
+  return true;  // CSR takes any pattern
+}
+
+TEST(Spmm, EveryKernelMatchesTheOracle) {
+  const std::vector<std::tuple<index_t, index_t, std::string, double>> problems = {
+      {1, 1, "magnitude", 0.0},   {7, 13, "random", 0.5},     {33, 100, "magnitude", 0.9}, {64, 64, "random", 0.98},
+      {37, 50, "block4x4", 0.8},  {37, 50, "block1x4", 0.7},  {37, 50, "block4x1", 0.7},   {37, 50, "block8x8", 0.5},
+      {37, 50, "block2x3", 0.6},  {30, 22, "2:4", 0.5},       {30, 22, "1:4", 0.75},       {50, 40, "rows", 0.5},
+      {20, 30, "magnitude", 1.0}, {100, 257, "random", 0.95},
+  };
+  for (const auto& [M, K, pattern, s] : problems) {
+    const Problem p = make(M, K, pattern, s);
+    for (const auto& k : pb::spmm_kernels()) {
+      if (!serves(k, pattern)) continue;
+      for (index_t N : {1, 5, 8, 17, 64, 130})
+        for (int threads : {1, 2, 3}) check(k, p, N, threads);
+    }
+  }
+}
+
+TEST(Spmm, RealDlmcPatterns) {
+  const auto dir = std::filesystem::path(PB_SOURCE_DIR) / ".." / "shared" / "data" / "dlmc" / "rn50" / "magnitude_pruning" / "0.9";
+  if (!std::filesystem::exists(dir)) GTEST_SKIP() << "DLMC sample not found";
+  for (const char* f : {"bottleneck_1_block_group1_1_1.smtx", "bottleneck_3_block_group3_1_1.smtx"}) {
+    Problem p;
+    p.label = f;
+    p.W.csr = pb::io::load_smtx((dir / f).string(), 3);
+    p.W.M = p.W.csr.rows, p.W.K = p.W.csr.cols;
+    p.dense = pb::dense_from_csr(p.W.csr);
+    for (const auto& k : pb::spmm_kernels())
+      if (k.info.variant == "csr") check(k, p, 49, 2);
+  }
+}
+
+TEST(Spmm, BalanceRowsSplitsWorkNotRows) {
+  // One heavy row then many light ones: a row split would give thread 0 nearly everything.
+  std::vector<std::int32_t> rowptr = {0, 1000};
+  for (int i = 0; i < 1000; ++i) rowptr.push_back(rowptr.back() + 1);
+  const auto b = pb::balance_rows(rowptr, 2);
+  ASSERT_EQ(b.size(), 3u);
+  EXPECT_EQ(b.front(), 0);
+  EXPECT_EQ(b.back(), 1001);
+  // Work = nnz + 1 per row = 3001; half is 1500.5: the heavy row (1001) plus ~250 light rows (2 each).
+  auto work = [&](index_t i) { return rowptr[i] + i; };
+  EXPECT_NEAR(work(b[1]), 1500.5, 2.0);
+  const auto one = pb::balance_rows(rowptr, 1);
+  EXPECT_EQ(one, (std::vector<index_t>{0, 1001}));
+  const auto empty = pb::balance_rows({0}, 3);
+  EXPECT_EQ(empty, (std::vector<index_t>{0, 0, 0, 0}));
+}
+
+}  // namespace

@@ -65,4 +65,19 @@ void set_dense_counters(benchmark::State& st, double flop_per_iter, double bytes
   st.counters["max_rel_err"] = C(max_rel_err);
 }
 
+void set_sparse_counters(benchmark::State& st, double flop_per_iter, double dense_flop_per_iter,
+                         double bytes_per_iter, double max_rel_err, double sparsity, double nnz) {
+  using C = benchmark::Counter;
+  set_dense_counters(st, flop_per_iter, bytes_per_iter, max_rel_err);
+  st.counters["dense_flops"] = C(dense_flop_per_iter, C::kIsIterationInvariantRate);
+  st.counters["sparsity"] = C(sparsity);
+  st.counters["nnz"] = C(nnz);
+}
+
+std::string sparsity_str(double s) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%.2f", s);
+  return buf;
+}
+
 }  // namespace pb::bench

@@ -11,6 +11,8 @@ namespace pb::bench {
 
 // Registers every family the config asks for (one function per family file).
 void register_gemm(const Config& c);
+void register_gemm_shape(const Config& c, const GemmShape& s);  // every gemm backend at one shape, once
+void register_spmm(const Config& c);
 void register_peak(const Config& c);    // peak, latency_op
 void register_memory(const Config& c);  // mem_bw, mem_lat
 
@@ -43,5 +45,12 @@ bool skip_if_wrong(benchmark::State& st, double max_rel_err, double tolerance);
 // flops (useful), bytes_per_second (compulsory traffic), ai, max_rel_err — per iteration values, turned into
 // rates by Google Benchmark with the benchmark's own clock (real time for every family that threads).
 void set_dense_counters(benchmark::State& st, double flop_per_iter, double bytes_per_iter, double max_rel_err);
+// The above plus sparsity, nnz and dense_flops (the dense-equivalent rate 2*M*N*K per second, so a speedup
+// over dense reads directly as dense_flops / the dense row's flops).
+void set_sparse_counters(benchmark::State& st, double flop_per_iter, double dense_flop_per_iter,
+                         double bytes_per_iter, double max_rel_err, double sparsity, double nnz);
+
+// "0.90": sparsities in names always have two decimals.
+std::string sparsity_str(double s);
 
 }  // namespace pb::bench

@@ -1,17 +1,23 @@
 #include "config.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 
 #include "prunebench/cpu.h"
+#include "prunebench/prune.h"
+#include "prunebench/spmm.h"
 
 namespace pb::bench {
 
 namespace {
 
 using json = nlohmann::json;
+
+// Largest single dimension we accept; past this a shape is a typo, not a layer.
+constexpr index_t kMaxDim = index_t{1} << 20;
 
 [[noreturn]] void fail(const std::string& source, const std::string& where, const std::string& why) {
   throw ConfigError(source + ": " + where + ": " + why);
@@ -47,7 +53,7 @@ double get_num(const json& v, const std::string& source, const std::string& wher
 
 // A list of names, each one of `allowed`; absent means all of them.
 std::vector<std::string> get_choices(const json& obj, const char* key, const std::vector<std::string>& allowed,
-                                     const std::string& source, const std::string& where) {
+                                     const std::string& source, const std::string& where, bool any_pattern = false) {
   if (!obj.contains(key)) return allowed;
   const json& v = obj[key];
   const std::string w = where + "." + key;
@@ -57,6 +63,17 @@ std::vector<std::string> get_choices(const json& obj, const char* key, const std
     const std::string wi = w + "[" + std::to_string(i) + "]";
     if (!v[i].is_string()) fail(source, wi, "expected a string, got " + v[i].dump());
     const std::string name = v[i];
+    if (any_pattern) {  // pruning patterns are a small language: random, block4x4, 2:4, ...
+      try {
+        const auto p = pb::parse_pattern(name);
+        if (p.kind == pb::PatternSpec::block && !pb::bsr_block_supported(p.r))
+          fail(source, wi, "block height " + std::to_string(p.r) + " not supported (1, 2, 4 or 8)");
+      } catch (const std::invalid_argument& err) {
+        fail(source, wi, err.what());
+      }
+      out.push_back(name);
+      continue;
+    }
     if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
       std::string list;
       for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
@@ -92,8 +109,100 @@ std::vector<index_t> get_bytes(const json& obj, const std::string& source, const
   return out;
 }
 
-// Largest single dimension we accept; past this a shape is a typo, not a layer.
-constexpr index_t kMaxDim = index_t{1} << 20;
+// Relative paths: a user's file resolves them against its own directory; embedded profiles against the
+// source tree (where ../shared/data lives beside the checkout).
+std::string resolve(const std::string& p, const std::string& source, const std::string& profile) {
+  namespace fs = std::filesystem;
+  fs::path path(p);
+  if (path.is_absolute()) return path.lexically_normal().string();
+  const fs::path base = profile == "config" ? fs::absolute(fs::path(source)).parent_path() : fs::path(PB_SOURCE_DIR);
+  return (base / path).lexically_normal().string();
+}
+
+std::vector<index_t> get_int_list(const json& v, const std::string& source, const std::string& where, index_t lo,
+                                  index_t hi) {
+  if (v.is_number_integer()) return {get_int(v, source, where, lo, hi)};
+  if (!v.is_array() || v.empty()) fail(source, where, "expected an integer or a non-empty array of integers");
+  std::vector<index_t> out;
+  for (std::size_t i = 0; i < v.size(); ++i)
+    out.push_back(get_int(v[i], source, where + "[" + std::to_string(i) + "]", lo, hi));
+  return out;
+}
+
+std::vector<double> get_sparsities(const json& v, const std::string& source, const std::string& where) {
+  if (v.is_number()) return {get_num(v, source, where, 0.0, 1.0)};
+  if (!v.is_array() || v.empty()) fail(source, where, "expected a number or a non-empty array of numbers in [0, 1]");
+  std::vector<double> out;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const double x = get_num(v[i], source, where + "[" + std::to_string(i) + "]", 0.0, 1.0);
+    if (x >= 1.0) fail(source, where + "[" + std::to_string(i) + "]", "sparsity 1 leaves no weights");
+    out.push_back(x);
+  }
+  return out;
+}
+
+void parse_spmm(const json& arr, const std::string& source, const std::string& profile, Config& c) {
+  namespace fs = std::filesystem;
+  if (!arr.is_array()) fail(source, "spmm", "expected an array of problems");
+  for (std::size_t i = 0; i < arr.size(); ++i) {
+    const std::string where = "spmm[" + std::to_string(i) + "]";
+    const json& e = arr[i];
+    check_keys(e, {"M", "K", "N", "sparsity", "pattern", "npy", "smtx", "batchsizes", "kernels"}, source, where);
+    SpmmEntry s;
+    const int kinds = e.contains("smtx") + e.contains("npy") + (e.contains("M") || e.contains("K"));
+    if (kinds != 1) fail(source, where, "give exactly one of {M, K}, \"npy\" or \"smtx\"");
+    if (!e.contains("N")) fail(source, where, "missing key N");
+    s.N = get_int_list(e["N"], source, where + ".N", 1, kMaxDim);
+    if (e.contains("kernels")) {
+      s.kernels = get_choices(e, "kernels",
+                              {"naive/csr", "eigen/csr", "openmp/csr", "openmp/bsr", "openmp/nm", "openmp/masked",
+                               "openmp/structured", "openblas/structured"},
+                              source, where);
+    }
+    auto path_of = [&](const char* key) {
+      if (!e[key].is_string() || e[key].get<std::string>().empty()) fail(source, where + "." + key, "expected a path");
+      return resolve(e[key].get<std::string>(), source, profile);
+    };
+    if (e.contains("smtx")) {
+      if (e.contains("pattern")) fail(source, where + ".pattern", "an .smtx file brings its own pattern");
+      s.smtx = path_of("smtx");
+      if (e.contains("sparsity")) s.sparsity = get_sparsities(e["sparsity"], source, where + ".sparsity");
+      if (e.contains("batchsizes")) s.batchsizes = path_of("batchsizes");
+      if (!fs::exists(s.smtx)) {
+        // Our profiles name the DLMC sample beside the checkout; without it the rest of the profile still runs.
+        if (profile != "config") {
+          c.warnings.push_back(source + ": " + where + ": " + s.smtx + " not found, its rows are skipped");
+          continue;
+        }
+        fail(source, where + ".smtx", s.smtx + " does not exist");
+      }
+    } else {
+      if (e.contains("batchsizes")) fail(source, where + ".batchsizes", "only for smtx entries");
+      if (!e.contains("sparsity")) fail(source, where, "missing key sparsity");
+      if (!e.contains("pattern")) fail(source, where, "missing key pattern");
+      s.sparsity = get_sparsities(e["sparsity"], source, where + ".sparsity");
+      s.patterns = get_choices(e, "pattern", {}, source, where, /*any_pattern=*/true);
+      if (e.contains("npy")) {
+        s.npy = path_of("npy");
+        if (!fs::exists(s.npy)) fail(source, where + ".npy", s.npy + " does not exist");
+      } else {
+        for (const char* key : {"M", "K"})
+          if (!e.contains(key)) fail(source, where, std::string("missing key ") + key);
+        s.M = get_int(e["M"], source, where + ".M", 1, kMaxDim);
+        s.K = get_int(e["K"], source, where + ".K", 1, kMaxDim);
+        for (index_t n : s.N) {
+          const double bytes = 4.0 * (3.0 * s.M * s.K + double(s.K) * n + double(s.M) * n);
+          const double avail = static_cast<double>(pb::cpu::available_memory_bytes());
+          if (avail > 0 && bytes > 0.5 * avail)
+            fail(source, where, "M=" + std::to_string(s.M) + " K=" + std::to_string(s.K) + " N=" + std::to_string(n) +
+                                    " does not fit in half of the available memory");
+        }
+      }
+    }
+    c.spmm.push_back(std::move(s));
+  }
+}
+
 
 }  // namespace
 
@@ -102,7 +211,7 @@ Config parse_config(const json& j, const std::string& source, const std::string&
   c.profile = profile;
   c.source = source;
   check_keys(j, {"threads", "repetitions", "min_time", "naive_max_gflop", "gemm", "peak", "latency_op", "mem_bw",
-                 "mem_lat"},
+                 "mem_lat", "spmm"},
              source, "");
 
   const int cores = pb::cpu::cores();
@@ -181,6 +290,7 @@ Config parse_config(const json& j, const std::string& source, const std::string&
     c.mem_lat.kinds = get_choices(j["mem_lat"], "patterns", {"chase", "chase_huge", "stride"}, source, "mem_lat");
     c.mem_lat.bytes = get_bytes(j["mem_lat"], source, "mem_lat");
   }
+  if (j.contains("spmm")) parse_spmm(j["spmm"], source, profile, c);
   return c;
 }
 

@@ -36,6 +36,18 @@ struct MemSpec {
   std::vector<index_t> bytes;       // working sets, ascending
 };
 
+// One SpMM problem family: generated weights (M, K) pruned by each pattern at each sparsity, a user's .npy
+// weights pruned the same way, or real .smtx patterns (a file, or every .smtx under a directory).
+struct SpmmEntry {
+  index_t M = 0, K = 0;              // generated weights
+  std::string npy, smtx;             // or a file (npy) / file or directory (smtx), absolute paths
+  std::vector<index_t> N;            // activation columns
+  std::string batchsizes;            // smtx only: "stem,N" lines overriding N per file (DLMC rn50_batchsizes.txt)
+  std::vector<double> sparsity;      // generated and npy; for smtx, a filter on the files' own sparsity
+  std::vector<std::string> patterns; // generated and npy
+  std::vector<std::string> kernels;  // "<backend>/<format>" to run; empty = all that apply
+};
+
 struct Config {
   std::string profile;        // "quick", "default", "full", or "config" for a user file
   std::string source;         // where it came from, for error messages and the context block
@@ -47,6 +59,8 @@ struct Config {
   PeakSpec peak;
   LatencyOpSpec latency_op;
   MemSpec mem_bw, mem_lat;
+  std::vector<SpmmEntry> spmm;
+  std::vector<std::string> warnings;  // non-fatal: an embedded profile's data set that is not on this machine
 };
 
 // Working-set sweep: 4 KiB x factor^i up to the DRAM size, which is max(4 x the last-level cache, 256 MiB),

@@ -12,6 +12,7 @@
 #include <memory>
 #include <random>
 #include <set>
+#include <tuple>
 
 #include "bench_util.h"
 #include "prunebench/gemm.h"
@@ -78,8 +79,11 @@ void run_gemm(benchmark::State& st, const Kernel<GemmFn>& k, GemmShape s, int th
 
 }  // namespace
 
-void register_gemm(const Config& c) {
-  for (const GemmShape& s : c.gemm) {
+void register_gemm_shape(const Config& c, const GemmShape& s) {
+  // A shape asked for twice (a gemm entry and an spmm entry's dense baseline) is registered once.
+  static std::set<std::tuple<index_t, index_t, index_t>> done;
+  if (!done.insert({s.M, s.N, s.K}).second) return;
+  {
     const double gflop = 2e-9 * s.M * s.N * s.K;
     for (const auto& k : gemm_kernels()) {
       const bool scalar = k.info.backend == "naive";
@@ -91,6 +95,10 @@ void register_gemm(const Config& c) {
       }
     }
   }
+}
+
+void register_gemm(const Config& c) {
+  for (const GemmShape& s : c.gemm) register_gemm_shape(c, s);
 }
 
 }  // namespace pb::bench

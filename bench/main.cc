@@ -162,6 +162,14 @@ int main(int argc, char** argv) {
   pb::bench::register_peak(cfg);
   pb::bench::register_memory(cfg);
   pb::bench::register_gemm(cfg);
+  try {
+    pb::bench::register_spmm(cfg);
+  } catch (const pb::bench::ConfigError& e) {  // a bad .smtx/.npy named by the config
+    std::fprintf(stderr, "prunebench: error: %s\n", e.what());
+    if (!g_tmp_out.empty()) std::remove(g_tmp_out.c_str());
+    return 2;
+  }
+  for (const auto& w : cfg.warnings) std::fprintf(stderr, "prunebench: warning: %s\n", w.c_str());
 
   std::string filter;
   for (const auto& a : passthrough)

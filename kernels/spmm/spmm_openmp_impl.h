@@ -10,8 +10,11 @@
 #pragma once
 #include <omp.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <vector>
 
+#include "prunebench/cpu.h"
 #include "prunebench/spmm.h"
 
 namespace {
@@ -33,35 +36,78 @@ struct NmRow {
   index_t column(index_t p) const { return (p / per_group) * m + idx[p]; }
 };
 
-// C[i, j0 : j0 + NV*L] = sum over the row's non-zeros of v * B[col, j0 : ...].
+// B rows are gathered in an order no hardware prefetcher can guess (the column indices); fetching the row
+// segment kPrefetch non-zeros ahead turns cache latency into throughput.
+constexpr index_t kPrefetch = 12;
+
+// C[i, j0 : j0 + NV*L] = sum over the row's non-zeros of v * B[col, j0 : ...]. The narrower the tile (NV small,
+// chosen so a K x tile slice of B fits in L2), the more accumulator sets U: consecutive non-zeros go to
+// different sets, so there are always NV*U = 8 independent FMA chains.
 template <class T, int NV, class Row>
-inline void row_tile(const Row& r, const float* B, index_t ldb, float* c, index_t j0) {
+inline void row_tile(const Row& r, index_t p0, index_t p1, bool first, const float* B, index_t ldb, float* c,
+                     index_t j0) {
   using V = typename T::V;
-  constexpr int L = T::L;
-  V acc[NV];
+  constexpr int L = T::L, U = 8 / NV;
+  V acc[U][NV];
 #pragma GCC unroll 8
-  for (int v = 0; v < NV; ++v) acc[v] = T::zero();
-  for (index_t p = 0; p < r.n; ++p) {
-    const V a = T::broadcast(r.v + p);
+  for (int u = 0; u < U; ++u)
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) acc[u][v] = T::zero();
+  auto step = [&](index_t p, V (&a)[NV]) {
+    if (p + kPrefetch < p1) {
+      const float* pf = B + r.column(p + kPrefetch) * ldb + j0;
+#pragma GCC unroll 8
+      for (int v = 0; v < NV * L; v += 16) __builtin_prefetch(pf + v, 0, 3);
+    }
+    const V w = T::broadcast(r.v + p);
     const float* b = B + r.column(p) * ldb + j0;
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) acc[v] = T::fmadd(a, T::loadu(b + v * L), acc[v]);
-  }
+    for (int v = 0; v < NV; ++v) a[v] = T::fmadd(w, T::loadu(b + v * L), a[v]);
+  };
+  index_t p = p0;
+  for (; p + U <= p1; p += U)
 #pragma GCC unroll 8
-  for (int v = 0; v < NV; ++v) T::storeu(c + j0 + v * L, acc[v]);
+    for (int u = 0; u < U; ++u) step(p + u, acc[u]);
+  for (int u = 0; p < p1; ++p, ++u) step(p, acc[u]);
+#pragma GCC unroll 8
+  for (int u = 1; u < U; ++u)
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) acc[0][v] = T::add(acc[0][v], acc[u][v]);
+#pragma GCC unroll 8
+  for (int v = 0; v < NV; ++v)
+    T::storeu(c + j0 + v * L, first ? acc[0][v] : T::add(T::loadu(c + j0 + v * L), acc[0][v]));
 }
 
 template <class Row>
-inline void row_scalar(const Row& r, const float* B, index_t ldb, float* c, index_t j0, index_t j1) {
-  for (index_t j = j0; j < j1; ++j) c[j] = 0.0f;
-  for (index_t p = 0; p < r.n; ++p) {
+inline void row_scalar(const Row& r, index_t p0, index_t p1, bool first, const float* B, index_t ldb, float* c,
+                       index_t j0, index_t j1) {
+  if (first)
+    for (index_t j = j0; j < j1; ++j) c[j] = 0.0f;
+  for (index_t p = p0; p < p1; ++p) {
     const float a = r.v[p];
     const float* b = B + r.column(p) * ldb;
     for (index_t j = j0; j < j1; ++j) c[j] += a * b[j];
   }
 }
 
-// Calls tile(j0, NV) over [0, N): tiles of 8 vectors, then 4, 2, 1 for the remainder, then a scalar tail.
+// K is cut into panels of kb rows so that a kb x (8 vectors) slice of B fits in half of L2 and survives the
+// sparse arrays streaming past it; each row then runs panel by panel (its column indices are sorted, so a panel
+// is a contiguous run of its non-zeros) and C is accumulated across panels. One panel when K is small.
+template <class T>
+index_t panel_rows(index_t K) {
+  static const index_t l2 = [] {
+    const auto b = pb::cpu::cache_bytes(2);
+    return b > 0 ? b : index_t{256} << 10;
+  }();
+  const index_t per_row = 8 * T::L * static_cast<index_t>(sizeof(float));
+  const index_t kb = std::max<index_t>(64, l2 / 2 / per_row);
+  if (K <= kb) return K;
+  const index_t panels = (K + kb - 1) / kb;
+  return (K + panels - 1) / panels;  // equal panels
+}
+
+// Calls tile(j0, NV) over [0, N): tiles of max_nv vectors, then narrower ones for the remainder, then a scalar
+// tail.
 template <class T, class Tile, class Tail>
 inline void for_column_tiles(index_t N, Tile&& tile, Tail&& tail) {
   constexpr int L = T::L;
@@ -72,20 +118,40 @@ inline void for_column_tiles(index_t N, Tile&& tile, Tail&& tail) {
   if (j + L <= N) tile.template operator()<1>(j), j += L;
   if (j < N) tail(j, N);
 }
-
 template <class T, class MakeRow>
 void rows_kernel(const pb::SpmmArgs& g, const std::vector<index_t>& bounds, MakeRow&& make_row) {
+  const index_t kb = panel_rows<T>(g.W->K);
+  const index_t panels = (g.W->K + kb - 1) / kb;
 #pragma omp parallel num_threads(g.threads)
   {
     const int t = omp_get_thread_num();
     const index_t r0 = bounds[t], r1 = bounds[t + 1];
+    // split[(i - r0) * (panels + 1) + q]: first non-zero of row i in panel q.
+    std::vector<index_t> split(static_cast<std::size_t>((r1 - r0) * (panels + 1)));
+    for (index_t i = r0; i < r1; ++i) {
+      const auto row = make_row(i);
+      index_t* s = split.data() + (i - r0) * (panels + 1);
+      index_t p = 0;
+      for (index_t q = 0; q < panels; ++q) {
+        while (p < row.n && row.column(p) < q * kb) ++p;
+        s[q] = p;
+      }
+      s[panels] = row.n;
+    }
     for_column_tiles<T>(
         g.N,
         [&]<int NV>(index_t j0) {
-          for (index_t i = r0; i < r1; ++i) row_tile<T, NV>(make_row(i), g.B, g.ldb, g.C + i * g.ldc, j0);
+          for (index_t q = 0; q < panels; ++q)
+            for (index_t i = r0; i < r1; ++i) {
+              const index_t* s = split.data() + (i - r0) * (panels + 1);
+              row_tile<T, NV>(make_row(i), s[q], s[q + 1], q == 0, g.B, g.ldb, g.C + i * g.ldc, j0);
+            }
         },
         [&](index_t j0, index_t j1) {
-          for (index_t i = r0; i < r1; ++i) row_scalar(make_row(i), g.B, g.ldb, g.C + i * g.ldc, j0, j1);
+          for (index_t i = r0; i < r1; ++i) {
+            const auto row = make_row(i);
+            row_scalar(row, 0, row.n, true, g.B, g.ldb, g.C + i * g.ldc, j0, j1);
+          }
         });
   }
 }

@@ -64,6 +64,7 @@ void add_context(const Config& c) {
   AddCustomContext("l3_bytes", std::to_string(cpu::cache_bytes(3)));
   AddCustomContext("gemm_openmp_microkernel", gemm_openmp_microkernel());
   AddCustomContext("peak_openmp_isa", peak_openmp_isa());
+  if (injected_slowdown() > 0) AddCustomContext("injected_slowdown", std::to_string(injected_slowdown()));
   AddCustomContext("cpu_clock_ghz", std::to_string(measured_clock_ghz()));
   AddCustomContext("dram_bytes", std::to_string(dram_bytes()));
   AddCustomContext("eigen_version", std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) +

@@ -2,6 +2,8 @@
 // Google Benchmark's (--benchmark_filter, --benchmark_repetitions, ...).
 #include <benchmark/benchmark.h>
 
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -52,7 +54,9 @@ void on_signal(int sig) {
 // Console output with a running count, so a long run shows where it is.
 class ProgressReporter : public benchmark::ConsoleReporter {
  public:
-  explicit ProgressReporter(std::size_t total) : total_(total) {}
+  // Colour only on a terminal: a log file or a pipe gets plain text.
+  explicit ProgressReporter(std::size_t total)
+      : benchmark::ConsoleReporter(isatty(STDOUT_FILENO) ? OO_ColorTabular : OO_Tabular), total_(total) {}
   void ReportRuns(const std::vector<Run>& runs) override {
     if (!runs.empty() && runs.front().run_type == Run::RT_Iteration) ++done_;
     for (const auto& r : runs) {

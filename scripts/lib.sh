@@ -5,14 +5,18 @@ PB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PB_APT_PACKAGES=(cmake ninja-build g++ pkg-config git libbenchmark-dev libgtest-dev libeigen3-dev
                  nlohmann-json3-dev libopenblas-dev libdnnl-dev python3 python3-venv)
 
+# scripts/test also screenshots the HTML report in a headless browser.
+PB_APT_TEST_PACKAGES=(chromium)
+
 pb_say() { printf '[prunebench] %s\n' "$*" >&2; }
 pb_die() { printf 'prunebench: error: %s\n' "$*" >&2; exit 1; }
 
 # Debian packages: install the missing ones when root, otherwise print the exact command and stop.
+# usage: pb_ensure_deps [extra packages...]
 pb_ensure_deps() {
   command -v dpkg-query >/dev/null || { pb_say "not a Debian system: install ${PB_APT_PACKAGES[*]} yourself"; return 0; }
   local missing=() p
-  for p in "${PB_APT_PACKAGES[@]}"; do
+  for p in "${PB_APT_PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0

@@ -1,5 +1,7 @@
 // openmp: our own GEMM. Picks the widest micro-kernel this CPU runs, once, at first use.
 // PB_GEMM_ISA=avx512|avx2|generic overrides the choice (tests use it to cover every path the CPU can run).
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <string>
 
@@ -34,7 +36,26 @@ const Choice& chosen() {
 }
 }  // namespace
 
-void gemm_openmp(const GemmArgs& g) { chosen().fn(g); }
+// PB_INJECT_SLOWDOWN=F (e.g. 0.10) makes every call also recompute the first ceil(F*M) rows of C: a known
+// fraction of real extra work, used to measure how often the regression gate catches a slowdown of that size
+// (docs/regression-gate.md). The recomputed rows get the same values, so results stay correct.
+double injected_slowdown() {
+  static const double f = [] {
+    const char* v = std::getenv("PB_INJECT_SLOWDOWN");
+    const double x = v ? std::atof(v) : 0.0;
+    return x > 0.0 && x <= 1.0 ? x : 0.0;
+  }();
+  return f;
+}
+
+void gemm_openmp(const GemmArgs& g) {
+  chosen().fn(g);
+  if (const double f = injected_slowdown(); f > 0.0 && g.M > 0) {
+    GemmArgs extra = g;
+    extra.M = std::max<index_t>(1, static_cast<index_t>(std::ceil(f * static_cast<double>(g.M))));
+    chosen().fn(extra);
+  }
+}
 std::string gemm_openmp_microkernel() { return chosen().name; }
 
 std::vector<std::pair<std::string, GemmFn>> gemm_openmp_isa_variants() {

@@ -1,0 +1,161 @@
+"""What a run means: speedups of sparse rows over the best dense kernel, break-even sparsities, the roof that
+bounds each kernel and the share of it reached, and the "what pays here" advice. Pure functions of the rows, so
+the tests can check them on small fixtures."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from .ceilings import compute as compute_ceilings
+
+COMPUTE_FAMILIES = ("gemm", "spmm", "conv")
+
+
+def dims(row) -> tuple:
+    """The dense problem a row belongs to: (M, N, K) for gemm/spmm, the conv parameters for conv."""
+    if row.family in ("gemm", "spmm"):
+        return (row.p("M"), row.p("N"), row.p("K"))
+    if row.family == "conv":
+        return tuple(row.params.get(k) for k in ("N", "C", "H", "W", "K", "R", "S", "stride", "pad"))
+    return ()
+
+
+def best_dense(rows) -> dict:
+    """(family-of-dense, dims, threads) -> (time_ns, row) of the fastest dense kernel: gemm rows for spmm, conv
+    rows at sparsity 0 for conv. A sparse speedup only counts against this, never against a naive loop."""
+    best = {}
+    for r in rows:
+        if r.error or not r.time_ns:
+            continue
+        dense = (r.family == "gemm") or (r.family == "conv" and float(r.params.get("sparsity", 0)) == 0.0
+                                         and r.variant in ("direct", "im2col", "winograd", "gemm", "implicit_gemm", "1x1"))
+        if not dense:
+            continue
+        fam = "spmm" if r.family == "gemm" else "conv"
+        key = (fam, dims(r), r.p("threads"))
+        if key not in best or r.time_ns < best[key][0]:
+            best[key] = (r.time_ns, r)
+    return best
+
+
+def speedups(rows) -> list[dict]:
+    """One entry per sparse row with a dense baseline at the same problem and thread count."""
+    base = best_dense(rows)
+    out = []
+    for r in rows:
+        if r.error or not r.time_ns or r.family not in ("spmm", "conv"):
+            continue
+        if r.family == "conv" and float(r.params.get("sparsity", 0)) == 0.0:
+            continue
+        b = base.get((r.family, dims(r), r.p("threads")))
+        if not b:
+            continue
+        out.append({"row": r, "speedup": b[0] / r.time_ns, "baseline": b[1],
+                    "sparsity": float(r.params.get("sparsity", 0)), "series": series_name(r)})
+    return out
+
+
+def series_name(r) -> str:
+    """backend/format, pattern: the line a sparsity plot draws."""
+    return f"{r.backend}/{r.variant} {r.params.get('pattern', '')}".strip()
+
+
+def break_even(points: list[tuple[float, float]]) -> float | None | str:
+    """Sparsity at which speedup reaches 1, interpolated linearly between measured sparsities. '<=s' when the
+    lowest measured sparsity already wins, None when no measured sparsity wins."""
+    pts = sorted(points)
+    if not pts:
+        return None
+    if pts[0][1] >= 1.0:
+        return f"<={pts[0][0]:.2f}"
+    for (s0, v0), (s1, v1) in zip(pts, pts[1:]):
+        if v0 < 1.0 <= v1:
+            return s0 + (1.0 - v0) * (s1 - s0) / (v1 - v0)
+    return None
+
+
+def break_evens(rows) -> list[dict]:
+    """Break-even per (shape, threads, series)."""
+    groups = defaultdict(list)
+    for s in speedups(rows):
+        r = s["row"]
+        if r.params.get("pattern") == "file":
+            continue  # one sparsity per file: no curve
+        groups[(dims(r), r.p("threads"), s["series"])].append((s["sparsity"], s["speedup"]))
+    out = []
+    for (d, t, series), pts in sorted(groups.items(), key=lambda kv: (str(kv[0][0]), kv[0][1] or 0, kv[0][2])):
+        out.append({"dims": d, "threads": t, "series": series, "break_even": break_even(pts), "points": sorted(pts)})
+    return out
+
+
+def peak_by_threads(rows) -> dict:
+    """threads -> best measured FP32 peak FLOP/s on all backends (openmp rows carry the thread counts)."""
+    out = {}
+    for r in rows:
+        if r.family == "peak" and not r.error and r.params.get("dtype") == "f32" and r.counter("flops"):
+            t = r.p("threads") or 1
+            out[t] = max(out.get(t, 0.0), r.counter("flops"))
+    return out
+
+
+def working_set(r) -> float | None:
+    """Compulsory bytes of one call (bytes_per_second x time)."""
+    bps = r.counter("bytes_per_second")
+    return bps * r.time_ns * 1e-9 if bps and r.time_ns else None
+
+
+def verdicts(ctx, rows, ceil=None) -> list[dict]:
+    """For each compute row: the roof that bounds it and the share of that roof it reaches. The compute roof is
+    the measured FP32 peak at the row's thread count; the memory roof is ai x the bandwidth of the level its
+    working set lives in (measured extents); the lower one bounds the kernel."""
+    ceil = ceil or compute_ceilings(ctx, rows)
+    peaks = peak_by_threads(rows)
+    out = []
+    for r in rows:
+        if r.error or r.family not in COMPUTE_FAMILIES or not r.counter("flops") or not r.counter("ai"):
+            continue
+        t = r.p("threads") or 1
+        peak = peaks.get(t) or (max(peaks.values()) if peaks else None)
+        ws = working_set(r)
+        level = None
+        for lv in ceil["levels"]:
+            if ws is not None and ws <= lv["to_bytes"] * 1.0:
+                level = lv
+                break
+        if level is None and ceil["levels"]:
+            level = ceil["levels"][-1]
+        bw = level["best_bandwidth"] if level else None
+        mem_roof = r.counter("ai") * bw if bw else None
+        roofs = [(peak, "compute")] if peak else []
+        if mem_roof:
+            roofs.append((mem_roof, f"{level['name']} bandwidth"))
+        if not roofs:
+            out.append({"row": r, "bound": "unknown", "roof": None, "share": None})
+            continue
+        roof, bound = min(roofs)
+        out.append({"row": r, "bound": bound, "roof": roof, "share": r.counter("flops") / roof, "level": level and level["name"]})
+    return out
+
+
+def what_pays(rows) -> list[dict]:
+    """Per problem and target sparsity (at the largest thread count measured): the fastest pruned kernel and its
+    speedup over the best dense kernel, or 'dense is faster'."""
+    sp = speedups(rows)
+    if not sp:
+        return []
+    tmax = max(s["row"].p("threads") or 1 for s in sp)
+    best = {}
+    for s in sp:
+        r = s["row"]
+        if (r.p("threads") or 1) != tmax:
+            continue
+        key = (r.family, dims(r), round(s["sparsity"], 2), r.params.get("name", ""))
+        if key not in best or s["speedup"] > best[key]["speedup"]:
+            best[key] = s
+    out = []
+    for (fam, d, spars, name), s in sorted(best.items(), key=lambda kv: (kv[0][0], str(kv[0][1]), kv[0][2], kv[0][3])):
+        r = s["row"]
+        out.append({"family": fam, "dims": d, "sparsity": spars, "name": name, "threads": tmax,
+                    "best": f"{r.backend}/{r.variant} ({r.params.get('pattern', '')})",
+                    "speedup": s["speedup"], "baseline": f"{s['baseline'].backend}",
+                    "advice": f"{s['speedup']:.2f}x" if s["speedup"] >= 1 else "dense is faster"})
+    return out

@@ -1,0 +1,276 @@
+"""The figures, from result JSON alone. Every function takes a list of runs [(label, ctx, rows)] so several
+machines or runs overlay (same axes, one style per run) and writes one PNG, returning its path (None when the
+runs hold nothing to draw)."""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from . import analysis  # noqa: E402
+from .ceilings import compute as compute_ceilings  # noqa: E402
+
+BACKEND_COLORS = {"naive": "#9e9e9e", "eigen": "#1f77b4", "openmp": "#d62728", "openblas": "#2ca02c",
+                  "onednn": "#17becf", "cuda": "#ff7f0e", "cublas": "#8c564b", "cusparse": "#e377c2",
+                  "cudnn": "#bcbd22"}
+RUN_STYLES = ["-", "--", ":", "-."]
+RUN_MARKERS = ["o", "s", "D", "v"]
+
+
+def color(backend: str) -> str:
+    return BACKEND_COLORS.get(backend, "#7f7f7f")
+
+
+def _save(fig, out: Path, name: str) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / name
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _bytes_axis(ax):
+    ax.set_xscale("log", base=2)
+    ticks = [2 ** e for e in range(10, 41, 2)]
+    lo, hi = ax.get_xlim()
+    ax.set_xticks([t for t in ticks if lo <= t <= hi])
+    ax.set_xticklabels([_human(t) for t in ticks if lo <= t <= hi], rotation=45)
+
+
+def _human(b: float) -> str:
+    for unit, f in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if b >= f:
+            return f"{b / f:g}{unit}"
+    return f"{b:g}B"
+
+
+def roofline(runs, out: Path):
+    pts = [(i, lab, r) for i, (lab, ctx, rows) in enumerate(runs) for r in rows
+           if r.family in analysis.COMPUTE_FAMILIES and not r.error and r.counter("ai") and r.counter("flops")]
+    if not pts:
+        return None
+    fig, ax = plt.subplots(figsize=(9, 6))
+    ais = [r.counter("ai") for _, _, r in pts]
+    x = [min(ais) / 4, max(ais) * 4]
+    xs = [x[0] * (x[1] / x[0]) ** (k / 64) for k in range(65)]
+    for i, (lab, ctx, rows) in enumerate(runs):
+        ceil = compute_ceilings(ctx, rows)
+        top = max((p["flops"] for p in ceil["peak"].values()), default=None)
+        style = RUN_STYLES[i % len(RUN_STYLES)]
+        tag = f" [{lab}]" if len(runs) > 1 else ""
+        for key, p in sorted(ceil["peak"].items()):
+            if not key.endswith("/f32"):
+                continue
+            ax.plot(x, [p["flops"]] * 2, style, color=color(key.split("/")[0]), lw=1)
+            ax.text(x[1], p["flops"], f" {key} peak ({p['threads']}t){tag}", fontsize=7, va="center")
+        for lv in ceil["levels"]:
+            if lv.get("best_bandwidth"):
+                # A memory roof bends into the compute roof: min(ai x bandwidth, peak).
+                y = [min(a * lv["best_bandwidth"], top) if top else a * lv["best_bandwidth"] for a in xs]
+                ax.plot(xs, y, style, color="black", lw=0.8, alpha=0.5)
+                knee = next((k for k, v in enumerate(y) if top and v >= top), len(xs) - 1)
+                k = max(0, knee // 2)
+                ax.text(xs[k], y[k], f"{lv['name']} {lv['best_bandwidth'] / 1e9:.0f} GB/s{tag}", fontsize=7,
+                        rotation=0, ha="left", va="bottom", alpha=0.8)
+    seen = set()
+    for i, lab, r in pts:
+        sparse = r.family != "gemm" and float(r.params.get("sparsity", 0) or 0) > 0
+        key = (r.backend, sparse)
+        ax.scatter(r.counter("ai"), r.counter("flops"), s=18, color=color(r.backend),
+                   marker="^" if sparse else RUN_MARKERS[i % len(RUN_MARKERS)], alpha=0.75,
+                   label=None if key in seen else f"{r.backend} {'sparse' if sparse else 'dense'}")
+        seen.add(key)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("arithmetic intensity (useful FLOP / compulsory byte)")
+    ax.set_ylabel("useful FLOP/s")
+    ax.set_title("Roofline: measured compute and bandwidth roofs, every kernel row")
+    ax.legend(fontsize=7, loc="lower right")
+    ax.grid(True, which="both", alpha=0.2)
+    return _save(fig, out, "roofline.png")
+
+
+def latency(runs, out: Path):
+    if not any(r.family == "mem_lat" and not r.error for _, _, rows in runs for r in rows):
+        return None
+    fig, ax = plt.subplots(figsize=(9, 5))
+    for i, (lab, ctx, rows) in enumerate(runs):
+        by = defaultdict(list)
+        for r in rows:
+            if r.family == "mem_lat" and not r.error and r.counter("ns_per_load"):
+                by[r.variant].append((r.p("bytes"), r.counter("ns_per_load")))
+        for variant, p in sorted(by.items()):
+            p.sort()
+            ax.plot([a for a, _ in p], [b for _, b in p], RUN_STYLES[i % 4], marker=".",
+                    label=f"{variant}" + (f" [{lab}]" if len(runs) > 1 else ""))
+        ceil = compute_ceilings(ctx, rows)
+        for lv in ceil["levels"]:
+            if lv.get("os_bytes") and i == 0:
+                ax.axvline(lv["os_bytes"], color="grey", ls=":", lw=1)
+                ax.text(lv["os_bytes"], 0.02, f" OS {lv['name']}", fontsize=7, color="grey",
+                        rotation=90, va="bottom", transform=ax.get_xaxis_transform())
+            if lv.get("latency_ns") and i == 0:
+                ax.hlines(lv["latency_ns"], lv["from_bytes"], lv["to_bytes"], color="black", lw=3, alpha=0.3)
+                ax.text(lv["from_bytes"], lv["latency_ns"], f"{lv['name']} {lv['latency_ns']:.1f} ns", fontsize=7,
+                        va="bottom")
+    ax.set_yscale("log")
+    _bytes_axis(ax)
+    ax.set_xlabel("working set")
+    ax.set_ylabel("ns per load")
+    ax.set_title("Load latency vs working set (detected levels shaded, OS cache sizes dotted)")
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", alpha=0.2)
+    return _save(fig, out, "latency.png")
+
+
+def bandwidth(runs, out: Path):
+    if not any(r.family == "mem_bw" and not r.error for _, _, rows in runs for r in rows):
+        return None
+    ops = sorted({r.variant for _, _, rows in runs for r in rows if r.family == "mem_bw"})
+    fig, axes = plt.subplots(1, len(ops), figsize=(4.2 * len(ops), 4.5), squeeze=False, sharey=True)
+    for ax, op in zip(axes[0], ops):
+        for i, (lab, ctx, rows) in enumerate(runs):
+            by = defaultdict(list)
+            for r in rows:
+                if r.family == "mem_bw" and r.variant == op and not r.error and r.counter("bytes_per_second"):
+                    by[(r.backend, r.p("threads"))].append((r.p("bytes"), r.counter("bytes_per_second")))
+            for (b, t), p in sorted(by.items()):
+                p.sort()
+                ax.plot([a for a, _ in p], [v / 1e9 for _, v in p], RUN_STYLES[i % 4], marker=".", color=color(b),
+                        alpha=0.5 + 0.5 * (t or 1) / max(1, max(tt or 1 for _, tt in by)),
+                        label=f"{b} {t}t" + (f" [{lab}]" if len(runs) > 1 else ""))
+        ax.set_yscale("log")
+        _bytes_axis(ax)
+        ax.set_title(op)
+        ax.set_xlabel("working set")
+        ax.grid(True, which="both", alpha=0.2)
+        ax.legend(fontsize=7)
+    axes[0][0].set_ylabel("GB/s (STREAM counting)")
+    fig.suptitle("Bandwidth vs working set: scalar loop, SIMD library, all cores")
+    return _save(fig, out, "bandwidth.png")
+
+
+def sparsity(runs, out: Path):
+    """Speedup over the best dense kernel vs sparsity, one panel per shape and thread count."""
+    groups = defaultdict(lambda: defaultdict(list))
+    for i, (lab, ctx, rows) in enumerate(runs):
+        for s in analysis.speedups(rows):
+            r = s["row"]
+            if r.params.get("pattern") == "file":
+                continue
+            panel = (r.family, analysis.dims(r), r.p("threads"))
+            groups[panel][(i, s["series"])].append((s["sparsity"], s["speedup"]))
+    if not groups:
+        return None
+    panels = sorted(groups, key=lambda k: (k[0], str(k[1]), k[2] or 0))
+    cols = min(3, len(panels))
+    nrows = math.ceil(len(panels) / cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(5.2 * cols, 4 * nrows), squeeze=False)
+    for ax, panel in zip(axes.flat, panels):
+        for (i, series), p in sorted(groups[panel].items()):
+            p.sort()
+            backend = series.split("/")[0]
+            line, = ax.plot([a for a, _ in p], [b for _, b in p], RUN_STYLES[i % 4], marker="o", ms=3,
+                            label=series + (f" [{runs[i][0]}]" if len(runs) > 1 else ""))
+            be = analysis.break_even(p)
+            if isinstance(be, float):
+                ax.plot([be], [1.0], "x", color=line.get_color(), ms=8)
+        ax.axhline(1.0, color="black", lw=1)
+        ax.set_yscale("log")
+        fam, d, t = panel
+        ax.set_title(f"{fam} {'x'.join(map(str, d))}, {t} threads", fontsize=9)
+        ax.set_xlabel("sparsity")
+        ax.set_ylabel("speedup over best dense")
+        ax.grid(True, which="both", alpha=0.2)
+        ax.legend(fontsize=6)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    fig.suptitle("Sparse vs best dense kernel (x marks break-even)")
+    return _save(fig, out, "sparsity.png")
+
+
+def ladder(runs, out: Path):
+    """Per GEMM shape at the largest thread count: each backend's share of the measured FP32 peak."""
+    data = []
+    for i, (lab, ctx, rows) in enumerate(runs):
+        peaks = analysis.peak_by_threads(rows)
+        gemm = [r for r in rows if r.family == "gemm" and not r.error and r.counter("flops")]
+        if not gemm:
+            continue
+        tmax = max(r.p("threads") or 1 for r in gemm)
+        peak = peaks.get(tmax) or (max(peaks.values()) if peaks else max(r.counter("flops") for r in gemm))
+        for r in gemm:
+            if (r.p("threads") or 1) == tmax:
+                data.append((i, analysis.dims(r), r.backend, r.counter("flops") / peak, r.time_ns))
+    if not data:
+        return None
+    shapes = sorted({d for _, d, _, _, _ in data}, key=lambda d: d[0] * d[1] * d[2])
+    order = ["naive", "eigen", "openmp", "openblas", "onednn", "cuda", "cublas"]
+    backends = sorted({b for _, _, b, _, _ in data}, key=lambda b: order.index(b) if b in order else 99)
+    fig, ax = plt.subplots(figsize=(max(8, 0.9 * len(shapes) * max(1, len(runs))), 5))
+    w = 0.8 / (len(backends) * len(runs))
+    for j, b in enumerate(backends):
+        for i in range(len(runs)):
+            xs, ys = [], []
+            for k, s in enumerate(shapes):
+                v = [sh for ii, d, bb, sh, _ in data if ii == i and d == s and bb == b]
+                if v:
+                    xs.append(k + (j * len(runs) + i) * w)
+                    ys.append(100 * v[0])
+            ax.bar(xs, ys, w, color=color(b), alpha=1.0 - 0.35 * i,
+                   label=b + (f" [{runs[i][0]}]" if len(runs) > 1 else ""))
+    ax.set_xticks([k + 0.4 - w / 2 for k in range(len(shapes))])
+    ax.set_xticklabels(["x".join(map(str, s)) for s in shapes], rotation=30, fontsize=8)
+    ax.set_ylabel("% of measured FP32 peak (all threads)")
+    ax.set_title("GEMM ladder: naive -> eigen -> openmp -> reference")
+    ax.legend(fontsize=8)
+    ax.grid(True, axis="y", alpha=0.3)
+    return _save(fig, out, "ladder.png")
+
+
+def scaling(runs, out: Path):
+    """Speedup from 1 thread to n threads, per family/backend (median over shapes)."""
+    lines = defaultdict(dict)
+    for i, (lab, ctx, rows) in enumerate(runs):
+        t1 = {}
+        for r in rows:
+            if not r.error and r.time_ns and r.p("threads") == 1:
+                t1[(r.family, r.backend, r.variant, r.shape)] = r.time_ns
+        per = defaultdict(lambda: defaultdict(list))
+        for r in rows:
+            if r.error or not r.time_ns or r.p("threads") is None:
+                continue
+            base = t1.get((r.family, r.backend, r.variant, r.shape))
+            if base:
+                per[f"{r.family}/{r.backend}"][r.p("threads")].append(base / r.time_ns)
+        for name, byt in per.items():
+            if len(byt) > 1:
+                lines[(i, name)] = {t: sorted(v)[len(v) // 2] for t, v in byt.items()}
+    if not lines:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 5))
+    tmax = max(t for d in lines.values() for t in d)
+    ax.plot([1, tmax], [1, tmax], color="black", lw=0.8, ls=":", label="ideal")
+    for (i, name), d in sorted(lines.items()):
+        ts = sorted(d)
+        ax.plot(ts, [d[t] for t in ts], RUN_STYLES[i % 4], marker="o", color=color(name.split("/")[1]),
+                label=name + (f" [{runs[i][0]}]" if len(runs) > 1 else ""))
+    ax.set_xlabel("threads")
+    ax.set_ylabel("speedup over 1 thread (median over shapes)")
+    ax.set_title("Thread scaling")
+    ax.legend(fontsize=7)
+    ax.grid(True, alpha=0.3)
+    return _save(fig, out, "scaling.png")
+
+
+ALL = (roofline, latency, bandwidth, sparsity, ladder, scaling)
+
+
+def draw_all(runs, out: Path) -> list[Path]:
+    return [p for p in (f(runs, out) for f in ALL) if p]

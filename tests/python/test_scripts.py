@@ -1,0 +1,86 @@
+"""The commands: plot, report, summary, ceilings — files appear, bad input is one line and exit 2."""
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import run_script
+
+
+@pytest.mark.parametrize("fixture", ["cpu_only.json", "sparse.json", "gpu.json", "errors.json"])
+def test_plot_writes_figures(fix, tmp_path, fixture):
+    rc, out, err = run_script("plot", fix / fixture, "--out", tmp_path)
+    assert rc == 0, err
+    made = {p.name for p in tmp_path.iterdir()}
+    assert {"roofline.png", "ladder.png"} <= made
+    if fixture != "gpu.json":
+        assert {"latency.png", "bandwidth.png"} <= made
+    if fixture == "sparse.json":
+        assert "sparsity.png" in made
+    assert all(p.stat().st_size > 5000 for p in tmp_path.iterdir())
+
+
+def test_plot_overlays_several_runs(fix, tmp_path):
+    rc, out, err = run_script("plot", fix / "cpu_only.json", fix / "gpu.json", "--out", tmp_path)
+    assert rc == 0, err
+    assert (tmp_path / "roofline.png").exists()
+
+
+def test_report_is_one_self_contained_file(fix, tmp_path):
+    out = tmp_path / "r.html"
+    rc, _, err = run_script("report", fix / "sparse.json", "--out", out)
+    assert rc == 0, err
+    html = out.read_text()
+    for section in ("Machine", "Ceilings", "Roofline", "What pays here", "Break-even sparsity", "bounded by"):
+        assert section in html
+    assert "data:image/png;base64," in html
+    assert "http://" not in html and "https://" not in html  # no network
+    assert "0.72" in html  # the break-even of openmp/csr random
+
+
+@pytest.mark.parametrize("script", ["plot", "report", "summary", "ceilings", "compare"])
+@pytest.mark.parametrize("content", [None, "", '{"benchmarks": [{"name": "x"', '{"hello": 1}'])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, script, content):
+    p = tmp_path / "bad.json"
+    if content is not None:
+        p.write_text(content)
+    args = [p, p] if script == "compare" else [p] + (["--out", tmp_path / "o"] if script == "plot" else [])
+    rc, out, err = run_script(script, *args)
+    assert rc == 2
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("script", ["plot", "report", "summary", "ceilings", "compare", "baseline", "abab", "gate-study", "fidelity"])
+def test_help(script):
+    rc, out, err = run_script(script, "--help")
+    assert rc == 0 and "usage" in out.lower()
+
+
+def test_summary_prints_ceilings_and_ladder(fix):
+    rc, out, err = run_script("summary", fix / "cpu_only.json")
+    assert rc == 0, err
+    assert "Ceilings" in out and "openmp/f32" in out and "GEMM GFLOP/s" in out
+
+
+def test_ceilings_write_stores_them(fix, tmp_path):
+    p = tmp_path / "r.json"
+    shutil.copy(fix / "cpu_only.json", p)
+    rc, out, err = run_script("ceilings", p, "--write")
+    assert rc == 0, err
+    import json
+    doc = json.loads(p.read_text())
+    assert doc["prunebench_ceilings"]["levels"][0]["name"] == "L1"
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed")
+def test_report_renders_in_headless_chromium(fix, tmp_path):
+    html = tmp_path / "r.html"
+    assert run_script("report", fix / "sparse.json", "--out", html)[0] == 0
+    shot = tmp_path / "shot.png"
+    subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}",
+                    "--window-size=1280,2000", html.as_uri()], capture_output=True, timeout=120)
+    assert shot.exists() and shot.stat().st_size > 20000
+    # Not a blank page: the header bar (dark) and white sections must both be there.
+    from matplotlib.image import imread
+    img = imread(shot)
+    assert img[10, 10, :3].max() < 0.3 and img[:, :, :3].max() > 0.9

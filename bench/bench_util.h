@@ -13,6 +13,7 @@ namespace pb::bench {
 void register_gemm(const Config& c);
 void register_gemm_shape(const Config& c, const GemmShape& s);  // every gemm backend at one shape, once
 void register_spmm(const Config& c);
+void register_conv(const Config& c);
 void register_peak(const Config& c);    // peak, latency_op
 void register_memory(const Config& c);  // mem_bw, mem_lat
 

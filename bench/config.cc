@@ -211,7 +211,7 @@ Config parse_config(const json& j, const std::string& source, const std::string&
   c.profile = profile;
   c.source = source;
   check_keys(j, {"threads", "repetitions", "min_time", "naive_max_gflop", "gemm", "peak", "latency_op", "mem_bw",
-                 "mem_lat", "spmm"},
+                 "mem_lat", "spmm", "conv"},
              source, "");
 
   const int cores = pb::cpu::cores();
@@ -291,6 +291,35 @@ Config parse_config(const json& j, const std::string& source, const std::string&
     c.mem_lat.bytes = get_bytes(j["mem_lat"], source, "mem_lat");
   }
   if (j.contains("spmm")) parse_spmm(j["spmm"], source, profile, c);
+  if (j.contains("conv")) {
+    const json& arr = j["conv"];
+    if (!arr.is_array()) fail(source, "conv", "expected an array of layers");
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      const std::string where = "conv[" + std::to_string(i) + "]";
+      const json& e = arr[i];
+      check_keys(e, {"N", "C", "H", "W", "K", "R", "S", "stride", "pad", "sparsity", "pattern"}, source, where);
+      ConvEntry ce;
+      auto dim = [&](const char* key, index_t lo, index_t def) {
+        if (!e.contains(key)) {
+          if (def < 0) fail(source, where, std::string("missing key ") + key);
+          return def;
+        }
+        return get_int(e[key], source, where + "." + key, lo, 1 << 16);
+      };
+      ce.shape = {dim("N", 1, 1), dim("C", 1, -1), dim("H", 1, -1), dim("W", 1, -1), dim("K", 1, -1), dim("R", 1, -1),
+                  dim("S", 1, -1), dim("stride", 1, 1), dim("pad", 0, 0)};
+      if (!ce.shape.valid()) fail(source, where, "the filter is larger than the padded input");
+      const pb::ConvShape& s = ce.shape;
+      const double bytes = 4.0 * (2.0 * s.N * s.C * s.H * s.W + 2.0 * s.K * s.C * s.R * s.S + double(s.N) * s.K * s.OH() * s.OW() +
+                                  double(s.C) * s.R * s.S * s.OH() * s.OW());
+      const double avail = static_cast<double>(pb::cpu::available_memory_bytes());
+      if (avail > 0 && bytes > 0.5 * avail) fail(source, where, "the layer does not fit in half of the available memory");
+      ce.sparsity = e.contains("sparsity") ? get_sparsities(e["sparsity"], source, where + ".sparsity") : std::vector<double>{0.0};
+      ce.patterns = get_choices(e, "pattern", {"magnitude", "filters", "channels"}, source, where);
+      if (!e.contains("pattern")) ce.patterns = {"magnitude"};
+      c.conv.push_back(ce);
+    }
+  }
   return c;
 }
 

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "prunebench/conv.h"
 #include "prunebench/types.h"
 
 namespace pb::bench {
@@ -48,6 +49,15 @@ struct SpmmEntry {
   std::vector<std::string> kernels;  // "<backend>/<format>" to run; empty = all that apply
 };
 
+// One convolution layer (NCHW, KCRS) and the pruning applied to its filters: sparsity 0 runs the dense ladder;
+// above 0, each pattern: magnitude (unstructured, sparse kernels), filters / channels (structured: the smaller
+// dense convolution).
+struct ConvEntry {
+  pb::ConvShape shape;
+  std::vector<double> sparsity;
+  std::vector<std::string> patterns;
+};
+
 struct Config {
   std::string profile;        // "quick", "default", "full", or "config" for a user file
   std::string source;         // where it came from, for error messages and the context block
@@ -60,6 +70,7 @@ struct Config {
   LatencyOpSpec latency_op;
   MemSpec mem_bw, mem_lat;
   std::vector<SpmmEntry> spmm;
+  std::vector<ConvEntry> conv;
   std::vector<std::string> warnings;  // non-fatal: an embedded profile's data set that is not on this machine
 };
 

@@ -14,6 +14,9 @@
 #ifdef PB_HAVE_OPENBLAS
 #include <cblas.h>
 #endif
+#ifdef PB_HAVE_ONEDNN
+#include <dnnl.h>
+#endif
 
 namespace pb::bench {
 
@@ -78,7 +81,12 @@ void add_context(const Config& c) {
   AddCustomContext("openblas_version", "not built");
   AddCustomContext("openblas_coretype", "not built");
 #endif
+#ifdef PB_HAVE_ONEDNN
+  const dnnl_version_t* v = dnnl_version();
+  AddCustomContext("onednn_version", std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch));
+#else
   AddCustomContext("onednn_version", "not built");
+#endif
 }
 
 }  // namespace pb::bench

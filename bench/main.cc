@@ -23,7 +23,8 @@ constexpr const char* kUsage = R"(usage: prunebench [--profile=quick|default|ful
                   [--list-kernels] [--print-profile=NAME] [--help] [--version] [--benchmark_* flags]
 
 Measures this machine's ceilings (peak FLOP/s, instruction latency, bandwidth and latency per memory level)
-and its dense GEMM ladder (naive, eigen, openmp, openblas) under Google Benchmark.
+dense and pruned GEMM (naive, eigen, openmp, openblas) and convolution (+ onednn) under Google Benchmark.
+Convolution: fp32, NCHW activations, KCRS filters, stride and padding; dilation 1 and groups 1 only.
 
   --profile=NAME        embedded problem set: quick (CI, ~1 min), default (new machine), full (everything)
                         [default: default]
@@ -168,6 +169,7 @@ int main(int argc, char** argv) {
   pb::bench::register_gemm(cfg);
   try {
     pb::bench::register_spmm(cfg);
+    pb::bench::register_conv(cfg);
   } catch (const pb::bench::ConfigError& e) {  // a bad .smtx/.npy named by the config
     std::fprintf(stderr, "prunebench: error: %s\n", e.what());
     if (!g_tmp_out.empty()) std::remove(g_tmp_out.c_str());

@@ -1,5 +1,6 @@
 #include "prunebench/registry.h"
 
+#include "prunebench/conv.h"
 #include "prunebench/gemm.h"
 #include "prunebench/memory.h"
 #include "prunebench/peak.h"
@@ -14,6 +15,7 @@ std::vector<KernelInfo> all_kernels() {
   for (const auto& k : latency_kernels()) out.push_back(k.info);
   for (const auto& k : bw_kernels()) out.push_back(k.info);
   for (const auto& k : spmm_kernels()) out.push_back(k.info);
+  for (const auto& k : conv_kernels()) out.push_back(k.info);
   out.push_back({"mem_lat", "naive", "chase", {}, nullptr});
   out.push_back({"mem_lat", "naive", "chase_huge", {}, nullptr});
   out.push_back({"mem_lat", "naive", "stride", {}, nullptr});

@@ -21,3 +21,10 @@ double max_rel_err(const float* out, index_t ldo, const double* ref, index_t R, 
 double dot_tolerance(index_t K);
 
 }  // namespace pb::ref
+
+#include "prunebench/conv.h"
+
+namespace pb::ref {
+// Direct convolution in double for output channels [k0, k1) of every image: out is N x (k1-k0) x OH x OW.
+void conv(const ConvShape& s, const float* x, const float* w, index_t k0, index_t k1, double* out);
+}  // namespace pb::ref

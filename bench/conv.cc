@@ -1,0 +1,194 @@
+// Convolution family: conv/<backend>/<algo>/N:/C:/H:/W:/K:/R:/S:/stride:/pad:/sparsity:/threads:
+//
+// algo: direct, im2col (dense ladder: naive, eigen, openmp, onednn); sparse_direct, sparse_im2col (unstructured
+// magnitude pruning of the filters, our kernels); filters, channels (structured pruning of output filters or
+// input channels, run as the smaller dense convolution by openmp and onednn: the name keeps the original layer,
+// sparsity says how much was pruned). Counters as spmm: flops useful (2 * nnz * N * OH * OW for sparse, the
+// smaller layer's nominal FLOPs for structured), dense_flops the layer's nominal 2*N*K*OH*OW*C*R*S.
+// Cache state: warm, as gemm. Verification: a sample of output channels (all images and positions) against the
+// float64 direct convolution of the pruned filters.
+#include <memory>
+#include <set>
+
+#include "bench_util.h"
+#include "prunebench/conv.h"
+#include "prunebench/prune.h"
+#include "prunebench/reference.h"
+
+namespace pb::bench {
+
+namespace {
+
+struct Layer {
+  ConvShape s;
+  std::string pattern;
+  double sparsity = 0.0;
+  AlignedBuffer<float> x;       // input, N x C x H x W
+  std::vector<float> w;         // pruned filters, K x C x R x S
+  SparseWeights sw;             // the same as CSR, K x CRS
+  ConvShape small;              // structured: the smaller layer
+  std::vector<index_t> kept;    // structured: kept filters or channels
+  AlignedBuffer<float> x_small; // channels: the input of the kept channels only
+  std::vector<float> w_small;
+  index_t nnz = 0;
+};
+
+std::string key_of(const ConvShape& s, const std::string& pattern, double sp) {
+  char b[200];
+  std::snprintf(b, sizeof b, "%ld/%ld/%ld/%ld/%ld/%ld/%ld/%ld/%ld/%s/%.4f", long(s.N), long(s.C), long(s.H), long(s.W),
+                long(s.K), long(s.R), long(s.S), long(s.stride), long(s.pad), pattern.c_str(), sp);
+  return b;
+}
+
+std::shared_ptr<Layer> layer_for(const ConvShape& s, const std::string& pattern, double sp) {
+  static std::string last_key;
+  static std::shared_ptr<Layer> last;
+  const std::string key = key_of(s, pattern, sp);
+  if (last && last_key == key) return last;
+  last.reset();
+  auto L = std::make_shared<Layer>();
+  L->s = s, L->pattern = pattern, L->sparsity = sp;
+  const index_t CRS = s.C * s.R * s.S;
+  L->x.resize(static_cast<std::size_t>(s.N * s.C * s.H * s.W));
+  fill_random(L->x.span(), 5000 + static_cast<std::uint64_t>(s.C * 7 + s.H));
+  L->w.resize(static_cast<std::size_t>(s.K * CRS));
+  fill_random(L->w, 6000 + static_cast<std::uint64_t>(s.K * 13 + CRS));
+  if (sp > 0) {
+    Mask m;
+    if (pattern == "filters") {
+      m = mask_rows(L->w, s.K, CRS, sp);
+    } else if (pattern == "channels") {
+      // Input channel c owns the R*S columns c*R*S ... : prune whole channels by their L1 norm.
+      std::vector<double> l1(static_cast<std::size_t>(s.C), 0.0);
+      for (index_t k = 0; k < s.K; ++k)
+        for (index_t j = 0; j < CRS; ++j) l1[j / (s.R * s.S)] += std::abs(L->w[k * CRS + j]);
+      std::vector<float> score(static_cast<std::size_t>(s.C));
+      for (index_t c = 0; c < s.C; ++c) score[c] = static_cast<float>(l1[c]);
+      const Mask cm = mask_columns(score, 1, s.C, sp);
+      m.assign(static_cast<std::size_t>(s.K * CRS), 0);
+      for (index_t k = 0; k < s.K; ++k)
+        for (index_t j = 0; j < CRS; ++j) m[k * CRS + j] = cm[j / (s.R * s.S)];
+    } else {
+      m = mask_magnitude(L->w, s.K, CRS, sp);
+    }
+    apply_mask(L->w, m);
+    if (pattern == "filters") {
+      for (index_t k = 0; k < s.K; ++k)
+        if (m[k * CRS]) L->kept.push_back(k);
+      L->small = s;
+      L->small.K = static_cast<index_t>(L->kept.size());
+      for (index_t k : L->kept) L->w_small.insert(L->w_small.end(), &L->w[k * CRS], &L->w[(k + 1) * CRS]);
+    } else if (pattern == "channels") {
+      for (index_t c = 0; c < s.C; ++c)
+        if (m[c * s.R * s.S]) L->kept.push_back(c);
+      L->small = s;
+      L->small.C = static_cast<index_t>(L->kept.size());
+      const index_t rs = s.R * s.S, hw = s.H * s.W;
+      for (index_t k = 0; k < s.K; ++k)
+        for (index_t c : L->kept) L->w_small.insert(L->w_small.end(), &L->w[(k * s.C + c) * rs], &L->w[(k * s.C + c + 1) * rs]);
+      L->x_small.resize(static_cast<std::size_t>(s.N * L->small.C * hw));
+      for (index_t n = 0; n < s.N; ++n)
+        for (std::size_t i = 0; i < L->kept.size(); ++i)
+          std::copy_n(L->x.data() + (n * s.C + L->kept[i]) * hw, hw, L->x_small.data() + (n * L->small.C + static_cast<index_t>(i)) * hw);
+    }
+  }
+  L->sw.M = s.K, L->sw.K = CRS;
+  L->sw.csr = csr_from_dense(L->w, s.K, CRS);
+  L->nnz = L->sw.csr.nnz();
+  last_key = key;
+  last = L;
+  return L;
+}
+
+// Output channels checked: all up to 16, else 16 spread over K (first and last included).
+std::vector<index_t> check_channels(index_t K) {
+  std::vector<index_t> ks;
+  const index_t n = std::min<index_t>(K, 16);
+  for (index_t i = 0; i < n; ++i) ks.push_back(n == 1 ? 0 : i * (K - 1) / (n - 1));
+  return ks;
+}
+
+void run_conv(benchmark::State& st, const Kernel<ConvFn>& k, const ConvShape& s, const std::string& pattern,
+              double sp, int threads) {
+  if (skip_if_unavailable(st, k.info.id(), k.info.why_unavailable())) return;
+  std::shared_ptr<Layer> L;
+  try {
+    L = layer_for(s, pattern, sp);
+  } catch (const std::exception& e) {
+    st.SkipWithError(e.what());
+    return;
+  }
+  const bool structured = sp > 0 && (pattern == "filters" || pattern == "channels");
+  const ConvShape run_s = structured ? L->small : s;
+  const float* x = structured && pattern == "channels" ? L->x_small.data() : L->x.data();
+  const float* w = structured ? L->w_small.data() : L->w.data();
+  const index_t OHW = s.OH() * s.OW();
+  AlignedBuffer<float> y(static_cast<std::size_t>(std::max<index_t>(1, run_s.N * run_s.K * OHW)));
+  ConvArgs a{run_s, x, w, &L->sw, y.data(), threads, true};
+  k.run(a);
+  // Verify: run channel j of the run layer is channel kept[j] (filters) or j of the pruned original.
+  double err = 0.0;
+  for (index_t j : check_channels(run_s.K)) {
+    const index_t orig = structured && pattern == "filters" ? L->kept[j] : j;
+    std::vector<double> ref(static_cast<std::size_t>(s.N * OHW));
+    ref::conv(s, L->x.data(), L->w.data(), orig, orig + 1, ref.data());
+    for (index_t n = 0; n < s.N; ++n)
+      err = std::max(err, ref::max_rel_err(y.data() + (n * run_s.K + j) * OHW, OHW, ref.data() + n * OHW, 1, OHW));
+  }
+  if (skip_if_wrong(st, err, ref::dot_tolerance(s.C * s.R * s.S))) return;
+  a.output_needed = false;
+  for (auto _ : st) {
+    k.run(a);
+    benchmark::ClobberMemory();
+  }
+  const double dense = s.flops();
+  const double useful = structured ? run_s.flops() : 2.0 * L->nnz * s.N * OHW;
+  const bool sparse = k.info.formats.at(0) == "csr";
+  const double wbytes = sparse ? 8.0 * L->nnz + 4.0 * (s.K + 1) : 4.0 * run_s.K * run_s.C * s.R * s.S;
+  const double bytes = 4.0 * (run_s.N * run_s.C * s.H * s.W + run_s.N * run_s.K * OHW) + wbytes;
+  set_sparse_counters(st, useful, dense, bytes, err, L->sparsity > 0 ? 1.0 - double(L->nnz) / (s.K * s.C * s.R * s.S) : 0.0,
+                      static_cast<double>(L->nnz));
+}
+
+std::string conv_name(const std::string& id, const ConvShape& s, double sp, int t) {
+  return "conv/" + id + "/N:" + std::to_string(s.N) + "/C:" + std::to_string(s.C) + "/H:" + std::to_string(s.H) +
+         "/W:" + std::to_string(s.W) + "/K:" + std::to_string(s.K) + "/R:" + std::to_string(s.R) + "/S:" +
+         std::to_string(s.S) + "/stride:" + std::to_string(s.stride) + "/pad:" + std::to_string(s.pad) +
+         "/sparsity:" + sparsity_str(sp) + "/threads:" + std::to_string(t);
+}
+
+}  // namespace
+
+void register_conv(const Config& c) {
+  std::set<std::string> done;
+  for (const ConvEntry& e : c.conv) {
+    const ConvShape& s = e.shape;
+    for (double sp : e.sparsity) {
+      for (const auto& pattern : e.patterns) {
+        for (int t : c.threads) {
+          auto add = [&](const Kernel<ConvFn>& k, const std::string& algo) {
+            const std::string name = conv_name(k.info.backend + "/" + algo, s, sp, t);
+            if (!done.insert(name).second) return;
+            register_row(c, name, [&k, s, pattern, sp, t](benchmark::State& st) { run_conv(st, k, s, pattern, sp, t); });
+          };
+          for (const auto& k : conv_kernels()) {
+            const bool sparse_kernel = k.info.formats.at(0) == "csr";
+            if (sp == 0.0) {
+              if (sparse_kernel) continue;
+              if (k.info.backend == "naive" && (t != 1 || 1e-9 * s.flops() > c.naive_max_gflop)) continue;
+              add(k, k.info.variant);
+            } else if (pattern == "magnitude") {
+              if (sparse_kernel) add(k, k.info.variant);
+            } else if (k.info.backend == "openmp" && k.info.variant == "im2col") {
+              add(k, pattern);  // structured: the smaller dense layer, our kernel...
+            } else if (k.info.backend == "onednn") {
+              add(k, pattern);  // ...and the reference's
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace pb::bench

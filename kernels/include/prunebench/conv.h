@@ -1,0 +1,47 @@
+// fp32 2-D convolution, NCHW activations, KCRS filters, stride and zero padding (dilation 1, groups 1).
+// y[n, k, oh, ow] = sum_{c, r, s} w[k, c, r, s] * x[n, c, oh*stride + r - pad, ow*stride + s - pad]
+#pragma once
+#include <string>
+#include <vector>
+
+#include "prunebench/registry.h"
+#include "prunebench/spmm.h"
+
+namespace pb {
+
+struct ConvShape {
+  index_t N = 1, C = 1, H = 1, W = 1, K = 1, R = 1, S = 1, stride = 1, pad = 0;
+  index_t OH() const { return (H + 2 * pad - R) / stride + 1; }
+  index_t OW() const { return (W + 2 * pad - S) / stride + 1; }
+  bool valid() const { return N >= 0 && C >= 1 && K >= 1 && R >= 1 && S >= 1 && stride >= 1 && pad >= 0 &&
+                              H + 2 * pad >= R && W + 2 * pad >= S; }
+  double flops() const { return 2.0 * N * K * OH() * OW() * C * R * S; }  // nominal: padding not subtracted
+};
+
+struct ConvArgs {
+  ConvShape s;
+  const float* x = nullptr;  // N x C x H x W
+  const float* w = nullptr;  // K x C x R x S (dense kernels)
+  const SparseWeights* wsp = nullptr;  // pruned filters as CSR, K x (C*R*S) (sparse kernels)
+  float* y = nullptr;        // N x K x OH x OW
+  int threads = 1;
+  // false inside a timing loop: a library that keeps activations in its own layout (oneDNN) may skip converting
+  // the output back to NCHW, as a network would between layers.
+  bool output_needed = true;
+};
+using ConvFn = void (*)(const ConvArgs&);
+
+void conv_naive(const ConvArgs& a);          // direct seven-loop
+void conv_eigen_im2col(const ConvArgs& a);   // im2col + Eigen GEMM
+void conv_openmp(const ConvArgs& a);         // 1x1/stride 1/pad 0 as one GEMM; otherwise im2col + our GEMM
+void conv_onednn(const ConvArgs& a);         // oneDNN's own choice of algorithm and layouts
+void conv_openmp_sparse_direct(const ConvArgs& a);  // CSR filters streamed against the input, no im2col
+void conv_openmp_sparse_im2col(const ConvArgs& a);  // im2col + our CSR SpMM
+
+const std::vector<Kernel<ConvFn>>& conv_kernels();
+
+// im2col of one image: rows (c, r, s), columns (oh, ow): (C*R*S) x (OH*OW), zeros where the window hangs over
+// the padding.
+void im2col(const ConvShape& s, const float* x_image, float* cols);
+
+}  // namespace pb

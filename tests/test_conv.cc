@@ -1,0 +1,70 @@
+// Every conv kernel against the float64 direct convolution: stride 2, padding, non-square images, 1x1 and 7x7
+// filters, C or K of 1, outputs of size 1; sparse kernels on pruned filters; 1-3 threads.
+#include <gtest/gtest.h>
+
+#include "prunebench/conv.h"
+#include "prunebench/prune.h"
+#include "prunebench/reference.h"
+
+namespace {
+
+using pb::ConvShape;
+using pb::index_t;
+
+const std::vector<ConvShape> kShapes = {
+    // N, C, H, W, K, R, S, stride, pad
+    {1, 3, 9, 9, 4, 3, 3, 1, 1},   {2, 5, 11, 7, 6, 3, 3, 2, 1},  {1, 8, 10, 10, 16, 1, 1, 1, 0},
+    {1, 4, 12, 12, 3, 1, 1, 2, 0}, {1, 3, 15, 13, 5, 7, 7, 2, 3}, {1, 1, 6, 6, 1, 3, 3, 1, 0},
+    {1, 7, 3, 3, 2, 3, 3, 1, 0},   {1, 2, 5, 40, 9, 3, 3, 1, 2},  {2, 6, 8, 70, 3, 1, 3, 1, 1},
+    {1, 16, 4, 4, 33, 3, 3, 1, 1},
+};
+
+void check(const pb::Kernel<pb::ConvFn>& k, const ConvShape& s, double sparsity, int threads) {
+  SCOPED_TRACE(k.info.id() + " C" + std::to_string(s.C) + " H" + std::to_string(s.H) + " W" + std::to_string(s.W) +
+               " K" + std::to_string(s.K) + " R" + std::to_string(s.R) + " stride " + std::to_string(s.stride) +
+               " pad " + std::to_string(s.pad) + " sparsity " + std::to_string(sparsity) + " threads " +
+               std::to_string(threads));
+  const index_t CRS = s.C * s.R * s.S, out = s.N * s.K * s.OH() * s.OW();
+  std::vector<float> x(static_cast<std::size_t>(s.N * s.C * s.H * s.W)), w(static_cast<std::size_t>(s.K * CRS));
+  pb::fill_random(x, 1);
+  pb::fill_random(w, 2);
+  if (sparsity > 0) pb::apply_mask(w, pb::mask_magnitude(w, s.K, CRS, sparsity));
+  pb::SparseWeights sw;
+  sw.M = s.K, sw.K = CRS, sw.csr = pb::csr_from_dense(w, s.K, CRS);
+  std::vector<float> y(static_cast<std::size_t>(out + 1), -7.0f);
+  k.run({s, x.data(), w.data(), &sw, y.data(), threads, true});
+  EXPECT_EQ(y.back(), -7.0f) << "write past y";
+  std::vector<double> ref(static_cast<std::size_t>(out));
+  pb::ref::conv(s, x.data(), w.data(), 0, s.K, ref.data());
+  EXPECT_LE(pb::ref::max_rel_err(y.data(), out, ref.data(), 1, out), pb::ref::dot_tolerance(CRS));
+}
+
+TEST(Conv, EveryKernelMatchesTheOracle) {
+  for (const auto& k : pb::conv_kernels()) {
+    if (!k.info.available()) continue;
+    const bool sparse = k.info.formats.at(0) == "csr";
+    for (const auto& s : kShapes)
+      for (int threads : {1, 2, 3})
+        for (double sp : sparse ? std::vector<double>{0.0, 0.7, 0.95} : std::vector<double>{0.0}) check(k, s, sp, threads);
+  }
+}
+
+TEST(Conv, OutputSizeAndIm2col) {
+  const ConvShape s{1, 2, 3, 3, 1, 3, 3, 1, 0};
+  EXPECT_EQ(s.OH(), 1);
+  EXPECT_EQ(s.OW(), 1);
+  const float x[18] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18};
+  float cols[18];
+  pb::im2col(s, x, cols);  // one output position: the columns are the whole input
+  for (int i = 0; i < 18; ++i) EXPECT_EQ(cols[i], x[i]);
+  const ConvShape p{1, 1, 2, 2, 1, 3, 3, 1, 1};  // padding: 2x2 outputs, windows hang over the border
+  const float xp[4] = {1, 2, 3, 4};
+  float cp[9 * 4];
+  pb::im2col(p, xp, cp);
+  EXPECT_EQ(cp[0], 0.0f);           // (r=0,s=0) at output (0,0) reads (-1,-1)
+  EXPECT_EQ(cp[4 * 4 + 0], 1.0f);   // centre tap at output (0,0) reads (0,0)
+  EXPECT_EQ(cp[8 * 4 + 3], 0.0f);   // (r=2,s=2) at output (1,1) reads (2,2): padding
+  EXPECT_EQ(cp[8 * 4 + 0], 4.0f);   // (r=2,s=2) at output (0,0) reads (1,1)
+}
+
+}  // namespace

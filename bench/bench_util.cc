@@ -14,13 +14,18 @@ std::vector<std::string>& registered_names() {
 }  // namespace
 
 benchmark::internal::Benchmark* register_row(const Config&, const std::string& name,
-                                             std::function<void(benchmark::State&)> fn) {
+                                             std::function<void(benchmark::State&)> fn, bool manual_time) {
   registered_names().push_back(name);
-  return benchmark::RegisterBenchmark(name.c_str(), [fn = std::move(fn)](benchmark::State& st) { fn(st); })
-      ->UseRealTime()
-      ->Unit(benchmark::kMicrosecond);
+  auto* b = benchmark::RegisterBenchmark(name.c_str(), [fn = std::move(fn)](benchmark::State& st) { fn(st); });
+  b->Unit(benchmark::kMicrosecond);
+  if (manual_time) {
+    b->UseManualTime();
+  } else {
+    b->UseRealTime();
+  }
   // min_time and repetitions reach Google Benchmark as flags (see main.cc): set per row, they would be appended
   // to every name ("/min_time:0.100/repeats:5") and break the naming contract.
+  return b;
 }
 
 std::size_t count_matching(const std::string& filter) {
@@ -30,7 +35,7 @@ std::size_t count_matching(const std::string& filter) {
   try {
     const std::regex re(negate ? filter.substr(1) : filter);
     for (const auto& name : registered_names())
-      if (std::regex_search(name + "/real_time", re) != negate) ++n;
+      if (std::regex_search(name + "/real_time", re) != negate || std::regex_search(name + "/manual_time", re) != negate) ++n;
   } catch (const std::regex_error&) {
     return registered_names().size();  // Google Benchmark reports the bad regex itself
   }

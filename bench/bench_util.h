@@ -14,6 +14,7 @@ void register_gemm(const Config& c);
 void register_gemm_shape(const Config& c, const GemmShape& s);  // every gemm backend at one shape, once
 void register_spmm(const Config& c);
 void register_conv(const Config& c);
+void register_gpu_rows(const Config& c);
 void register_peak(const Config& c);    // peak, latency_op
 void register_memory(const Config& c);  // mem_bw, mem_lat
 
@@ -27,8 +28,9 @@ std::string openblas_corename();
 
 // Registers one row with the settings every row shares: real time (threads and GPUs make CPU time meaningless),
 // the config's min_time and repetitions. Records the name for the progress count.
+// manual_time: the row reports its own time (CUDA events) through SetIterationTime.
 benchmark::internal::Benchmark* register_row(const Config& c, const std::string& name,
-                                             std::function<void(benchmark::State&)> fn);
+                                             std::function<void(benchmark::State&)> fn, bool manual_time = false);
 // How many registered rows a --benchmark_filter value selects (Google Benchmark's rule: regex search, a leading
 // '-' negates; empty selects all).
 std::size_t count_matching(const std::string& filter);

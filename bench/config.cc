@@ -204,6 +204,66 @@ void parse_spmm(const json& arr, const std::string& source, const std::string& p
 }
 
 
+std::vector<GemmShape> parse_gemm(const json& g, const std::string& source, const std::string& key) {
+  std::vector<GemmShape> out;
+  {
+    if (!g.is_array()) fail(source, key, "expected an array of {\"M\":..,\"N\":..,\"K\":..}");
+    for (std::size_t i = 0; i < g.size(); ++i) {
+      const std::string where = key + "[" + std::to_string(i) + "]";
+      check_keys(g[i], {"M", "N", "K"}, source, where);
+      for (const char* key : {"M", "N", "K"})
+        if (!g[i].contains(key)) fail(source, where, std::string("missing key ") + key);
+      GemmShape s{get_int(g[i]["M"], source, where + ".M", 1, kMaxDim),
+                  get_int(g[i]["N"], source, where + ".N", 1, kMaxDim),
+                  get_int(g[i]["K"], source, where + ".K", 1, kMaxDim)};
+      // A, B, C and the float64 check rows must fit in memory with room to spare.
+      const double bytes = 4.0 * (double(s.M) * s.K + double(s.K) * s.N + double(s.M) * s.N);
+      const double avail = static_cast<double>(pb::cpu::available_memory_bytes());
+      if (avail > 0 && bytes > 0.5 * avail) {
+        std::ostringstream os;
+        os << "M=" << s.M << " N=" << s.N << " K=" << s.K << " needs " << bytes / 1e9 << " GB, more than half of the "
+           << avail / 1e9 << " GB available";
+        fail(source, where, os.str());
+      }
+      out.push_back(s);
+    }
+  }
+  return out;
+}
+
+std::vector<ConvEntry> parse_conv(const json& arr, const std::string& source, const std::string& key) {
+  std::vector<ConvEntry> out;
+  {
+    if (!arr.is_array()) fail(source, key, "expected an array of layers");
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      const std::string where = key + "[" + std::to_string(i) + "]";
+      const json& e = arr[i];
+      check_keys(e, {"N", "C", "H", "W", "K", "R", "S", "stride", "pad", "sparsity", "pattern"}, source, where);
+      ConvEntry ce;
+      auto dim = [&](const char* key, index_t lo, index_t def) {
+        if (!e.contains(key)) {
+          if (def < 0) fail(source, where, std::string("missing key ") + key);
+          return def;
+        }
+        return get_int(e[key], source, where + "." + key, lo, 1 << 16);
+      };
+      ce.shape = {dim("N", 1, 1), dim("C", 1, -1), dim("H", 1, -1), dim("W", 1, -1), dim("K", 1, -1), dim("R", 1, -1),
+                  dim("S", 1, -1), dim("stride", 1, 1), dim("pad", 0, 0)};
+      if (!ce.shape.valid()) fail(source, where, "the filter is larger than the padded input");
+      const pb::ConvShape& s = ce.shape;
+      const double bytes = 4.0 * (2.0 * s.N * s.C * s.H * s.W + 2.0 * s.K * s.C * s.R * s.S + double(s.N) * s.K * s.OH() * s.OW() +
+                                  double(s.C) * s.R * s.S * s.OH() * s.OW());
+      const double avail = static_cast<double>(pb::cpu::available_memory_bytes());
+      if (avail > 0 && bytes > 0.5 * avail) fail(source, where, "the layer does not fit in half of the available memory");
+      ce.sparsity = e.contains("sparsity") ? get_sparsities(e["sparsity"], source, where + ".sparsity") : std::vector<double>{0.0};
+      ce.patterns = get_choices(e, "pattern", {"magnitude", "filters", "channels"}, source, where);
+      if (!e.contains("pattern")) ce.patterns = {"magnitude"};
+      out.push_back(ce);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Config parse_config(const json& j, const std::string& source, const std::string& profile) {
@@ -211,7 +271,7 @@ Config parse_config(const json& j, const std::string& source, const std::string&
   c.profile = profile;
   c.source = source;
   check_keys(j, {"threads", "repetitions", "min_time", "naive_max_gflop", "gemm", "peak", "latency_op", "mem_bw",
-                 "mem_lat", "spmm", "conv"},
+                 "mem_lat", "spmm", "conv", "gpu"},
              source, "");
 
   const int cores = pb::cpu::cores();
@@ -242,29 +302,7 @@ Config parse_config(const json& j, const std::string& source, const std::string&
   if (j.contains("naive_max_gflop"))
     c.naive_max_gflop = get_num(j["naive_max_gflop"], source, "naive_max_gflop", 0.0, 1e6);
 
-  if (j.contains("gemm")) {
-    const json& g = j["gemm"];
-    if (!g.is_array()) fail(source, "gemm", "expected an array of {\"M\":..,\"N\":..,\"K\":..}");
-    for (std::size_t i = 0; i < g.size(); ++i) {
-      const std::string where = "gemm[" + std::to_string(i) + "]";
-      check_keys(g[i], {"M", "N", "K"}, source, where);
-      for (const char* key : {"M", "N", "K"})
-        if (!g[i].contains(key)) fail(source, where, std::string("missing key ") + key);
-      GemmShape s{get_int(g[i]["M"], source, where + ".M", 1, kMaxDim),
-                  get_int(g[i]["N"], source, where + ".N", 1, kMaxDim),
-                  get_int(g[i]["K"], source, where + ".K", 1, kMaxDim)};
-      // A, B, C and the float64 check rows must fit in memory with room to spare.
-      const double bytes = 4.0 * (double(s.M) * s.K + double(s.K) * s.N + double(s.M) * s.N);
-      const double avail = static_cast<double>(pb::cpu::available_memory_bytes());
-      if (avail > 0 && bytes > 0.5 * avail) {
-        std::ostringstream os;
-        os << "M=" << s.M << " N=" << s.N << " K=" << s.K << " needs " << bytes / 1e9 << " GB, more than half of the "
-           << avail / 1e9 << " GB available";
-        fail(source, where, os.str());
-      }
-      c.gemm.push_back(s);
-    }
-  }
+  if (j.contains("gemm")) c.gemm = parse_gemm(j["gemm"], source, "gemm");
   if (j.contains("peak")) {
     check_keys(j["peak"], {"dtypes"}, source, "peak");
     c.peak.enabled = true;
@@ -291,33 +329,21 @@ Config parse_config(const json& j, const std::string& source, const std::string&
     c.mem_lat.bytes = get_bytes(j["mem_lat"], source, "mem_lat");
   }
   if (j.contains("spmm")) parse_spmm(j["spmm"], source, profile, c);
-  if (j.contains("conv")) {
-    const json& arr = j["conv"];
-    if (!arr.is_array()) fail(source, "conv", "expected an array of layers");
-    for (std::size_t i = 0; i < arr.size(); ++i) {
-      const std::string where = "conv[" + std::to_string(i) + "]";
-      const json& e = arr[i];
-      check_keys(e, {"N", "C", "H", "W", "K", "R", "S", "stride", "pad", "sparsity", "pattern"}, source, where);
-      ConvEntry ce;
-      auto dim = [&](const char* key, index_t lo, index_t def) {
-        if (!e.contains(key)) {
-          if (def < 0) fail(source, where, std::string("missing key ") + key);
-          return def;
-        }
-        return get_int(e[key], source, where + "." + key, lo, 1 << 16);
-      };
-      ce.shape = {dim("N", 1, 1), dim("C", 1, -1), dim("H", 1, -1), dim("W", 1, -1), dim("K", 1, -1), dim("R", 1, -1),
-                  dim("S", 1, -1), dim("stride", 1, 1), dim("pad", 0, 0)};
-      if (!ce.shape.valid()) fail(source, where, "the filter is larger than the padded input");
-      const pb::ConvShape& s = ce.shape;
-      const double bytes = 4.0 * (2.0 * s.N * s.C * s.H * s.W + 2.0 * s.K * s.C * s.R * s.S + double(s.N) * s.K * s.OH() * s.OW() +
-                                  double(s.C) * s.R * s.S * s.OH() * s.OW());
-      const double avail = static_cast<double>(pb::cpu::available_memory_bytes());
-      if (avail > 0 && bytes > 0.5 * avail) fail(source, where, "the layer does not fit in half of the available memory");
-      ce.sparsity = e.contains("sparsity") ? get_sparsities(e["sparsity"], source, where + ".sparsity") : std::vector<double>{0.0};
-      ce.patterns = get_choices(e, "pattern", {"magnitude", "filters", "channels"}, source, where);
-      if (!e.contains("pattern")) ce.patterns = {"magnitude"};
-      c.conv.push_back(ce);
+  if (j.contains("conv")) c.conv = parse_conv(j["conv"], source, "conv");
+  if (j.contains("gpu")) {
+    const json& g = j["gpu"];
+    check_keys(g, {"copy_bytes", "chase_bytes", "gemm", "spmm", "conv"}, source, "gpu");
+    c.gpu.enabled = true;
+    if (g.contains("copy_bytes")) c.gpu.copy_bytes = get_int_list(g["copy_bytes"], source, "gpu.copy_bytes", 4096, index_t{1} << 36);
+    if (g.contains("chase_bytes")) c.gpu.chase_bytes = get_int_list(g["chase_bytes"], source, "gpu.chase_bytes", 4096, index_t{1} << 36);
+    if (g.contains("gemm")) c.gpu.gemm = parse_gemm(g["gemm"], source, "gpu.gemm");
+    if (g.contains("conv")) c.gpu.conv = parse_conv(g["conv"], source, "gpu.conv");
+    if (g.contains("spmm")) {
+      Config tmp;
+      parse_spmm(g["spmm"], source, profile, tmp);
+      for (const auto& e : tmp.spmm)
+        if (!e.smtx.empty() || !e.npy.empty()) fail(source, "gpu.spmm", "GPU SpMM takes generated weights (M, K) only");
+      c.gpu.spmm = tmp.spmm;
     }
   }
   return c;
@@ -340,11 +366,11 @@ std::vector<index_t> sweep_bytes(double factor) {
   return out;
 }
 
-std::vector<std::string> profile_names() { return {"quick", "default", "full"}; }
+std::vector<std::string> profile_names() { return {"quick", "default", "full", "gpu"}; }
 
 Config load_profile(const std::string& name) {
   const char* text = embedded_profile(name);
-  if (!text) throw ConfigError("unknown profile '" + name + "' (choose quick, default or full)");
+  if (!text) throw ConfigError("unknown profile '" + name + "' (choose quick, default, full or gpu)");
   return parse_config(json::parse(text), "profile " + name, name);
 }
 

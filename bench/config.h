@@ -58,6 +58,15 @@ struct ConvEntry {
   std::vector<std::string> patterns;
 };
 
+// GPU problems (bench/gpu.cc): run on the first CUDA device; rows skip with the reason where there is none.
+struct GpuSpec {
+  bool enabled = false;
+  std::vector<index_t> copy_bytes, chase_bytes;  // ceilings sweeps
+  std::vector<GemmShape> gemm;
+  std::vector<SpmmEntry> spmm;                   // generated weights only (M, K, N, sparsity, pattern)
+  std::vector<ConvEntry> conv;
+};
+
 struct Config {
   std::string profile;        // "quick", "default", "full", or "config" for a user file
   std::string source;         // where it came from, for error messages and the context block
@@ -71,6 +80,7 @@ struct Config {
   MemSpec mem_bw, mem_lat;
   std::vector<SpmmEntry> spmm;
   std::vector<ConvEntry> conv;
+  GpuSpec gpu;
   std::vector<std::string> warnings;  // non-fatal: an embedded profile's data set that is not on this machine
 };
 

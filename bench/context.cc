@@ -9,6 +9,7 @@
 #include "pb_git_sha.h"
 #include "prunebench/cpu.h"
 #include "prunebench/gemm.h"
+#include "prunebench/gpu.h"
 #include "prunebench/peak.h"
 
 #ifdef PB_HAVE_OPENBLAS
@@ -47,6 +48,19 @@ std::string openblas_corename() {
 }
 
 void add_context(const Config& c) {
+  if (c.gpu.enabled && gpu::why_unavailable().empty()) {
+    const gpu::DeviceInfo d = gpu::device_info();
+    benchmark::AddCustomContext("gpu_name", d.name);
+    benchmark::AddCustomContext("gpu_sm_count", std::to_string(d.sm_count));
+    benchmark::AddCustomContext("gpu_mem_bytes", std::to_string(d.mem_bytes));
+    benchmark::AddCustomContext("gpu_clock_mhz", std::to_string(d.clock_mhz));
+    benchmark::AddCustomContext("cuda_runtime", std::to_string(d.runtime));
+    benchmark::AddCustomContext("cuda_driver", std::to_string(d.driver));
+    benchmark::AddCustomContext("cublas_version", std::to_string(d.cublas));
+    benchmark::AddCustomContext("cudnn_version", std::to_string(d.cudnn));
+  } else if (c.gpu.enabled) {
+    benchmark::AddCustomContext("gpu_name", "none: " + gpu::why_unavailable());
+  }
   using benchmark::AddCustomContext;
   AddCustomContext("prunebench_version", PB_VERSION);
   AddCustomContext("git_sha", PB_GIT_SHA);

@@ -26,7 +26,8 @@ Measures this machine's ceilings (peak FLOP/s, instruction latency, bandwidth an
 dense and pruned GEMM (naive, eigen, openmp, openblas) and convolution (+ onednn) under Google Benchmark.
 Convolution: fp32, NCHW activations, KCRS filters, stride and padding; dilation 1 and groups 1 only.
 
-  --profile=NAME        embedded problem set: quick (CI, ~1 min), default (new machine), full (everything)
+  --profile=NAME        embedded problem set: quick (CI, ~1 min), default (new machine), full (everything),
+                        gpu (the CUDA backends; rows skip with the reason where no GPU is visible)
                         [default: default]
   --config=FILE         your own problem set (JSON, same schema as the profiles; see --print-profile)
   --out=FILE            write Google Benchmark JSON to FILE, atomically (a temporary file renamed at the end;
@@ -170,6 +171,7 @@ int main(int argc, char** argv) {
   try {
     pb::bench::register_spmm(cfg);
     pb::bench::register_conv(cfg);
+    pb::bench::register_gpu_rows(cfg);
   } catch (const pb::bench::ConfigError& e) {  // a bad .smtx/.npy named by the config
     std::fprintf(stderr, "prunebench: error: %s\n", e.what());
     if (!g_tmp_out.empty()) std::remove(g_tmp_out.c_str());

@@ -32,8 +32,13 @@ std::string error_of(const std::string& text) {
 TEST(Config, EmbeddedProfilesParse) {
   for (const auto& name : pb::bench::profile_names()) {
     const auto c = pb::bench::load_profile(name);
-    EXPECT_FALSE(c.gemm.empty()) << name;
     EXPECT_FALSE(c.threads.empty()) << name;
+    if (name == "gpu") {
+      EXPECT_TRUE(c.gpu.enabled && !c.gpu.gemm.empty() && !c.gpu.spmm.empty());
+    } else {
+      EXPECT_FALSE(c.gemm.empty()) << name;
+      EXPECT_TRUE(c.peak.enabled && c.mem_bw.enabled && c.mem_lat.enabled && !c.spmm.empty() && !c.conv.empty()) << name;
+    }
   }
   EXPECT_THROW(pb::bench::load_profile("fast"), ConfigError);
 }

@@ -1,7 +1,10 @@
 #include "prunebench/registry.h"
 
+#include <tuple>
+
 #include "prunebench/conv.h"
 #include "prunebench/gemm.h"
+#include "prunebench/gpu.h"
 #include "prunebench/memory.h"
 #include "prunebench/peak.h"
 #include "prunebench/spmm.h"
@@ -16,6 +19,12 @@ std::vector<KernelInfo> all_kernels() {
   for (const auto& k : bw_kernels()) out.push_back(k.info);
   for (const auto& k : spmm_kernels()) out.push_back(k.info);
   for (const auto& k : conv_kernels()) out.push_back(k.info);
+  // CUDA backends (kernels/cuda/, benchmarked by bench/gpu.cc through pb::gpu factories).
+  for (auto [op, backend, variant] : {std::tuple<const char*, const char*, const char*>{"gemm", "cuda", "naive"},
+                                      {"gemm", "cuda", "tiled"}, {"gemm", "cublas", ""}, {"spmm", "cuda", "csr"},
+                                      {"spmm", "cusparse", "csr"}, {"spmm", "cusparse", "bell"},
+                                      {"conv", "cuda", "direct"}, {"conv", "cudnn", "direct"}})
+    out.push_back({op, backend, variant, {}, [] { return gpu::why_unavailable(); }});
   out.push_back({"mem_lat", "naive", "chase", {}, nullptr});
   out.push_back({"mem_lat", "naive", "chase_huge", {}, nullptr});
   out.push_back({"mem_lat", "naive", "stride", {}, nullptr});

@@ -1,0 +1,214 @@
+// GPU rows (CUDA backends): ceilings, GEMM, SpMM, convolution. Names follow the CPU families; GPU rows carry no
+// threads key (and gemm/cublas a dtype key: f32, tf32, bf16). Timing: CUDA events around back-to-back launches
+// on the op's stream after a warm-up (UseManualTime), inputs on the device before timing; every CUDA call is
+// checked and a failure becomes the row's error. Verification: the output is copied back and compared with the
+// float64 oracle on the host before timing.
+#include <set>
+
+#include "bench_util.h"
+#include "prunebench/gpu.h"
+#include "prunebench/prune.h"
+#include "prunebench/reference.h"
+
+namespace pb::bench {
+
+namespace {
+
+// Launches per timed iteration: enough to amortize the event overhead on microsecond kernels.
+constexpr int kInner = 10;
+
+bool gpu_skip(benchmark::State& st, const std::string& id) {
+  return skip_if_unavailable(st, id, gpu::why_unavailable());
+}
+
+benchmark::internal::Benchmark* register_gpu(const Config& c, const std::string& name,
+                                             std::function<void(benchmark::State&)> fn) {
+  return register_row(c, name, std::move(fn), /*manual_time=*/true);
+}
+
+template <class F>
+void guarded(benchmark::State& st, F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    st.SkipWithError(e.what());
+  }
+}
+
+void time_op(benchmark::State& st, gpu::Op& op) {
+  for (auto _ : st) st.SetIterationTime(op.time_ms(kInner) * 1e-3);
+}
+
+double verify_rows(const float* got, index_t M, index_t N, index_t K, const float* A, const float* B) {
+  std::vector<index_t> rows;
+  for (index_t i = 0; i < M; i += std::max<index_t>(1, M / 64)) rows.push_back(i);
+  rows.push_back(M - 1);
+  std::vector<double> ref(rows.size() * static_cast<std::size_t>(N));
+  ref::gemm_rows(N, K, A, K, B, N, rows, ref.data());
+  std::vector<float> g;
+  for (index_t r : rows) g.insert(g.end(), got + r * N, got + (r + 1) * N);
+  return ref::max_rel_err(g.data(), N, ref.data(), static_cast<index_t>(rows.size()), N);
+}
+
+std::string gemm_gpu_name(const std::string& id, const GemmShape& s, const std::string& dtype) {
+  return "gemm/" + id + "/M:" + std::to_string(s.M) + "/N:" + std::to_string(s.N) + "/K:" + std::to_string(s.K) +
+         (dtype.empty() ? "" : "/dtype:" + dtype);
+}
+
+void run_gemm_gpu(benchmark::State& st, const std::string& id, const std::string& variant, GemmShape s, double tol) {
+  if (gpu_skip(st, id)) return;
+  guarded(st, [&] {
+    AlignedBuffer<float> A(s.M * s.K), B(s.K * s.N), C(s.M * s.N);
+    fill_random(A.span(), 11), fill_random(B.span(), 12);
+    auto op = gpu::make_gemm(variant, s.M, s.N, s.K, A.data(), B.data());
+    op->run();
+    op->download(C.data());
+    const double err = verify_rows(C.data(), s.M, s.N, s.K, A.data(), B.data());
+    if (skip_if_wrong(st, err, tol)) return;
+    time_op(st, *op);
+    set_dense_counters(st, 2.0 * s.M * s.N * s.K, 4.0 * (s.M * s.K + s.K * s.N + s.M * s.N), err);
+  });
+}
+
+}  // namespace
+
+void register_gpu_rows(const Config& c) {
+  if (!c.gpu.enabled) return;
+  using C = benchmark::Counter;
+  // Ceilings.
+  for (index_t b : c.gpu.copy_bytes)
+    for (const char* kind : {"d2d", "h2d_pinned", "h2d_pageable", "d2h_pinned"})
+      register_gpu(c, std::string("mem_bw/cuda/") + kind + "/bytes:" + std::to_string(b), [b, kind](benchmark::State& st) {
+        if (gpu_skip(st, "cuda")) return;
+        guarded(st, [&] {
+          double bps = 0;
+          for (auto _ : st) {
+            bps = gpu::copy_bandwidth(b, kind, kInner);
+            st.SetIterationTime(static_cast<double>(b) * (std::string(kind) == "d2d" ? 2.0 : 1.0) / bps);
+          }
+          st.counters["bytes_per_second"] = C(bps);
+        });
+      });
+  for (index_t b : c.gpu.chase_bytes)
+    register_gpu(c, "mem_lat/cuda/chase/bytes:" + std::to_string(b), [b](benchmark::State& st) {
+      if (gpu_skip(st, "cuda")) return;
+      guarded(st, [&] {
+        double ns = 0;
+        for (auto _ : st) st.SetIterationTime((ns = gpu::chase_ns_per_load(b)) * 1e-9 * (1 << 20));
+        st.counters["ns_per_load"] = C(ns);
+      });
+    });
+  if (!c.gpu.copy_bytes.empty()) {
+    for (bool graph : {false, true})
+      register_gpu(c, std::string("latency_op/cuda/") + (graph ? "launch_graph" : "launch"), [graph](benchmark::State& st) {
+        if (gpu_skip(st, "cuda")) return;
+        guarded(st, [&] {
+          double us = 0;
+          for (auto _ : st) st.SetIterationTime((us = gpu::launch_latency_us(graph, 1000)) * 1e-6 * 1000);
+          st.counters["ns_per_op"] = C(us * 1e3);
+        });
+      });
+    register_gpu(c, "latency_op/cuda/fma/dtype:f32", [](benchmark::State& st) {
+      if (gpu_skip(st, "cuda")) return;
+      guarded(st, [&] {
+        double ns = 0;
+        for (auto _ : st) st.SetIterationTime((ns = gpu::fma_latency_ns()) * 1e-9 * (1 << 20));
+        st.counters["ns_per_op"] = C(ns);
+      });
+    });
+    register_gpu(c, "peak/cuda/fma/dtype:f32", [](benchmark::State& st) {
+      if (gpu_skip(st, "cuda")) return;
+      guarded(st, [&] {
+        double f = 0;
+        for (auto _ : st) {
+          f = gpu::fma_peak_flops(kInner);
+          st.SetIterationTime(1e-3);  // the rate is the measurement; the time is nominal
+        }
+        st.counters["flops"] = C(f);
+      });
+    });
+  }
+  // GEMM: ours, and cuBLAS in three precisions (the tensor-core roofs).
+  for (const GemmShape& s : c.gpu.gemm) {
+    const double tol = ref::dot_tolerance(s.K);
+    const double lowp = std::max(1e-2, 4e-3 * std::sqrt(static_cast<double>(s.K)));  // TF32/BF16 inputs round
+    if (2e-9 * s.M * s.N * s.K <= 50)  // one thread per output: only where it finishes
+      register_gpu(c, gemm_gpu_name("cuda/naive", s, ""), [s, tol](benchmark::State& st) { run_gemm_gpu(st, "cuda", "naive", s, tol); });
+    register_gpu(c, gemm_gpu_name("cuda/tiled", s, ""), [s, tol](benchmark::State& st) { run_gemm_gpu(st, "cuda", "tiled", s, tol); });
+    register_gpu(c, gemm_gpu_name("cublas", s, "f32"), [s, tol](benchmark::State& st) { run_gemm_gpu(st, "cublas", "cublas_f32", s, tol); });
+    register_gpu(c, gemm_gpu_name("cublas", s, "tf32"), [s, lowp](benchmark::State& st) { run_gemm_gpu(st, "cublas", "cublas_tf32", s, lowp); });
+    register_gpu(c, gemm_gpu_name("cublas", s, "bf16"), [s, lowp](benchmark::State& st) { run_gemm_gpu(st, "cublas", "cublas_bf16", s, lowp); });
+  }
+  // SpMM with the dense cuBLAS FP32 baseline at the same shape.
+  std::set<std::tuple<index_t, index_t, index_t>> dense_done;
+  for (const SpmmEntry& e : c.gpu.spmm)
+    for (index_t N : e.N) {
+      const GemmShape d{e.M, N, e.K};
+      if (dense_done.insert({e.M, N, e.K}).second)
+        register_gpu(c, gemm_gpu_name("cublas", d, "f32"), [d](benchmark::State& st) {
+          run_gemm_gpu(st, "cublas", "cublas_f32", d, ref::dot_tolerance(d.K));
+        });
+      for (const auto& pattern : e.patterns)
+        for (double sp : e.sparsity) {
+          const PatternSpec spec = parse_pattern(pattern);
+          std::vector<std::pair<std::string, std::string>> ks = {{"cuda/csr", "csr"}, {"cusparse/csr", "cusparse_csr"}};
+          if (spec.kind == PatternSpec::block && spec.r == spec.c) ks.push_back({"cusparse/bell", "cusparse_bell"});
+          for (const auto& [id, variant] : ks) {
+            const std::string name = "spmm/" + id + "/M:" + std::to_string(e.M) + "/N:" + std::to_string(N) + "/K:" +
+                                     std::to_string(e.K) + "/sparsity:" + sparsity_str(sp) + "/pattern:" + pattern;
+            register_gpu(c, name, [e, N, sp, pattern, id = id, variant = variant, spec](benchmark::State& st) {
+              if (gpu_skip(st, id)) return;
+              guarded(st, [&] {
+                std::vector<float> w(static_cast<std::size_t>(e.M * e.K));
+                fill_random(w, 21);
+                apply_mask(w, make_mask(spec, w, e.M, e.K, sp, 17));
+                const Csr csr = csr_from_dense(w, e.M, e.K);
+                AlignedBuffer<float> B(e.K * N), Cout(e.M * N);
+                fill_random(B.span(), 22);
+                auto op = gpu::make_spmm(variant, csr, N, B.data(), spec.kind == PatternSpec::block ? spec.r : 0);
+                op->run();
+                op->download(Cout.data());
+                const double err = verify_rows(Cout.data(), e.M, N, e.K, w.data(), B.data());
+                if (skip_if_wrong(st, err, ref::dot_tolerance(e.K))) return;
+                time_op(st, *op);
+                set_sparse_counters(st, 2.0 * csr.nnz() * N, 2.0 * e.M * N * e.K,
+                                    8.0 * csr.nnz() + 4.0 * (e.M + 1 + e.K * N + e.M * N), err,
+                                    1.0 - double(csr.nnz()) / double(e.M * e.K), double(csr.nnz()));
+              });
+            });
+          }
+        }
+    }
+  // Convolution: ours (direct) and cuDNN, dense.
+  for (const ConvEntry& e : c.gpu.conv) {
+    const ConvShape s = e.shape;
+    for (const auto& [id, variant] : {std::pair<std::string, std::string>{"cuda/direct", "direct"}, {"cudnn/direct", "cudnn"}}) {
+      const std::string name = "conv/" + id + "/N:" + std::to_string(s.N) + "/C:" + std::to_string(s.C) + "/H:" +
+                               std::to_string(s.H) + "/W:" + std::to_string(s.W) + "/K:" + std::to_string(s.K) + "/R:" +
+                               std::to_string(s.R) + "/S:" + std::to_string(s.S) + "/stride:" + std::to_string(s.stride) +
+                               "/pad:" + std::to_string(s.pad) + "/sparsity:0.00";
+      register_gpu(c, name, [s, id = id, variant = variant](benchmark::State& st) {
+        if (gpu_skip(st, id)) return;
+        guarded(st, [&] {
+          AlignedBuffer<float> x(s.N * s.C * s.H * s.W), w(s.K * s.C * s.R * s.S), y(s.N * s.K * s.OH() * s.OW());
+          fill_random(x.span(), 31), fill_random(w.span(), 32);
+          auto op = gpu::make_conv(variant, s, x.data(), w.data());
+          op->run();
+          op->download(y.data());
+          const index_t OHW = s.OH() * s.OW();
+          std::vector<double> ref(static_cast<std::size_t>(s.N * OHW));
+          ref::conv(s, x.data(), w.data(), 0, 1, ref.data());
+          double err = 0;
+          for (index_t n = 0; n < s.N; ++n)
+            err = std::max(err, ref::max_rel_err(y.data() + n * s.K * OHW, OHW, ref.data() + n * OHW, 1, OHW));
+          if (skip_if_wrong(st, err, std::max(1e-3, ref::dot_tolerance(s.C * s.R * s.S)))) return;
+          time_op(st, *op);
+          set_sparse_counters(st, s.flops(), s.flops(), 4.0 * (x.size() + w.size() + y.size()), err, 0.0,
+                              double(w.size()));
+        });
+      });
+    }
+  }
+}
+
+}  // namespace pb::bench

@@ -1,0 +1,107 @@
+// Convolution on the GPU: our direct kernel (one thread per output, the correct baseline) and cuDNN's fastest
+// forward algorithm for the shape.
+#include "cuda_check.h"
+#include "prunebench/gpu.h"
+
+namespace pb::gpu {
+
+using detail::DeviceArray;
+
+namespace {
+
+__global__ void conv_direct(ConvShape s, int OH, int OW, const float* __restrict__ x, const float* __restrict__ w,
+                            float* __restrict__ y) {
+  const long long idx = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x;
+  const long long total = static_cast<long long>(s.N) * s.K * OH * OW;
+  if (idx >= total) return;
+  const int ow = idx % OW, oh = (idx / OW) % OH, k = (idx / (OW * OH)) % s.K, n = idx / (static_cast<long long>(OW) * OH * s.K);
+  float acc = 0.0f;
+  for (int c = 0; c < s.C; ++c)
+    for (int r = 0; r < s.R; ++r) {
+      const int ih = oh * s.stride + r - s.pad;
+      if (ih < 0 || ih >= s.H) continue;
+      for (int q = 0; q < s.S; ++q) {
+        const int iw = ow * s.stride + q - s.pad;
+        if (iw < 0 || iw >= s.W) continue;
+        acc += w[((static_cast<long long>(k) * s.C + c) * s.R + r) * s.S + q] *
+               x[((static_cast<long long>(n) * s.C + c) * s.H + ih) * s.W + iw];
+      }
+    }
+  y[idx] = acc;
+}
+
+class ConvOp : public Op {
+ public:
+  ConvOp(std::string v, const ConvShape& s, const float* x, const float* w)
+      : v_(std::move(v)), s_(s), x_(x, size_t(s.N * s.C * s.H * s.W)), w_(w, size_t(s.K * s.C * s.R * s.S)),
+        y_(size_t(s.N * s.K * s.OH() * s.OW())) {
+    cudaStream_t st;
+    PB_CHECK(cudaStreamCreate(&st));
+    stream_ = st;
+    if (v_ == "direct") return;
+    if (v_ != "cudnn") throw std::runtime_error("unknown GPU conv variant " + v_);
+    PB_CHECK(cudnnCreate(&h_));
+    PB_CHECK(cudnnSetStream(h_, st));
+    PB_CHECK(cudnnCreateTensorDescriptor(&xd_));
+    PB_CHECK(cudnnCreateTensorDescriptor(&yd_));
+    PB_CHECK(cudnnCreateFilterDescriptor(&wd_));
+    PB_CHECK(cudnnCreateConvolutionDescriptor(&cd_));
+    PB_CHECK(cudnnSetTensor4dDescriptor(xd_, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, int(s.N), int(s.C), int(s.H), int(s.W)));
+    PB_CHECK(cudnnSetFilter4dDescriptor(wd_, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, int(s.K), int(s.C), int(s.R), int(s.S)));
+    PB_CHECK(cudnnSetConvolution2dDescriptor(cd_, int(s.pad), int(s.pad), int(s.stride), int(s.stride), 1, 1,
+                                             CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    PB_CHECK(cudnnSetConvolutionMathType(cd_, CUDNN_DEFAULT_MATH));  // FP32 math: comparable to the CPU rows
+    PB_CHECK(cudnnSetTensor4dDescriptor(yd_, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, int(s.N), int(s.K), int(s.OH()), int(s.OW())));
+    // Measure cuDNN's candidates once and keep the fastest (what a framework's autotuner does).
+    cudnnConvolutionFwdAlgoPerf_t perf[8];
+    int found = 0;
+    PB_CHECK(cudnnFindConvolutionForwardAlgorithm(h_, xd_, wd_, cd_, yd_, 8, &found, perf));
+    if (found == 0) throw std::runtime_error("cuDNN found no forward algorithm for this shape");
+    algo_ = perf[0].algo;
+    size_t ws = 0;
+    PB_CHECK(cudnnGetConvolutionForwardWorkspaceSize(h_, xd_, wd_, cd_, yd_, algo_, &ws));
+    work_ = DeviceArray<char>(ws);
+  }
+  ~ConvOp() override {
+    if (cd_) cudnnDestroyConvolutionDescriptor(cd_);
+    if (wd_) cudnnDestroyFilterDescriptor(wd_);
+    if (xd_) cudnnDestroyTensorDescriptor(xd_);
+    if (yd_) cudnnDestroyTensorDescriptor(yd_);
+    if (h_) cudnnDestroy(h_);
+    if (stream_) cudaStreamDestroy(static_cast<cudaStream_t>(stream_));
+  }
+  void run() override {
+    auto st = static_cast<cudaStream_t>(stream_);
+    if (v_ == "direct") {
+      const long long total = static_cast<long long>(y_.n);
+      conv_direct<<<unsigned((total + 255) / 256), 256, 0, st>>>(s_, int(s_.OH()), int(s_.OW()), x_.p, w_.p, y_.p);
+      return;
+    }
+    const float one = 1.0f, zero = 0.0f;
+    PB_CHECK(cudnnConvolutionForward(h_, &one, xd_, x_.p, wd_, w_.p, cd_, algo_, work_.p, work_.n, &zero, yd_, y_.p));
+  }
+  void download(float* host) override {
+    PB_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(stream_)));
+    PB_CHECK(cudaGetLastError());
+    PB_CHECK(cudaMemcpy(host, y_.p, sizeof(float) * y_.n, cudaMemcpyDeviceToHost));
+  }
+
+ private:
+  std::string v_;
+  ConvShape s_;
+  DeviceArray<float> x_, w_, y_;
+  DeviceArray<char> work_;
+  cudnnHandle_t h_ = nullptr;
+  cudnnTensorDescriptor_t xd_ = nullptr, yd_ = nullptr;
+  cudnnFilterDescriptor_t wd_ = nullptr;
+  cudnnConvolutionDescriptor_t cd_ = nullptr;
+  cudnnConvolutionFwdAlgo_t algo_ = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
+};
+
+}  // namespace
+
+std::unique_ptr<Op> make_conv(const std::string& variant, const ConvShape& s, const float* x, const float* w) {
+  return std::make_unique<ConvOp>(variant, s, x, w);
+}
+
+}  // namespace pb::gpu

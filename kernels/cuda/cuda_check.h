@@ -1,0 +1,48 @@
+// Every CUDA, cuBLAS, cuSPARSE and cuDNN call is checked; a failure throws with the call and the library's own
+// message, which the benchmark turns into SkipWithError and the tests into a failure.
+#pragma once
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <cudnn.h>
+#include <cusparse.h>
+
+#include <stdexcept>
+#include <string>
+
+namespace pb::gpu::detail {
+
+inline void check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(e));
+}
+inline void check(cublasStatus_t e, const char* what) {
+  if (e != CUBLAS_STATUS_SUCCESS) throw std::runtime_error(std::string(what) + ": cuBLAS status " + std::to_string(int(e)));
+}
+inline void check(cusparseStatus_t e, const char* what) {
+  if (e != CUSPARSE_STATUS_SUCCESS) throw std::runtime_error(std::string(what) + ": " + cusparseGetErrorString(e));
+}
+inline void check(cudnnStatus_t e, const char* what) {
+  if (e != CUDNN_STATUS_SUCCESS) throw std::runtime_error(std::string(what) + ": " + cudnnGetErrorString(e));
+}
+
+// Device memory owned by an op; freed with it.
+template <class T>
+struct DeviceArray {
+  T* p = nullptr;
+  size_t n = 0;
+  DeviceArray() = default;
+  explicit DeviceArray(size_t count) : n(count) { check(cudaMalloc(&p, sizeof(T) * (count ? count : 1)), "cudaMalloc"); }
+  DeviceArray(const T* host, size_t count) : DeviceArray(count) {
+    if (count) check(cudaMemcpy(p, host, sizeof(T) * count, cudaMemcpyHostToDevice), "cudaMemcpy H2D");
+  }
+  DeviceArray(DeviceArray&& o) noexcept : p(o.p), n(o.n) { o.p = nullptr; }
+  DeviceArray& operator=(DeviceArray&& o) noexcept {
+    std::swap(p, o.p);
+    std::swap(n, o.n);
+    return *this;
+  }
+  ~DeviceArray() { if (p) cudaFree(p); }
+};
+
+}  // namespace pb::gpu::detail
+
+#define PB_CHECK(call) ::pb::gpu::detail::check((call), #call)

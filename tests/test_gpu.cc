@@ -1,0 +1,97 @@
+// CUDA backends against the float64 oracle. Without a visible GPU (or without CUDA at build time) every test
+// skips with the reason; on a GPU machine (scripts/gpu-check) they run.
+#include <gtest/gtest.h>
+
+#include "prunebench/gpu.h"
+#include "prunebench/prune.h"
+#include "prunebench/reference.h"
+
+namespace {
+
+using pb::index_t;
+
+#define PB_NEED_GPU()                                                  \
+  do {                                                                 \
+    const std::string why = pb::gpu::why_unavailable();                \
+    if (!why.empty()) GTEST_SKIP() << "GPU tests skipped: " << why;    \
+  } while (0)
+
+double gemm_err(const std::vector<float>& got, index_t M, index_t N, index_t K, const std::vector<float>& A,
+                const std::vector<float>& B) {
+  std::vector<index_t> rows(static_cast<std::size_t>(M));
+  for (index_t i = 0; i < M; ++i) rows[i] = i;
+  std::vector<double> ref(static_cast<std::size_t>(M * N));
+  pb::ref::gemm_rows(N, K, A.data(), K, B.data(), N, rows, ref.data());
+  return pb::ref::max_rel_err(got.data(), N, ref.data(), M, N);
+}
+
+TEST(Gpu, GemmVariants) {
+  PB_NEED_GPU();
+  for (auto [M, N, K] : {std::tuple<index_t, index_t, index_t>{1, 1, 1}, {7, 13, 17}, {129, 257, 65}, {256, 128, 300}}) {
+    std::vector<float> A(M * K), B(K * N), C(M * N);
+    pb::fill_random(A, 1), pb::fill_random(B, 2);
+    for (const char* v : {"naive", "tiled", "cublas_f32", "cublas_tf32", "cublas_bf16"}) {
+      SCOPED_TRACE(std::string(v) + " " + std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K));
+      auto op = pb::gpu::make_gemm(v, M, N, K, A.data(), B.data());
+      op->run();
+      op->download(C.data());
+      const bool lowp = std::string(v).find("tf32") != std::string::npos || std::string(v).find("bf16") != std::string::npos;
+      EXPECT_LE(gemm_err(C, M, N, K, A, B), lowp ? 2e-2 : pb::ref::dot_tolerance(K));
+      EXPECT_GT(op->time_ms(2), 0.0);
+    }
+  }
+}
+
+TEST(Gpu, SpmmVariants) {
+  PB_NEED_GPU();
+  const index_t M = 64, K = 96;
+  for (index_t N : {1, 5, 128, 130}) {
+    std::vector<float> w(M * K), B(K * N), C(M * N);
+    pb::fill_random(w, 3), pb::fill_random(B, 4);
+    pb::apply_mask(w, pb::mask_blocks(w, M, K, 8, 8, 0.8));
+    const pb::Csr csr = pb::csr_from_dense(w, M, K);
+    for (const char* v : {"csr", "cusparse_csr", "cusparse_bell"}) {
+      SCOPED_TRACE(std::string(v) + " N=" + std::to_string(N));
+      auto op = pb::gpu::make_spmm(v, csr, N, B.data(), 8);
+      op->run();
+      op->download(C.data());
+      EXPECT_LE(gemm_err(C, M, N, K, w, B), pb::ref::dot_tolerance(K));
+    }
+  }
+}
+
+TEST(Gpu, ConvVariants) {
+  PB_NEED_GPU();
+  for (const pb::ConvShape& s : {pb::ConvShape{1, 3, 9, 9, 4, 3, 3, 1, 1}, pb::ConvShape{2, 5, 11, 7, 6, 3, 3, 2, 1},
+                                pb::ConvShape{1, 8, 10, 10, 16, 1, 1, 1, 0}}) {
+    std::vector<float> x(s.N * s.C * s.H * s.W), w(s.K * s.C * s.R * s.S), y(s.N * s.K * s.OH() * s.OW());
+    pb::fill_random(x, 5), pb::fill_random(w, 6);
+    std::vector<double> ref(y.size());
+    pb::ref::conv(s, x.data(), w.data(), 0, s.K, ref.data());
+    for (const char* v : {"direct", "cudnn"}) {
+      auto op = pb::gpu::make_conv(v, s, x.data(), w.data());
+      op->run();
+      op->download(y.data());
+      EXPECT_LE(pb::ref::max_rel_err(y.data(), index_t(y.size()), ref.data(), 1, index_t(y.size())), 1e-4) << v;
+    }
+  }
+}
+
+TEST(Gpu, Ceilings) {
+  PB_NEED_GPU();
+  EXPECT_GT(pb::gpu::copy_bandwidth(1 << 24, "d2d", 3), 1e9);
+  EXPECT_GT(pb::gpu::launch_latency_us(false, 100), 0.0);
+  EXPECT_GT(pb::gpu::fma_peak_flops(2), 1e11);
+  EXPECT_GT(pb::gpu::chase_ns_per_load(1 << 16), 0.0);
+}
+
+TEST(Gpu, ReportsWhyWhenAbsent) {
+  // Always runs: the reason is empty exactly when the other GPU tests run.
+  const std::string why = pb::gpu::why_unavailable();
+  if (!why.empty()) {
+    EXPECT_EQ(why.find('\n'), std::string::npos);
+  }
+  EXPECT_THROW(pb::gpu::make_gemm("nonsense", 1, 1, 1, nullptr, nullptr), std::exception);
+}
+
+}  // namespace

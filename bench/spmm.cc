@@ -140,15 +140,20 @@ double verify(const Problem& p, const float* B, index_t N, const float* C, const
   return ref::max_rel_err(got.data(), N, ref.data(), static_cast<index_t>(out_rows.size()), N);
 }
 
-void run_sparse(benchmark::State& st, const Kernel<SpmmFn>& k, const Source& src, index_t N, int threads) {
-  if (skip_if_unavailable(st, k.info.id(), k.info.why_unavailable())) return;
-  std::shared_ptr<Problem> p;
+// The row's problem, or null after SkipWithError (backend unavailable here, or the weights could not be built).
+std::shared_ptr<Problem> prepare(benchmark::State& st, const KernelInfo& info, const Source& src) {
+  if (skip_if_unavailable(st, info.id(), info.why_unavailable())) return nullptr;
   try {
-    p = problem_for(src);
+    return problem_for(src);
   } catch (const std::exception& e) {
     st.SkipWithError(e.what());
-    return;
+    return nullptr;
   }
+}
+
+void run_sparse(benchmark::State& st, const Kernel<SpmmFn>& k, const Source& src, index_t N, int threads) {
+  const std::shared_ptr<Problem> p = prepare(st, k.info, src);
+  if (!p) return;
   const auto& act = activations(p->K, N);
   AlignedBuffer<float> C(static_cast<std::size_t>(std::max<index_t>(1, p->M * N)));
   const SpmmArgs g{&p->W, N, act.B.data(), N, C.data(), N, threads};
@@ -173,14 +178,8 @@ void run_sparse(benchmark::State& st, const Kernel<SpmmFn>& k, const Source& src
 // masked: the dense gemm on the pruned weights. structured: the smaller dense gemm.
 void run_dense_on_pruned(benchmark::State& st, const Kernel<GemmFn>& k, bool structured, const Source& src, index_t N,
                          int threads) {
-  if (skip_if_unavailable(st, k.info.id(), k.info.why_unavailable())) return;
-  std::shared_ptr<Problem> p;
-  try {
-    p = problem_for(src);
-  } catch (const std::exception& e) {
-    st.SkipWithError(e.what());
-    return;
-  }
+  const std::shared_ptr<Problem> p = prepare(st, k.info, src);
+  if (!p) return;
   const auto& act = activations(p->K, N);
   const bool rows = !p->kept_rows.empty() || p->spec.kind == PatternSpec::rows;
   // Problem actually run: M' x N x K' with A' and B'.

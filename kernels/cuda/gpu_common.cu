@@ -44,35 +44,19 @@ DeviceInfo device_info() {
   return d;
 }
 
-double Op::time_ms(int reps) {
-  auto s = static_cast<cudaStream_t>(stream_);
-  run();  // warm-up: first-use costs (library heuristics, page mapping) stay out of the timing
-  cudaEvent_t a, b;
-  PB_CHECK(cudaEventCreate(&a));
-  PB_CHECK(cudaEventCreate(&b));
-  PB_CHECK(cudaEventRecord(a, s));
-  for (int i = 0; i < reps; ++i) run();
-  PB_CHECK(cudaEventRecord(b, s));
-  PB_CHECK(cudaEventSynchronize(b));
-  PB_CHECK(cudaGetLastError());
-  float ms = 0;
-  PB_CHECK(cudaEventElapsedTime(&ms, a, b));
-  cudaEventDestroy(a);
-  cudaEventDestroy(b);
-  return ms / reps;
-}
-
 namespace {
 
+// ms per call of f, over `reps` back-to-back calls on `stream` after one warm-up (first-use costs such as
+// library heuristics and page mapping stay out of the timing).
 template <class F>
-double time_events(int reps, F&& f) {
+double time_events(int reps, F&& f, cudaStream_t stream = nullptr) {
   cudaEvent_t a, b;
   PB_CHECK(cudaEventCreate(&a));
   PB_CHECK(cudaEventCreate(&b));
-  f();  // warm-up
-  PB_CHECK(cudaEventRecord(a));
+  f();
+  PB_CHECK(cudaEventRecord(a, stream));
   for (int i = 0; i < reps; ++i) f();
-  PB_CHECK(cudaEventRecord(b));
+  PB_CHECK(cudaEventRecord(b, stream));
   PB_CHECK(cudaEventSynchronize(b));
   PB_CHECK(cudaGetLastError());
   float ms = 0;
@@ -109,6 +93,10 @@ __global__ void chase_kernel(const unsigned* next, long long steps, unsigned* ou
 }
 
 }  // namespace
+
+double Op::time_ms(int reps) {
+  return time_events(reps, [this] { run(); }, static_cast<cudaStream_t>(stream_));
+}
 
 double copy_bandwidth(index_t bytes, const std::string& kind, int reps) {
   const size_t n = static_cast<size_t>(bytes);

@@ -78,19 +78,7 @@ NpyMatrix parse_npy(const std::string& b, const std::string& name) {
   return out;
 }
 
-NpyMatrix load_npy(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw IoError(path + ": cannot open");
-  f.seekg(0, std::ios::end);
-  const auto size = static_cast<std::int64_t>(f.tellg());
-  if (size < 0) throw IoError(path + ": cannot read");
-  if (size > (std::int64_t{8} << 30)) throw IoError(path + ": larger than 8 GiB, refusing");
-  f.seekg(0);
-  std::string bytes(static_cast<std::size_t>(size), '\0');
-  f.read(bytes.data(), size);
-  if (!f) throw IoError(path + ": read error");
-  return parse_npy(bytes, path);
-}
+NpyMatrix load_npy(const std::string& path) { return parse_npy(read_file(path, std::int64_t{8} << 30), path); }
 
 void save_npy(const std::string& path, const float* data, index_t rows, index_t cols) {
   std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(rows) + ", " +

@@ -49,6 +49,21 @@ struct Reader {
 
 }  // namespace
 
+std::string read_file(const std::string& path, std::int64_t max_bytes) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw IoError(path + ": cannot open");
+  f.seekg(0, std::ios::end);
+  const auto size = static_cast<std::int64_t>(f.tellg());
+  if (size < 0) throw IoError(path + ": cannot read");
+  if (size > max_bytes) throw IoError(path + ": larger than " + std::to_string(max_bytes >> 20) + " MiB, refusing");
+  f.seekg(0);
+  std::string bytes(static_cast<std::size_t>(size), '\0');
+  f.read(bytes.data(), size);
+  if (!f) throw IoError(path + ": read error");
+  if (bytes.empty()) throw IoError(path + ": empty file");
+  return bytes;
+}
+
 Csr parse_smtx(const std::string& text, const std::string& name, std::uint64_t value_seed) {
   constexpr std::int64_t kMax32 = std::numeric_limits<std::int32_t>::max() - 1;
   Reader r{text, name};
@@ -98,18 +113,7 @@ Csr parse_smtx(const std::string& text, const std::string& name, std::uint64_t v
 }
 
 Csr load_smtx(const std::string& path, std::uint64_t value_seed) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw IoError(path + ": cannot open");
-  f.seekg(0, std::ios::end);
-  const auto size = static_cast<std::int64_t>(f.tellg());
-  if (size < 0) throw IoError(path + ": cannot read");
-  if (size > (std::int64_t{4} << 30)) throw IoError(path + ": larger than 4 GiB, refusing");
-  f.seekg(0);
-  std::string text(static_cast<std::size_t>(size), '\0');
-  f.read(text.data(), size);
-  if (!f) throw IoError(path + ": read error");
-  if (text.empty()) throw IoError(path + ": empty file");
-  return parse_smtx(text, path, value_seed);
+  return parse_smtx(read_file(path, std::int64_t{4} << 30), path, value_seed);
 }
 
 }  // namespace pb::io

@@ -30,12 +30,19 @@ class Row:
     variant: str
     params: dict              # key -> str value, in name order
     times_ns: list = field(default_factory=list)  # one per repetition (real time if the row used it)
+    runs: list = field(default_factory=list)      # run index of each time (scripts/abab tags merged runs)
     counters: dict = field(default_factory=dict)  # counter -> list of values, one per repetition
     error: str | None = None
 
     def counter(self, key: str) -> float | None:
         vals = [v for v in self.counters.get(key, []) if v is not None and math.isfinite(v)]
         return statistics.median(vals) if vals else None
+
+    def by_run(self) -> list[list[float]]:
+        groups = {}
+        for t, r in zip(self.times_ns, self.runs):
+            groups.setdefault(r, []).append(t)
+        return list(groups.values())
 
     @property
     def time_ns(self) -> float | None:
@@ -122,6 +129,7 @@ def rows(doc: dict) -> list[Row]:
         unit = _UNIT_NS.get(b.get("time_unit", "ns"), 1.0)
         if isinstance(t, (int, float)):
             row.times_ns.append(float(t) * unit)
+            row.runs.append(b.get("pb_run", 0))
         for k, v in b.items():
             if k not in _SKIP_KEYS and isinstance(v, (int, float)) and not isinstance(v, bool):
                 row.counters.setdefault(k, []).append(float(v))

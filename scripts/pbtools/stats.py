@@ -26,6 +26,29 @@ def ratio_ci(base: list[float], head: list[float], level: float = 0.95, resample
     return r, lo, hi
 
 
+def ratio_ci_runs(base_runs: list[list[float]], head_runs: list[list[float]], level: float = 0.95,
+                  resamples: int = 2000, seed: int = 12345) -> tuple[float, float, float]:
+    """Like ratio_ci, for samples that come in runs (interleaved rounds): a two-level bootstrap that resamples
+    whole runs first and repetitions within them second, so the interval carries the run-to-run drift that
+    repetitions inside one run do not see. With one run per side it is the ordinary bootstrap."""
+    if len(base_runs) < 2 or len(head_runs) < 2:
+        return ratio_ci([x for r in base_runs for x in r], [x for r in head_runs for x in r], level, resamples, seed)
+    pooled_b = [x for r in base_runs for x in r]
+    pooled_h = [x for r in head_runs for x in r]
+    ratio = statistics.median(pooled_h) / statistics.median(pooled_b)
+    rng = random.Random(seed)
+
+    def draw(runs):
+        out = []
+        for _ in runs:
+            run = runs[rng.randrange(len(runs))]
+            out += [run[rng.randrange(len(run))] for _ in run]
+        return statistics.median(out)
+
+    boots = sorted(draw(head_runs) / draw(base_runs) for _ in range(resamples))
+    return ratio, boots[int((1 - level) / 2 * resamples)], boots[min(resamples - 1, int((1 + level) / 2 * resamples))]
+
+
 def mann_whitney_p(base: list[float], head: list[float]) -> float:
     """Two-sided p-value; exact for small samples without ties (scipy picks the method)."""
     if len(base) < 2 or len(head) < 2:

@@ -14,6 +14,9 @@ struct IoError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The whole file, refusing files over max_bytes and empty ones (IoError names the file).
+std::string read_file(const std::string& path, std::int64_t max_bytes);
+
 // DLMC .smtx: "rows, cols, nnz" / rows+1 offsets / nnz column indices. The pattern is real; values are generated
 // (seeded, non-zero, as fill_random) because the collection ships none.
 Csr load_smtx(const std::string& path, std::uint64_t value_seed);

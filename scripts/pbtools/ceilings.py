@@ -118,7 +118,13 @@ def compute(ctx: dict, rows) -> dict:
         hi = lv["to_bytes"] if i < len(levels) - 1 else 1 << 62
         bw = {}
         for key, pts in series.items():
-            inside = [v for s, v in pts if lo <= s <= hi]
+            if lv["name"] == "DRAM":
+                # DRAM is what the largest working set sees: the latency plateau can start where a cache still
+                # streams well (prefetchers hide its latency), so only the series' largest size counts.
+                big = max(s for s, _ in pts)
+                inside = [v for s, v in pts if s == big and s >= lo]
+            else:
+                inside = [v for s, v in pts if lo <= s <= hi]
             if inside:
                 bw[key] = max(inside)
         lv["bandwidth"] = bw

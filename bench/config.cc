@@ -15,6 +15,7 @@ namespace pb::bench {
 namespace {
 
 using json = nlohmann::json;
+using pb::PatternSpec;
 
 // Largest single dimension we accept; past this a shape is a typo, not a layer.
 constexpr index_t kMaxDim = index_t{1} << 20;
@@ -256,8 +257,31 @@ std::vector<ConvEntry> parse_conv(const json& arr, const std::string& source, co
       const double avail = static_cast<double>(pb::cpu::available_memory_bytes());
       if (avail > 0 && bytes > 0.5 * avail) fail(source, where, "the layer does not fit in half of the available memory");
       ce.sparsity = e.contains("sparsity") ? get_sparsities(e["sparsity"], source, where + ".sparsity") : std::vector<double>{0.0};
-      ce.patterns = get_choices(e, "pattern", {"magnitude", "filters", "channels"}, source, where);
-      if (!e.contains("pattern")) ce.patterns = {"magnitude"};
+      // magnitude, block<r>x<c> and <n>:<m> along C*R*S (the filters are K x C*R*S), or structured filters/channels.
+      ce.patterns = {"magnitude"};
+      if (e.contains("pattern")) {
+        const json& pv = e["pattern"];
+        if (!pv.is_array() || pv.empty()) fail(source, where + ".pattern", "expected a non-empty array of patterns");
+        ce.patterns.clear();
+        for (std::size_t k = 0; k < pv.size(); ++k) {
+          const std::string wk = where + ".pattern[" + std::to_string(k) + "]";
+          if (!pv[k].is_string()) fail(source, wk, "expected a string, got " + pv[k].dump());
+          const std::string name = pv[k];
+          if (name != "filters" && name != "channels") {
+            PatternSpec ps{PatternSpec::magnitude};
+            try {
+              ps = pb::parse_pattern(name);
+            } catch (const std::invalid_argument& err) {
+              fail(source, wk, err.what());
+            }
+            if (ps.kind == PatternSpec::random || ps.kind == PatternSpec::rows || ps.kind == PatternSpec::channels)
+              fail(source, wk, "\"" + name + "\" is not a conv pattern (magnitude, filters, channels, block<r>x<c>, <n>:<m>)");
+            if (ps.kind == PatternSpec::block && !pb::bsr_block_supported(ps.r))
+              fail(source, wk, "block height " + std::to_string(ps.r) + " not supported (1, 2, 4 or 8)");
+          }
+          ce.patterns.push_back(name);
+        }
+      }
       out.push_back(ce);
     }
   }

@@ -1,9 +1,10 @@
 // Convolution family: conv/<backend>/<algo>/N:/C:/H:/W:/K:/R:/S:/stride:/pad:/sparsity:/threads:
 //
-// algo: direct, im2col (dense ladder: naive, eigen, openmp, onednn); sparse_direct, sparse_im2col (unstructured
-// magnitude pruning of the filters, our kernels); filters, channels (structured pruning of output filters or
-// input channels, run as the smaller dense convolution by openmp and onednn: the name keeps the original layer,
-// sparsity says how much was pruned). Counters as spmm: flops useful (2 * nnz * N * OH * OW for sparse, the
+// algo: direct, im2col (dense ladder: naive, eigen, openmp, onednn); sparse_direct, sparse_im2col (CSR filters:
+// any unstructured pattern), bsr_im2col (blocks along C*R*S), nm_im2col (N:M along C*R*S); filters, channels
+// (structured pruning of output filters or input channels, run as the smaller dense convolution by openmp and
+// onednn: the name keeps the original layer, sparsity says how much was pruned). Pruned rows add /pattern:P
+// after sparsity, as spmm rows do. Counters as spmm: flops useful (2 * nnz * N * OH * OW for sparse, the
 // smaller layer's nominal FLOPs for structured), dense_flops the layer's nominal 2*N*K*OH*OW*C*R*S.
 // Cache state: warm, as gemm. Verification: a sample of output channels (all images and positions) against the
 // float64 direct convolution of the pruned filters.
@@ -14,6 +15,7 @@
 #include "prunebench/conv.h"
 #include "prunebench/prune.h"
 #include "prunebench/reference.h"
+#include "prunebench/spmm.h"
 
 namespace pb::bench {
 
@@ -68,8 +70,8 @@ std::shared_ptr<Layer> layer_for(const ConvShape& s, const std::string& pattern,
       m.assign(static_cast<std::size_t>(s.K * CRS), 0);
       for (index_t k = 0; k < s.K; ++k)
         for (index_t j = 0; j < CRS; ++j) m[k * CRS + j] = cm[j / (s.R * s.S)];
-    } else {
-      m = mask_magnitude(L->w, s.K, CRS, sp);
+    } else {  // magnitude, or blocks / N:M along C*R*S
+      m = make_mask(parse_pattern(pattern), L->w, s.K, CRS, sp, 17);
     }
     apply_mask(L->w, m);
     if (pattern == "filters") {
@@ -94,6 +96,11 @@ std::shared_ptr<Layer> layer_for(const ConvShape& s, const std::string& pattern,
   }
   L->sw.M = s.K, L->sw.K = CRS;
   L->sw.csr = csr_from_dense(L->w, s.K, CRS);
+  if (sp > 0 && pattern != "filters" && pattern != "channels") {
+    const PatternSpec spec = parse_pattern(pattern);
+    if (spec.kind == PatternSpec::block) L->sw.bsr = bsr_from_dense(L->w, s.K, CRS, spec.r, spec.c);
+    if (spec.kind == PatternSpec::nm) L->sw.nm = nm_from_dense(L->w, s.K, CRS, spec.r, spec.c);
+  }
   L->nnz = L->sw.csr.nnz();
   last_key = key;
   last = L;
@@ -143,18 +150,23 @@ void run_conv(benchmark::State& st, const Kernel<ConvFn>& k, const ConvShape& s,
   }
   const double dense = s.flops();
   const double useful = structured ? run_s.flops() : 2.0 * L->nnz * s.N * OHW;
-  const bool sparse = k.info.formats.at(0) == "csr";
-  const double wbytes = sparse ? 8.0 * L->nnz + 4.0 * (s.K + 1) : 4.0 * run_s.K * run_s.C * s.R * s.S;
+  const std::string& fmt = k.info.formats.at(0);
+  double wbytes = 4.0 * run_s.K * run_s.C * s.R * s.S;  // dense filters
+  if (fmt == "csr") wbytes = 8.0 * L->nnz + 4.0 * (s.K + 1);
+  if (fmt == "bsr") wbytes = 4.0 * L->sw.bsr.values.size() + 4.0 * L->sw.bsr.blocks() + 4.0 * L->sw.bsr.rowptr.size();
+  if (fmt == "nm") wbytes = 5.0 * L->sw.nm.values.size();
   const double bytes = 4.0 * (run_s.N * run_s.C * s.H * s.W + run_s.N * run_s.K * OHW) + wbytes;
   set_sparse_counters(st, useful, dense, bytes, err, L->sparsity > 0 ? 1.0 - double(L->nnz) / (s.K * s.C * s.R * s.S) : 0.0,
                       static_cast<double>(L->nnz));
 }
 
-std::string conv_name(const std::string& id, const ConvShape& s, double sp, int t) {
+// Pruned rows (sparsity > 0) also name their pattern, as spmm rows do: two patterns at one sparsity must not
+// collide. Dense rows keep exactly the keys of DESIGN.md's example.
+std::string conv_name(const std::string& id, const ConvShape& s, double sp, const std::string& pattern, int t) {
   return "conv/" + id + "/N:" + std::to_string(s.N) + "/C:" + std::to_string(s.C) + "/H:" + std::to_string(s.H) +
          "/W:" + std::to_string(s.W) + "/K:" + std::to_string(s.K) + "/R:" + std::to_string(s.R) + "/S:" +
          std::to_string(s.S) + "/stride:" + std::to_string(s.stride) + "/pad:" + std::to_string(s.pad) +
-         "/sparsity:" + sparsity_str(sp) + "/threads:" + std::to_string(t);
+         "/sparsity:" + sparsity_str(sp) + (sp > 0 ? "/pattern:" + pattern : "") + "/threads:" + std::to_string(t);
 }
 
 }  // namespace
@@ -163,22 +175,29 @@ void register_conv(const Config& c) {
   std::set<std::string> done;
   for (const ConvEntry& e : c.conv) {
     const ConvShape& s = e.shape;
-    for (double sp : e.sparsity) {
+    for (double sp0 : e.sparsity) {
       for (const auto& pattern : e.patterns) {
+        const bool structured = pattern == "filters" || pattern == "channels";
+        const PatternSpec spec = structured ? PatternSpec{PatternSpec::rows} : parse_pattern(pattern);
+        // N:M fixes its own sparsity (1 - n/m); only the dense point of the sweep still applies to it.
+        const double sp = spec.kind == PatternSpec::nm && sp0 > 0 ? 1.0 - double(spec.r) / spec.c : sp0;
         for (int t : c.threads) {
           auto add = [&](const Kernel<ConvFn>& k, const std::string& algo) {
-            const std::string name = conv_name(k.info.backend + "/" + algo, s, sp, t);
+            const std::string name = conv_name(k.info.backend + "/" + algo, s, sp, pattern, t);
             if (!done.insert(name).second) return;
             register_row(c, name, [&k, s, pattern, sp, t](benchmark::State& st) { run_conv(st, k, s, pattern, sp, t); });
           };
           for (const auto& k : conv_kernels()) {
-            const bool sparse_kernel = k.info.formats.at(0) == "csr";
+            const std::string& fmt = k.info.formats.at(0);
             if (sp == 0.0) {
-              if (sparse_kernel) continue;
+              if (fmt != "dense") continue;
               if (k.info.backend == "naive" && (t != 1 || 1e-9 * s.flops() > c.naive_max_gflop)) continue;
               add(k, k.info.variant);
-            } else if (pattern == "magnitude") {
-              if (sparse_kernel) add(k, k.info.variant);
+            } else if (!structured) {
+              // CSR kernels take any pattern; BSR and N:M kernels only their own.
+              if (fmt == "csr" || (fmt == "bsr" && spec.kind == PatternSpec::block && bsr_block_supported(spec.r)) ||
+                  (fmt == "nm" && spec.kind == PatternSpec::nm))
+                add(k, k.info.variant);
             } else if (k.info.backend == "openmp" && k.info.variant == "im2col") {
               add(k, pattern);  // structured: the smaller dense layer, our kernel...
             } else if (k.info.backend == "onednn") {

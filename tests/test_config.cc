@@ -63,6 +63,12 @@ TEST(Config, ErrorsNameTheKeyAndReason) {
   EXPECT_NE(error_of(R"({"spam": 1})").find("spam: unknown key"), std::string::npos);
   EXPECT_NE(error_of(R"([1, 2])").find("expected an object"), std::string::npos);
   EXPECT_EQ(error_of(R"({"_comment": "documentation is allowed"})"), "");
+  EXPECT_EQ(error_of(R"({"conv": [{"C": 4, "H": 8, "W": 8, "K": 4, "R": 3, "S": 3, "pattern": ["random"]}]})"),
+            "t.json: conv[0].pattern[0]: \"random\" is not a conv pattern (magnitude, filters, channels, "
+            "block<r>x<c>, <n>:<m>)");
+  EXPECT_EQ(error_of(R"({"conv": [{"C": 4, "H": 2, "W": 8, "K": 4, "R": 3, "S": 3}]})"),
+            "t.json: conv[0]: the filter is larger than the padded input");
+  EXPECT_EQ(error_of(R"({"conv": [{"C": 4, "H": 8, "W": 8, "K": 4, "R": 3, "S": 3, "pattern": ["block4x4", "2:4"]}]})"), "");
 }
 
 TEST(Config, RefusesSizesThatDoNotFitInMemory) {

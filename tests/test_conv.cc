@@ -28,9 +28,18 @@ void check(const pb::Kernel<pb::ConvFn>& k, const ConvShape& s, double sparsity,
   std::vector<float> x(static_cast<std::size_t>(s.N * s.C * s.H * s.W)), w(static_cast<std::size_t>(s.K * CRS));
   pb::fill_random(x, 1);
   pb::fill_random(w, 2);
-  if (sparsity > 0) pb::apply_mask(w, pb::mask_magnitude(w, s.K, CRS, sparsity));
+  const std::string fmt = k.info.formats.at(0);
+  if (fmt == "bsr") {
+    pb::apply_mask(w, pb::mask_blocks(w, s.K, CRS, 4, 4, sparsity));
+  } else if (fmt == "nm") {
+    pb::apply_mask(w, pb::mask_nm(w, s.K, CRS, 2, 4));
+  } else if (sparsity > 0) {
+    pb::apply_mask(w, pb::mask_magnitude(w, s.K, CRS, sparsity));
+  }
   pb::SparseWeights sw;
   sw.M = s.K, sw.K = CRS, sw.csr = pb::csr_from_dense(w, s.K, CRS);
+  if (fmt == "bsr") sw.bsr = pb::bsr_from_dense(w, s.K, CRS, 4, 4);
+  if (fmt == "nm") sw.nm = pb::nm_from_dense(w, s.K, CRS, 2, 4);
   std::vector<float> y(static_cast<std::size_t>(out + 1), -7.0f);
   k.run({s, x.data(), w.data(), &sw, y.data(), threads, true});
   EXPECT_EQ(y.back(), -7.0f) << "write past y";
@@ -42,7 +51,7 @@ void check(const pb::Kernel<pb::ConvFn>& k, const ConvShape& s, double sparsity,
 TEST(Conv, EveryKernelMatchesTheOracle) {
   for (const auto& k : pb::conv_kernels()) {
     if (!k.info.available()) continue;
-    const bool sparse = k.info.formats.at(0) == "csr";
+    const bool sparse = k.info.formats.at(0) != "dense";
     for (const auto& s : kShapes)
       for (int threads : {1, 2, 3})
         for (double sp : sparse ? std::vector<double>{0.0, 0.7, 0.95} : std::vector<double>{0.0}) check(k, s, sp, threads);

@@ -84,4 +84,16 @@ void conv_openmp_sparse_im2col(const ConvArgs& a) {
   });
 }
 
+void conv_openmp_bsr_im2col(const ConvArgs& a) {
+  via_im2col(a, [&](const float* B, index_t OHW, index_t, float* y) {
+    spmm_openmp_bsr({a.wsp, OHW, B, OHW, y, OHW, a.threads});
+  });
+}
+
+void conv_openmp_nm_im2col(const ConvArgs& a) {
+  via_im2col(a, [&](const float* B, index_t OHW, index_t, float* y) {
+    spmm_openmp_nm({a.wsp, OHW, B, OHW, y, OHW, a.threads});
+  });
+}
+
 }  // namespace pb

@@ -22,6 +22,8 @@ const std::vector<Kernel<ConvFn>>& conv_kernels() {
       {{"conv", "onednn", "direct", {"dense"}, onednn_status}, conv_onednn},
       {{"conv", "openmp", "sparse_direct", {"csr"}, always}, conv_openmp_sparse_direct},
       {{"conv", "openmp", "sparse_im2col", {"csr"}, always}, conv_openmp_sparse_im2col},
+      {{"conv", "openmp", "bsr_im2col", {"bsr"}, always}, conv_openmp_bsr_im2col},
+      {{"conv", "openmp", "nm_im2col", {"nm"}, always}, conv_openmp_nm_im2col},
   };
   return table;
 }

@@ -22,7 +22,7 @@ struct ConvArgs {
   ConvShape s;
   const float* x = nullptr;  // N x C x H x W
   const float* w = nullptr;  // K x C x R x S (dense kernels)
-  const SparseWeights* wsp = nullptr;  // pruned filters as CSR, K x (C*R*S) (sparse kernels)
+  const SparseWeights* wsp = nullptr;  // pruned filters, K x (C*R*S), in the format the kernel names (sparse kernels)
   float* y = nullptr;        // N x K x OH x OW
   int threads = 1;
   // false inside a timing loop: a library that keeps activations in its own layout (oneDNN) may skip converting
@@ -37,6 +37,8 @@ void conv_openmp(const ConvArgs& a);         // 1x1/stride 1/pad 0 as one GEMM; 
 void conv_onednn(const ConvArgs& a);         // oneDNN's own choice of algorithm and layouts
 void conv_openmp_sparse_direct(const ConvArgs& a);  // CSR filters streamed against the input, no im2col
 void conv_openmp_sparse_im2col(const ConvArgs& a);  // im2col + our CSR SpMM
+void conv_openmp_bsr_im2col(const ConvArgs& a);     // block-pruned filters (blocks along C*R*S): im2col + BSR SpMM
+void conv_openmp_nm_im2col(const ConvArgs& a);      // N:M-pruned filters (along C*R*S): im2col + N:M SpMM
 
 const std::vector<Kernel<ConvFn>>& conv_kernels();
 

@@ -1,6 +1,10 @@
 #include "bench_util.h"
 
+#include "prunebench/reference.h"
+
 #include <cstdio>
+#include <random>
+#include <set>
 #include <regex>
 #include <vector>
 
@@ -40,6 +44,28 @@ std::size_t count_matching(const std::string& filter) {
     return registered_names().size();  // Google Benchmark reports the bad regex itself
   }
   return n;
+}
+
+std::vector<index_t> check_rows(index_t M) {
+  std::vector<index_t> rows;
+  if (M <= 128) {
+    for (index_t i = 0; i < M; ++i) rows.push_back(i);
+    return rows;
+  }
+  std::set<index_t> pick = {0, M - 1};
+  std::mt19937_64 gen(7);
+  while (pick.size() < 64) pick.insert(static_cast<index_t>(gen() % static_cast<std::uint64_t>(M)));
+  return {pick.begin(), pick.end()};
+}
+
+double verify_rows(const float* C, index_t N, index_t K, const float* A, index_t lda, const float* B,
+                   const std::vector<index_t>& out_rows, const std::vector<index_t>& a_rows) {
+  std::vector<double> ref(a_rows.size() * static_cast<std::size_t>(N));
+  ref::gemm_rows(N, K, A, lda, B, N, a_rows, ref.data());
+  std::vector<float> got;
+  got.reserve(ref.size());
+  for (index_t r : out_rows) got.insert(got.end(), C + r * N, C + (r + 1) * N);
+  return ref::max_rel_err(got.data(), N, ref.data(), static_cast<index_t>(out_rows.size()), N);
 }
 
 std::string gemm_name(const std::string& backend_id, index_t M, index_t N, index_t K, int threads) {

@@ -4,14 +4,10 @@
 // not fit in L2 anyway and the blocked kernels stream them from L3/DRAM in panels. bytes_per_second counts the
 // compulsory traffic (A, B read once, C written once), so ai is the best case a roofline can assume.
 //
-// Verification: before timing, each kernel's output is compared with the float64 oracle on a sample of rows
-// (all rows up to 128, else 64 rows: the first, the last and seeded random ones) — every column and the whole
-// K reduction of those rows are checked. A full float64 product at 2048^3 would cost longer than timing every
-// backend; the unit tests check whole outputs on odd shapes, this check catches a kernel that broke on this
-// machine or shape. The oracle rows are computed once per shape and shared by all backends.
+// Verification: before timing, each kernel's output is compared with the float64 oracle on the sample of rows
+// check_rows() picks (bench_util.h). A full float64 product at 2048^3 would cost longer than timing every
+// backend. The oracle rows are computed once per shape and shared by all backends.
 #include <memory>
-#include <random>
-#include <set>
 #include <tuple>
 
 #include "bench_util.h"
@@ -41,14 +37,7 @@ std::shared_ptr<const GemmInputs> inputs_for(const GemmShape& s) {
   in->B.resize(static_cast<std::size_t>(s.K * s.N));
   fill_random(in->A.span(), 1000 + static_cast<std::uint64_t>(s.M * 31 + s.K));
   fill_random(in->B.span(), 2000 + static_cast<std::uint64_t>(s.K * 31 + s.N));
-  if (s.M <= 128) {
-    for (index_t i = 0; i < s.M; ++i) in->rows.push_back(i);
-  } else {
-    std::set<index_t> pick = {0, s.M - 1};
-    std::mt19937_64 gen(7);
-    while (pick.size() < 64) pick.insert(static_cast<index_t>(gen() % static_cast<std::uint64_t>(s.M)));
-    in->rows.assign(pick.begin(), pick.end());
-  }
+  in->rows = check_rows(s.M);
   in->ref.resize(in->rows.size() * static_cast<std::size_t>(s.N));
   ref::gemm_rows(s.N, s.K, in->A.data(), s.K, in->B.data(), s.N, in->rows, in->ref.data());
   last = in;
@@ -62,7 +51,7 @@ void run_gemm(benchmark::State& st, const Kernel<GemmFn>& k, GemmShape s, int th
   const GemmArgs g{s.M, s.N, s.K, in->A.data(), s.K, in->B.data(), s.N, C.data(), s.N, threads};
 
   k.run(g);
-  std::vector<float> got;
+  std::vector<float> got;  // the oracle rows are cached per shape (shared by all backends), so compare directly
   got.reserve(in->rows.size() * static_cast<std::size_t>(s.N));
   for (index_t r : in->rows) got.insert(got.end(), C.data() + r * s.N, C.data() + (r + 1) * s.N);
   const double err = ref::max_rel_err(got.data(), s.N, in->ref.data(), static_cast<index_t>(in->rows.size()), s.N);

@@ -39,15 +39,9 @@ void time_op(benchmark::State& st, gpu::Op& op) {
   for (auto _ : st) st.SetIterationTime(op.time_ms(kInner) * 1e-3);
 }
 
-double verify_rows(const float* got, index_t M, index_t N, index_t K, const float* A, const float* B) {
-  std::vector<index_t> rows;
-  for (index_t i = 0; i < M; i += std::max<index_t>(1, M / 64)) rows.push_back(i);
-  rows.push_back(M - 1);
-  std::vector<double> ref(rows.size() * static_cast<std::size_t>(N));
-  ref::gemm_rows(N, K, A, K, B, N, rows, ref.data());
-  std::vector<float> g;
-  for (index_t r : rows) g.insert(g.end(), got + r * N, got + (r + 1) * N);
-  return ref::max_rel_err(g.data(), N, ref.data(), static_cast<index_t>(rows.size()), N);
+double verify_all(const float* got, index_t M, index_t N, index_t K, const float* A, const float* B) {
+  const auto rows = check_rows(M);
+  return verify_rows(got, N, K, A, K, B, rows, rows);
 }
 
 std::string gemm_gpu_name(const std::string& id, const GemmShape& s, const std::string& dtype) {
@@ -63,7 +57,7 @@ void run_gemm_gpu(benchmark::State& st, const std::string& id, const std::string
     auto op = gpu::make_gemm(variant, s.M, s.N, s.K, A.data(), B.data());
     op->run();
     op->download(C.data());
-    const double err = verify_rows(C.data(), s.M, s.N, s.K, A.data(), B.data());
+    const double err = verify_all(C.data(), s.M, s.N, s.K, A.data(), B.data());
     if (skip_if_wrong(st, err, tol)) return;
     time_op(st, *op);
     set_dense_counters(st, 2.0 * s.M * s.N * s.K, 4.0 * (s.M * s.K + s.K * s.N + s.M * s.N), err);
@@ -168,7 +162,7 @@ void register_gpu_rows(const Config& c) {
                 auto op = gpu::make_spmm(variant, csr, N, B.data(), spec.kind == PatternSpec::block ? spec.r : 0);
                 op->run();
                 op->download(Cout.data());
-                const double err = verify_rows(Cout.data(), e.M, N, e.K, w.data(), B.data());
+                const double err = verify_all(Cout.data(), e.M, N, e.K, w.data(), B.data());
                 if (skip_if_wrong(st, err, ref::dot_tolerance(e.K))) return;
                 time_op(st, *op);
                 set_sparse_counters(st, 2.0 * csr.nnz() * N, 2.0 * e.M * N * e.K,

@@ -117,27 +117,10 @@ const Activations& activations(index_t K, index_t N) {
   return a;
 }
 
-// Rows checked against the oracle: all up to 128, else 64 (first, last, seeded random).
-std::vector<index_t> check_rows(index_t M) {
-  std::vector<index_t> rows;
-  if (M <= 128) {
-    for (index_t i = 0; i < M; ++i) rows.push_back(i);
-    return rows;
-  }
-  std::set<index_t> pick = {0, M - 1};
-  std::mt19937_64 gen(11);
-  while (pick.size() < 64) pick.insert(static_cast<index_t>(gen() % static_cast<std::uint64_t>(M)));
-  return {pick.begin(), pick.end()};
-}
-
+// Checks rows out_rows of C against the float64 product of the matching rows of the masked weights.
 double verify(const Problem& p, const float* B, index_t N, const float* C, const std::vector<index_t>& out_rows,
               const std::vector<index_t>& w_rows) {
-  // out_rows: rows of C to check; w_rows: the matching rows of the masked weights.
-  std::vector<double> ref(w_rows.size() * static_cast<std::size_t>(N));
-  ref::gemm_rows(N, p.K, p.dense.data(), p.K, B, N, w_rows, ref.data());
-  std::vector<float> got;
-  for (index_t r : out_rows) got.insert(got.end(), C + r * N, C + (r + 1) * N);
-  return ref::max_rel_err(got.data(), N, ref.data(), static_cast<index_t>(out_rows.size()), N);
+  return verify_rows(C, N, p.K, p.dense.data(), p.K, B, out_rows, w_rows);
 }
 
 // The row's problem, or null after SkipWithError (backend unavailable here, or the weights could not be built).

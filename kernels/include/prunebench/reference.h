@@ -3,6 +3,7 @@
 #pragma once
 #include <span>
 
+#include "prunebench/conv.h"
 #include "prunebench/types.h"
 
 namespace pb::ref {
@@ -21,8 +22,6 @@ double max_rel_err(const float* out, index_t ldo, const double* ref, index_t R, 
 double dot_tolerance(index_t K);
 
 }  // namespace pb::ref
-
-#include "prunebench/conv.h"
 
 namespace pb::ref {
 // Direct convolution in double for output channels [k0, k1) of every image: out is N x (k1-k0) x OH x OW.

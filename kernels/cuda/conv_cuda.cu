@@ -30,16 +30,44 @@ __global__ void conv_direct(ConvShape s, int OH, int OW, const float* __restrict
   y[idx] = acc;
 }
 
-class ConvOp : public Op {
+// Ours: one thread per output. The correctness baseline and the floor of the ladder, not a contender.
+class DirectConvOp : public Op {
  public:
-  ConvOp(std::string v, const ConvShape& s, const float* x, const float* w)
-      : v_(std::move(v)), s_(s), x_(x, size_t(s.N * s.C * s.H * s.W)), w_(w, size_t(s.K * s.C * s.R * s.S)),
-        y_(size_t(s.N * s.K * s.OH() * s.OW())) {
+  DirectConvOp(const ConvShape& s, const float* x, const float* w)
+      : s_(s), x_(x, size_t(s.N * s.C * s.H * s.W)), w_(w, size_t(s.K * s.C * s.R * s.S)), y_(size_t(s.N * s.K * s.OH() * s.OW())) {
     cudaStream_t st;
     PB_CHECK(cudaStreamCreate(&st));
     stream_ = st;
-    if (v_ == "direct") return;
-    if (v_ != "cudnn") throw std::runtime_error("unknown GPU conv variant " + v_);
+  }
+  ~DirectConvOp() override { cudaStreamDestroy(static_cast<cudaStream_t>(stream_)); }
+  void run() override {
+    const long long total = s_.N * s_.K * s_.OH() * s_.OW();
+    if (total == 0) return;  // a grid of zero blocks is a launch error
+    conv_direct<<<unsigned((total + 255) / 256), 256, 0, static_cast<cudaStream_t>(stream_)>>>(s_, int(s_.OH()), int(s_.OW()),
+                                                                                           x_.p, w_.p, y_.p);
+  }
+  void download(float* host) override {
+    PB_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(stream_)));
+    PB_CHECK(cudaGetLastError());
+    if (y_.n) PB_CHECK(cudaMemcpy(host, y_.p, sizeof(float) * y_.n, cudaMemcpyDeviceToHost));
+  }
+
+ private:
+  ConvShape s_;
+  DeviceArray<float> x_, w_, y_;
+};
+
+#if PB_HAVE_CUDNN
+// cuDNN's fastest FP32 forward algorithm for the shape, found once by measuring its candidates (what a
+// framework's autotuner does). FMA math only: TF32 tensor cores would not be the FP32 convolution the CPU rows
+// and our kernel compute (and would fail the FP32 oracle tolerance).
+class CudnnConvOp : public Op {
+ public:
+  CudnnConvOp(const ConvShape& s, const float* x, const float* w)
+      : s_(s), x_(x, size_t(s.N * s.C * s.H * s.W)), w_(w, size_t(s.K * s.C * s.R * s.S)), y_(size_t(s.N * s.K * s.OH() * s.OW())) {
+    cudaStream_t st;
+    PB_CHECK(cudaStreamCreate(&st));
+    stream_ = st;
     PB_CHECK(cudnnCreate(&h_));
     PB_CHECK(cudnnSetStream(h_, st));
     PB_CHECK(cudnnCreateTensorDescriptor(&xd_));
@@ -50,44 +78,39 @@ class ConvOp : public Op {
     PB_CHECK(cudnnSetFilter4dDescriptor(wd_, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, int(s.K), int(s.C), int(s.R), int(s.S)));
     PB_CHECK(cudnnSetConvolution2dDescriptor(cd_, int(s.pad), int(s.pad), int(s.stride), int(s.stride), 1, 1,
                                              CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-    PB_CHECK(cudnnSetConvolutionMathType(cd_, CUDNN_DEFAULT_MATH));  // FP32 math: comparable to the CPU rows
+    PB_CHECK(cudnnSetConvolutionMathType(cd_, CUDNN_FMA_MATH));
     PB_CHECK(cudnnSetTensor4dDescriptor(yd_, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, int(s.N), int(s.K), int(s.OH()), int(s.OW())));
-    // Measure cuDNN's candidates once and keep the fastest (what a framework's autotuner does).
     cudnnConvolutionFwdAlgoPerf_t perf[8];
     int found = 0;
     PB_CHECK(cudnnFindConvolutionForwardAlgorithm(h_, xd_, wd_, cd_, yd_, 8, &found, perf));
-    if (found == 0) throw std::runtime_error("cuDNN found no forward algorithm for this shape");
-    algo_ = perf[0].algo;
+    int best = -1;  // results come fastest first; failed candidates carry a non-success status
+    for (int i = 0; i < found && best < 0; ++i)
+      if (perf[i].status == CUDNN_STATUS_SUCCESS) best = i;
+    if (best < 0) throw std::runtime_error("cuDNN found no working forward algorithm for this shape");
+    algo_ = perf[best].algo;
     size_t ws = 0;
     PB_CHECK(cudnnGetConvolutionForwardWorkspaceSize(h_, xd_, wd_, cd_, yd_, algo_, &ws));
     work_ = DeviceArray<char>(ws);
   }
-  ~ConvOp() override {
+  ~CudnnConvOp() override {
     if (cd_) cudnnDestroyConvolutionDescriptor(cd_);
     if (wd_) cudnnDestroyFilterDescriptor(wd_);
     if (xd_) cudnnDestroyTensorDescriptor(xd_);
     if (yd_) cudnnDestroyTensorDescriptor(yd_);
     if (h_) cudnnDestroy(h_);
-    if (stream_) cudaStreamDestroy(static_cast<cudaStream_t>(stream_));
+    cudaStreamDestroy(static_cast<cudaStream_t>(stream_));
   }
   void run() override {
-    auto st = static_cast<cudaStream_t>(stream_);
-    if (v_ == "direct") {
-      const long long total = static_cast<long long>(y_.n);
-      conv_direct<<<unsigned((total + 255) / 256), 256, 0, st>>>(s_, int(s_.OH()), int(s_.OW()), x_.p, w_.p, y_.p);
-      return;
-    }
     const float one = 1.0f, zero = 0.0f;
     PB_CHECK(cudnnConvolutionForward(h_, &one, xd_, x_.p, wd_, w_.p, cd_, algo_, work_.p, work_.n, &zero, yd_, y_.p));
   }
   void download(float* host) override {
     PB_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(stream_)));
     PB_CHECK(cudaGetLastError());
-    PB_CHECK(cudaMemcpy(host, y_.p, sizeof(float) * y_.n, cudaMemcpyDeviceToHost));
+    if (y_.n) PB_CHECK(cudaMemcpy(host, y_.p, sizeof(float) * y_.n, cudaMemcpyDeviceToHost));
   }
 
  private:
-  std::string v_;
   ConvShape s_;
   DeviceArray<float> x_, w_, y_;
   DeviceArray<char> work_;
@@ -97,11 +120,20 @@ class ConvOp : public Op {
   cudnnConvolutionDescriptor_t cd_ = nullptr;
   cudnnConvolutionFwdAlgo_t algo_ = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
 };
+#endif
 
 }  // namespace
 
 std::unique_ptr<Op> make_conv(const std::string& variant, const ConvShape& s, const float* x, const float* w) {
-  return std::make_unique<ConvOp>(variant, s, x, w);
+  if (variant == "direct") return std::make_unique<DirectConvOp>(s, x, w);
+  if (variant == "cudnn") {
+#if PB_HAVE_CUDNN
+    return std::make_unique<CudnnConvOp>(s, x, w);
+#else
+    throw std::runtime_error("built without cuDNN (libcudnn or cudnn.h not found at configure time)");
+#endif
+  }
+  throw std::runtime_error("unknown GPU conv variant " + variant);
 }
 
 }  // namespace pb::gpu

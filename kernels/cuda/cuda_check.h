@@ -3,8 +3,10 @@
 #pragma once
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
-#include <cudnn.h>
 #include <cusparse.h>
+#if PB_HAVE_CUDNN
+#include <cudnn.h>
+#endif
 
 #include <stdexcept>
 #include <string>
@@ -20,9 +22,11 @@ inline void check(cublasStatus_t e, const char* what) {
 inline void check(cusparseStatus_t e, const char* what) {
   if (e != CUSPARSE_STATUS_SUCCESS) throw std::runtime_error(std::string(what) + ": " + cusparseGetErrorString(e));
 }
+#if PB_HAVE_CUDNN
 inline void check(cudnnStatus_t e, const char* what) {
   if (e != CUDNN_STATUS_SUCCESS) throw std::runtime_error(std::string(what) + ": " + cudnnGetErrorString(e));
 }
+#endif
 
 // Device memory owned by an op; freed with it.
 template <class T>

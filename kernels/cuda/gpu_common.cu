@@ -40,7 +40,9 @@ DeviceInfo device_info() {
     cublasGetVersion(h, &d.cublas);
     cublasDestroy(h);
   }
+#if PB_HAVE_CUDNN
   d.cudnn = static_cast<int>(cudnnGetVersion());
+#endif
   return d;
 }
 

@@ -84,3 +84,34 @@ def test_report_renders_in_headless_chromium(fix, tmp_path):
     from matplotlib.image import imread
     img = imread(shot)
     assert img[10, 10, :3].max() < 0.3 and img[:, :, :3].max() > 0.9
+
+
+def _part(tmp_path, name, rows, **ctx):
+    import json
+    p = tmp_path / name
+    context = {"machine_id": "m", "gpu_name": "g", "git_sha": "abc", **ctx}
+    p.write_text(json.dumps({"context": context, "benchmarks": [
+        {"name": r + "/manual_time", "run_name": r + "/manual_time", "run_type": "iteration", "real_time": 1.0,
+         "time_unit": "ms"} for r in rows]}))
+    return p
+
+
+def test_merge_runs_joins_parts_of_one_run(tmp_path):
+    import json
+    a = _part(tmp_path, "a.json", ["gemm/cublas/M:8/N:8/K:8/dtype:f32"] * 3)
+    b = _part(tmp_path, "b.json", ["spmm/cuda/csr/M:8/N:8/K:8/sparsity:0.90/pattern:random"])
+    out = tmp_path / "m.json"
+    rc, _, err = run_script("merge-runs", out, a, b)
+    assert rc == 0, err
+    doc = json.loads(out.read_text())
+    assert len(doc["benchmarks"]) == 4 and doc["context"]["merged_from"] == ["a.json", "b.json"]
+
+
+def test_merge_runs_refuses_other_machines_and_shared_rows(tmp_path):
+    a = _part(tmp_path, "a.json", ["gemm/cublas/M:8/N:8/K:8/dtype:f32"])
+    other = _part(tmp_path, "o.json", ["conv/cudnn/direct/N:1"], gpu_name="h")
+    same_row = _part(tmp_path, "s.json", ["gemm/cublas/M:8/N:8/K:8/dtype:f32"])
+    for b in (other, same_row, tmp_path / "missing.json"):
+        rc, _, err = run_script("merge-runs", tmp_path / "m.json", a, b)
+        assert rc == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert not (tmp_path / "m.json").exists()

@@ -63,7 +63,9 @@ TEST(Gpu, SpmmVariants) {
       auto op = pb::gpu::make_spmm(v, csr, N, B.data(), 8);
       op->run();
       op->download(C.data());
-      EXPECT_LE(gemm_err(C, M, N, K, w, B), pb::ref::dot_tolerance(K));
+      // cuSPARSE runs Blocked-ELL on tensor cores, FP32 inputs rounded to TF32 (measured 2e-4 to 3e-4 on an H200).
+      const double tol = std::string(v) == "cusparse_bell" ? 2e-3 : pb::ref::dot_tolerance(K);
+      EXPECT_LE(gemm_err(C, M, N, K, w, B), tol);
     }
   }
 }

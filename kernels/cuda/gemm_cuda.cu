@@ -125,6 +125,11 @@ __global__ void to_bf16(const float* in, __nv_bfloat16* out, size_t n) {
   if (i < n) out[i] = __float2bfloat16(in[i]);
 }
 
+__global__ void from_bf16(const __nv_bfloat16* in, float* out, size_t n) {
+  const size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x;
+  if (i < n) out[i] = __bfloat162float(in[i]);
+}
+
 std::string checked_variant(std::string v) {
   if (v != "naive" && v != "tiled" && v != "cublas_f32" && v != "cublas_tf32" && v != "cublas_bf16")
     throw std::runtime_error("unknown GPU gemm variant " + v);
@@ -147,6 +152,7 @@ class GemmOp : public Op {
     if (v_ == "cublas_bf16") {  // inputs converted once, outside timing: the BF16 roof, not the conversion
       Ab_ = DeviceArray<__nv_bfloat16>(size_t(M * K));
       Bb_ = DeviceArray<__nv_bfloat16>(size_t(K * N));
+      Cb_ = DeviceArray<__nv_bfloat16>(size_t(M * N));
       if (M * K) to_bf16<<<unsigned((M * K + 255) / 256), 256, 0, s>>>(A_.p, Ab_.p, size_t(M * K));
       if (K * N) to_bf16<<<unsigned((K * N + 255) / 256), 256, 0, s>>>(B_.p, Bb_.p, size_t(K * N));
       PB_CHECK(cudaGetLastError());
@@ -164,6 +170,7 @@ class GemmOp : public Op {
     if (M_ == 0 || N_ == 0) return;  // nothing to compute (and a grid of zero blocks is a launch error)
     if (K_ == 0) {  // C = 0; said here rather than left to each library's convention for an empty reduction
       PB_CHECK(cudaMemsetAsync(C_.p, 0, sizeof(float) * C_.n, s));
+      if (Cb_.n) PB_CHECK(cudaMemsetAsync(Cb_.p, 0, sizeof(__nv_bfloat16) * Cb_.n, s));
       return;
     }
     if (v_ == "naive") {
@@ -180,12 +187,14 @@ class GemmOp : public Op {
     } else if (v_ == "cublas_tf32") {
       PB_CHECK(cublasGemmEx(h_, CUBLAS_OP_N, CUBLAS_OP_N, N_, M_, K_, &one, B_.p, CUDA_R_32F, N_, A_.p, CUDA_R_32F, K_,
                             &zero, C_.p, CUDA_R_32F, N_, CUBLAS_COMPUTE_32F_FAST_TF32, CUBLAS_GEMM_DEFAULT));
-    } else {
+    } else {  // BF16 in and out, FP32 accumulation: the usual tensor-core roof (what frameworks run)
       PB_CHECK(cublasGemmEx(h_, CUBLAS_OP_N, CUBLAS_OP_N, N_, M_, K_, &one, Bb_.p, CUDA_R_16BF, N_, Ab_.p, CUDA_R_16BF,
-                            K_, &zero, C_.p, CUDA_R_32F, N_, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+                            K_, &zero, Cb_.p, CUDA_R_16BF, N_, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
     }
   }
   void download(float* host) override {
+    if (Cb_.n && M_ && N_)  // the BF16 result, widened for the oracle check
+      from_bf16<<<unsigned((Cb_.n + 255) / 256), 256, 0, static_cast<cudaStream_t>(stream_)>>>(Cb_.p, C_.p, Cb_.n);
     PB_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(stream_)));
     PB_CHECK(cudaGetLastError());
     if (C_.n) PB_CHECK(cudaMemcpy(host, C_.p, sizeof(float) * C_.n, cudaMemcpyDeviceToHost));
@@ -195,7 +204,7 @@ class GemmOp : public Op {
   std::string v_;
   int M_, N_, K_;
   DeviceArray<float> A_, B_, C_;
-  DeviceArray<__nv_bfloat16> Ab_, Bb_;
+  DeviceArray<__nv_bfloat16> Ab_, Bb_, Cb_;
   cublasHandle_t h_ = nullptr;
 };
 

@@ -59,15 +59,17 @@ __global__ void csr_spmm(int N, const int* __restrict__ rowptr, const int* __res
   }
 }
 
-// Tiled: a block owns 64 rows x 128 columns of C and walks K in chunks of 64. Each chunk's 64 x 128 slice of B
-// is staged in shared memory once and read there by every non-zero of the block's 64 rows that falls in the
-// chunk, so B travels from L2 once per 64 rows instead of once per non-zero (the warp-per-row kernel above
-// moves nnz x N x 4 bytes from L2, which bounds it below cuBLAS dense at 90% sparsity). Sixteen warps, four rows
-// each; a lane owns 4 columns (one 16-byte shared load per non-zero: the warp reads 512 contiguous bytes, free of
-// bank conflicts). A row's non-zeros are consumed chunk by chunk through a cursor; column indices must ascend
-// within a row (the op sorts a copy when they do not). The next chunk of B is fetched into registers while the
-// current one is multiplied. kVec: N is a multiple of 4 (16-byte loads and stores of B and C).
-constexpr int kTR = 64, kTC = 128, kKC = 64, kTileWarps = 16, kRowsPerWarp = kTR / kTileWarps;
+// Tiled: a block owns 128 rows x 128 columns of C and walks its share of K in chunks of 64. Each chunk's
+// 64 x 128 slice of B is staged in shared memory once and read there by every non-zero of the block's 128 rows
+// that falls in the chunk, so B travels from L2 once per 128 rows instead of once per non-zero (the warp-per-row
+// kernel above moves nnz x N x 4 bytes from L2, which bounds it below cuBLAS dense at 90% sparsity). 32 warps,
+// four rows each; a lane owns 4 columns (one 16-byte shared load per non-zero: the warp reads 512 contiguous
+// bytes, free of bank conflicts). A row's non-zeros are consumed chunk by chunk through a cursor; column
+// indices must ascend within a row (the op sorts a copy when they do not). The next chunk of B is fetched into
+// registers while the current one is multiplied. Split K: when the C tiles alone would leave SMs idle, blockIdx.z
+// splits K into ranges whose partial products are added into C atomically (C zeroed first; the summation
+// order then varies run to run, within FP32 rounding). kVec: N is a multiple of 4 (16-byte loads and stores).
+constexpr int kTR = 128, kTC = 128, kKC = 64, kTileWarps = 32, kRowsPerWarp = kTR / kTileWarps;
 constexpr int kStageQuads = kKC * kTC / 4 / (kTileWarps * 32);  // float4s of B each thread stages per chunk
 
 template <bool kVec>
@@ -93,8 +95,10 @@ template <bool kVec>
 __global__ void __launch_bounds__(kTileWarps * 32) csr_spmm_tiled(int M, int N, int K, const int* __restrict__ rowptr,
                                                                   const int* __restrict__ col,
                                                                   const float* __restrict__ val,
-                                                                  const float* __restrict__ B, float* __restrict__ C) {
+                                                                  const float* __restrict__ B, float* __restrict__ C,
+                                                                  int chunks_per_split) {
   __shared__ __align__(16) float Bs[kKC][kTC];
+  const int kbeg = blockIdx.z * chunks_per_split * kKC, kfin = min(K, kbeg + chunks_per_split * kKC);
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   const int row0 = blockIdx.y * kTR + warp * kRowsPerWarp, col0 = blockIdx.x * kTC;
   int p[kRowsPerWarp], pe[kRowsPerWarp];  // per row: next non-zero, end (the same in every lane)
@@ -102,20 +106,25 @@ __global__ void __launch_bounds__(kTileWarps * 32) csr_spmm_tiled(int M, int N, 
 #pragma unroll
   for (int i = 0; i < kRowsPerWarp; ++i) {
     const int r = row0 + i;
-    p[i] = r < M ? rowptr[r] : 0;
-    pe[i] = r < M ? rowptr[r + 1] : 0;
+    int lo = r < M ? rowptr[r] : 0, hi = r < M ? rowptr[r + 1] : 0;
+    pe[i] = hi;
+    while (kbeg > 0 && lo < hi) {  // first non-zero at or after kbeg (the row's columns ascend)
+      const int mid = (lo + hi) / 2;
+      if (col[mid] < kbeg) lo = mid + 1; else hi = mid;
+    }
+    p[i] = lo;
     acc[i] = make_float4(0.f, 0.f, 0.f, 0.f);
   }
   float4 st[kStageQuads];
-  spmm_stage_load<kVec>(st, N, K, B, col0, 0);
-  for (int kc = 0; kc < K; kc += kKC) {
+  if (kbeg < kfin) spmm_stage_load<kVec>(st, N, K, B, col0, kbeg);
+  for (int kc = kbeg; kc < kfin; kc += kKC) {
 #pragma unroll
     for (int u = 0; u < kStageQuads; ++u) {
       const int e = threadIdx.x + u * kTileWarps * 32;
       *reinterpret_cast<float4*>(&Bs[e / (kTC / 4)][(e % (kTC / 4)) * 4]) = st[u];
     }
     __syncthreads();
-    if (kc + kKC < K) spmm_stage_load<kVec>(st, N, K, B, col0, kc + kKC);
+    if (kc + kKC < kfin) spmm_stage_load<kVec>(st, N, K, B, col0, kc + kKC);
     const int kend = kc + kKC;
 #pragma unroll
     for (int i = 0; i < kRowsPerWarp; ++i) {
@@ -140,12 +149,18 @@ __global__ void __launch_bounds__(kTileWarps * 32) csr_spmm_tiled(int M, int N, 
     __syncthreads();  // every warp is done with Bs before the next chunk overwrites it
   }
   const int c = col0 + lane * 4;
+  const bool split = gridDim.z > 1;
 #pragma unroll
   for (int i = 0; i < kRowsPerWarp; ++i) {
     const int r = row0 + i;
     if (r >= M) continue;
     float* dst = C + static_cast<size_t>(r) * N + c;
-    if (kVec) {
+    if (split) {
+      if (c < N) atomicAdd(dst, acc[i].x);
+      if (c + 1 < N) atomicAdd(dst + 1, acc[i].y);
+      if (c + 2 < N) atomicAdd(dst + 2, acc[i].z);
+      if (c + 3 < N) atomicAdd(dst + 3, acc[i].w);
+    } else if (kVec) {
       if (c < N) *reinterpret_cast<float4*>(dst) = acc[i];
     } else {
       if (c < N) dst[0] = acc[i].x;
@@ -185,6 +200,13 @@ class SpmmOp : public Op {
     PB_CHECK(cudaStreamCreate(&s));
     stream_ = s;
     if (v_ == "csr_tiled") {
+      // Split K only as far as needed for about two blocks per SM, and never below two chunks per split.
+      cudaDeviceProp p{};
+      PB_CHECK(cudaGetDeviceProperties(&p, 0));
+      const index_t tiles = ((N_ + kTC - 1) / kTC) * ((M_ + kTR - 1) / kTR), chunks = std::max<index_t>(1, (K_ + kKC - 1) / kKC);
+      const index_t want = std::max<index_t>(1, (2 * p.multiProcessorCount + tiles - 1) / std::max<index_t>(1, tiles));
+      chunks_per_split_ = int(std::max<index_t>(2, (chunks + want - 1) / want));
+      splits_ = int((chunks + chunks_per_split_ - 1) / chunks_per_split_);
       if (!columns_ascend(W)) {  // the chunk cursor needs ascending columns within a row
         Csr sorted = sorted_columns(W);
         col_ = DeviceArray<int>(sorted.colidx.data(), sorted.colidx.size());
@@ -230,11 +252,14 @@ class SpmmOp : public Op {
     auto s = static_cast<cudaStream_t>(stream_);
     if (M_ == 0 || N_ == 0) return;  // nothing to compute (and a grid of zero blocks is a launch error)
     if (v_ == "csr_tiled") {
-      const dim3 g(unsigned((N_ + kTC - 1) / kTC), unsigned((M_ + kTR - 1) / kTR));
+      const dim3 g(unsigned((N_ + kTC - 1) / kTC), unsigned((M_ + kTR - 1) / kTR), unsigned(splits_));
+      if (splits_ > 1 || K_ == 0) PB_CHECK(cudaMemsetAsync(C_.p, 0, sizeof(float) * C_.n, s));
       if (N_ % 4 == 0)
-        csr_spmm_tiled<true><<<g, kTileWarps * 32, 0, s>>>(int(M_), int(N_), int(K_), rowptr_.p, col_.p, val_.p, B_.p, C_.p);
+        csr_spmm_tiled<true><<<g, kTileWarps * 32, 0, s>>>(int(M_), int(N_), int(K_), rowptr_.p, col_.p, val_.p, B_.p, C_.p,
+                                                            chunks_per_split_);
       else
-        csr_spmm_tiled<false><<<g, kTileWarps * 32, 0, s>>>(int(M_), int(N_), int(K_), rowptr_.p, col_.p, val_.p, B_.p, C_.p);
+        csr_spmm_tiled<false><<<g, kTileWarps * 32, 0, s>>>(int(M_), int(N_), int(K_), rowptr_.p, col_.p, val_.p, B_.p, C_.p,
+                                                             chunks_per_split_);
       return;
     }
     if (v_ == "csr") {
@@ -291,6 +316,7 @@ class SpmmOp : public Op {
   DeviceArray<float> ell_val_;
   DeviceArray<char> work_;
   int warps_ = 0;
+  int splits_ = 1, chunks_per_split_ = 1;  // csr_tiled: K ranges (blockIdx.z) and 64-deep chunks in each
   cusparseHandle_t h_ = nullptr;
   cusparseSpMatDescr_t a_ = nullptr;
   cusparseDnMatDescr_t b_ = nullptr, c_ = nullptr;

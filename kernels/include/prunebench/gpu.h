@@ -35,7 +35,7 @@ class Op {
 };
 
 // GEMM, row-major C = A * B. variant: "naive" (one thread per output), "tiled" (shared memory + register
-// blocking), "cublas_f32", "cublas_tf32" (tensor cores, TF32 inputs), "cublas_bf16" (BF16 inputs, FP32 accumulate).
+// blocking), "cublas_f32", "cublas_tf32" (tensor cores, TF32 inputs), "cublas_bf16" (BF16 inputs and output, FP32 accumulate).
 std::unique_ptr<Op> make_gemm(const std::string& variant, index_t M, index_t N, index_t K, const float* A, const float* B);
 // SpMM, C = W (CSR, M x K) * B (K x N). variant: "csr" (ours: a warp per row range balanced by non-zeros, vector
 // loads across N), "csr_tiled" (ours: 64 x 128 tiles of C, B staged in shared memory per K chunk and shared by the

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from .ceilings import compute as compute_ceilings
+from .results import GPU_BACKENDS
 
 COMPUTE_FAMILIES = ("gemm", "spmm", "conv")
 
@@ -21,11 +22,13 @@ def dims(row) -> tuple:
 
 def best_dense(rows) -> dict:
     """(family-of-dense, dims, threads) -> (time_ns, row) of the fastest dense kernel: gemm rows for spmm, conv
-    rows at sparsity 0 for conv. A sparse speedup only counts against this, never against a naive loop."""
+    rows at sparsity 0 for conv, FP32 only. A sparse speedup only counts against this, never against a naive loop."""
     best = {}
     for r in rows:
         if r.error or not r.time_ns:
             continue
+        if r.params.get("dtype", "f32") != "f32":
+            continue  # tensor-core rows (TF32, BF16) compute something else; sparse FP32 is judged against FP32
         dense = (r.family == "gemm") or (r.family == "conv" and float(r.params.get("sparsity", 0)) == 0.0
                                          and r.variant in ("direct", "im2col", "winograd", "gemm", "implicit_gemm", "1x1"))
         if not dense:
@@ -138,8 +141,8 @@ def verdicts(ctx, rows, ceil=None) -> list[dict]:
 
 def what_pays(rows) -> list[dict]:
     """Per problem and target sparsity (at the largest thread count measured): the fastest pruned kernel and its
-    speedup over the best dense kernel, or 'dense is faster'."""
-    sp = speedups(rows)
+    speedup over the best dense kernel, or 'dense is faster'. CPU rows; the GPU's are in gpu_overview."""
+    sp = [s for s in speedups(rows) if s["row"].backend not in GPU_BACKENDS]
     if not sp:
         return []
     tmax = max(s["row"].p("threads") or 1 for s in sp)
@@ -158,4 +161,40 @@ def what_pays(rows) -> list[dict]:
                     "best": f"{r.backend}/{r.variant} ({r.params.get('pattern', '')})",
                     "speedup": s["speedup"], "baseline": f"{s['baseline'].backend}",
                     "advice": f"{s['speedup']:.2f}x" if s["speedup"] >= 1 else "dense is faster"})
+    return out
+
+
+def gpu_overview(rows) -> dict:
+    """The GPU half of a run: ceilings, the GEMM ladder per shape (TFLOP/s), and every sparse row's speedup over
+    cuBLAS FP32 dense and over cuSPARSE CSR at the same problem."""
+    ok = [r for r in rows if not r.error and r.backend in GPU_BACKENDS]
+    out = {"ceilings": {}, "gemm": {}, "spmm": []}
+    if not ok:
+        return out
+    c = out["ceilings"]
+    for r in ok:
+        bw, f, ns = r.counter("bytes_per_second"), r.counter("flops"), r.counter("ns_per_op")
+        if r.family == "mem_bw" and bw:
+            c.setdefault("copy", {}).setdefault(r.variant, []).append((r.p("bytes"), bw))
+        elif r.family == "mem_lat" and r.counter("ns_per_load"):
+            c.setdefault("chase", []).append((r.p("bytes"), r.counter("ns_per_load")))
+        elif r.family == "latency_op" and ns:
+            c[r.variant + "_ns"] = ns
+        elif r.family == "peak" and f:
+            c["fma_flops"] = f
+    c.get("chase", []).sort()
+    for curve in c.get("copy", {}).values():
+        curve.sort()
+    for r in ok:
+        if r.family == "gemm" and r.counter("flops"):
+            label = r.backend + (f" {r.params['dtype']}" if "dtype" in r.params else f"/{r.variant}")
+            out["gemm"].setdefault(dims(r), {})[label] = r.counter("flops")
+    cusparse = {(dims(r), r.params.get("pattern"), r.params.get("sparsity")): r.time_ns
+                for r in ok if r.family == "spmm" and r.backend == "cusparse" and r.variant == "csr"}
+    for e in speedups(ok):
+        r = e["row"]
+        if r.family != "spmm":
+            continue
+        cs = cusparse.get((dims(r), r.params.get("pattern"), r.params.get("sparsity")))
+        out["spmm"].append(dict(e, vs_cusparse=cs / r.time_ns if cs else None))
     return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
+from .results import GPU_BACKENDS
 
 PLATEAU_TOL = math.log(1.3)  # a working set whose latency differs by more than 30% starts a new plateau
 
@@ -86,7 +87,8 @@ def windows_from_os(caches: dict) -> list[dict]:
 
 
 def compute(ctx: dict, rows) -> dict:
-    ok = [r for r in rows if not r.error]
+    """The CPU's ceilings (GPU rows have their own section in the summary and report)."""
+    ok = [r for r in rows if not r.error and r.backend not in GPU_BACKENDS]
     # Peak: the best thread count of each backend/dtype.
     peak = {}
     for r in ok:

@@ -19,6 +19,7 @@ class InputError(Exception):
 
 
 TIME_SUFFIXES = ("/real_time", "/manual_time")
+GPU_BACKENDS = {"cuda", "cublas", "cusparse", "cudnn"}  # rows measured on the GPU (CUDA events)
 _UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
 

@@ -115,3 +115,24 @@ def test_merge_runs_refuses_other_machines_and_shared_rows(tmp_path):
         rc, _, err = run_script("merge-runs", tmp_path / "m.json", a, b)
         assert rc == 2 and err.count("\n") == 1 and "Traceback" not in err, err
     assert not (tmp_path / "m.json").exists()
+
+
+def test_summary_has_a_gpu_section_from_a_real_h200_run(fix):
+    # Rows cut from the committed H200 reference run: the sparse rows are judged against cuBLAS FP32 dense (not
+    # the BF16/TF32 rows, which compute something else) and against cuSPARSE CSR at the same problem.
+    rc, out, err = run_script("summary", fix / "gpu_h200.json")
+    assert rc == 0, err
+    assert "GPU: NVIDIA H200 (132 SMs)" in out
+    assert "1024 MiB: 3925 GB/s" in out
+    line = next(l for l in out.splitlines() if "cuda/csr_tiled random" in l)
+    assert "219.8 us" in line and "0.82x" in line and "0.88x" in line, line
+    assert "GEMM GFLOP/s (ratio to openblas" not in out  # no CPU GEMM rows in this file
+
+
+def test_report_of_a_gpu_run_has_the_gpu_section(fix, tmp_path):
+    out = tmp_path / "g.html"
+    rc, _, err = run_script("report", fix / "gpu_h200.json", "--out", out)
+    assert rc == 0, err
+    html = out.read_text()
+    assert "GPU: NVIDIA H200" in html and "SpMM against cuBLAS FP32 dense" in html
+    assert "Ceilings (measured in this run)" not in html  # no CPU rows, so no CPU ceilings

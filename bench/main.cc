@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -20,7 +21,7 @@
 namespace {
 
 constexpr const char* kUsage = R"(usage: prunebench [--profile=quick|default|full] [--config=FILE] [--out=FILE]
-                  [--list-kernels] [--print-profile=NAME] [--help] [--version] [--benchmark_* flags]
+                  [--list-kernels] [--print-profile=NAME] [--serve] [--help] [--version] [--benchmark_* flags]
 
 Measures this machine's ceilings (peak FLOP/s, instruction latency, bandwidth and latency per memory level)
 dense and pruned GEMM (naive, eigen, openmp, openblas) and convolution (+ onednn) under Google Benchmark.
@@ -34,6 +35,9 @@ Convolution: fp32, NCHW activations, KCRS filters, stride and padding; dilation 
                         nothing is left behind on failure or Ctrl-C)
   --list-kernels        print the kernel registry (op, backend, variant, availability) and exit
   --print-profile=NAME  print an embedded profile's JSON and exit (a starting point for --config)
+  --serve               read one benchmark filter (a regex) per line from stdin, run the rows it matches, and write
+                        their Google Benchmark JSON to stdout followed by a line holding only "%%END%%"; for
+                        scripts/abab, which alternates two builds row by row without paying a process start per row
   --machine-id          print this machine's id (results/<machine-id>/, baselines) and exit
   --openblas-corename   print the core type OpenBLAS runs with here and exit (scripts/bench uses it)
   --version             print the version and exit
@@ -75,6 +79,27 @@ class ProgressReporter : public benchmark::ConsoleReporter {
 
 bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
 
+// --serve: the process stays up with its inputs and caches warm while a driver asks for one row after another.
+// Each answer is one complete JSON document (context and the rows run), then the end marker. A filter that
+// matches nothing gets a document with an empty benchmark list and an "error" key.
+int serve() {
+  std::string filter;
+  while (std::getline(std::cin, filter)) {
+    if (filter.empty()) continue;
+    std::ostringstream json;
+    std::size_t ran = 0;
+    {
+      benchmark::JSONReporter reporter;
+      reporter.SetOutputStream(&json);
+      reporter.SetErrorStream(&std::cerr);
+      ran = benchmark::RunSpecifiedBenchmarks(&reporter, filter);
+    }
+    if (ran == 0) json.str("{\"benchmarks\": [], \"error\": \"no benchmark matched\"}");
+    std::cout << json.str() << "\n%%END%%" << std::endl;
+  }
+  return 0;
+}
+
 int usage_error(const std::string& msg) {
   std::fprintf(stderr, "prunebench: %s (see --help)\n", msg.c_str());
   return 2;
@@ -84,7 +109,7 @@ int usage_error(const std::string& msg) {
 
 int main(int argc, char** argv) {
   std::string profile = "default", config_path, out_path;
-  bool list_kernels = false;
+  bool list_kernels = false, serving = false;
   std::vector<std::string> passthrough;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -111,6 +136,8 @@ int main(int argc, char** argv) {
       return 0;
     } else if (a == "--list-kernels") {
       list_kernels = true;
+    } else if (a == "--serve") {
+      serving = true;
     } else if (starts_with(a, "--print-profile=")) {
       const char* text = pb::bench::embedded_profile(value("--print-profile="));
       if (!text) return usage_error("unknown profile '" + value("--print-profile=") + "'");
@@ -141,6 +168,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  if (serving && !out_path.empty()) return usage_error("--serve writes to stdout; drop --out");
   if (!out_path.empty()) {
     namespace fs = std::filesystem;
     const fs::path dir = fs::path(out_path).parent_path();
@@ -178,6 +206,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   for (const auto& w : cfg.warnings) std::fprintf(stderr, "prunebench: warning: %s\n", w.c_str());
+
+  if (serving) {
+    const int rc = serve();
+    benchmark::Shutdown();
+    return rc;
+  }
 
   std::string filter;
   for (const auto& a : passthrough)

@@ -6,7 +6,7 @@ import math
 import random
 import statistics
 
-from scipy.stats import mannwhitneyu
+from scipy.stats import binom, mannwhitneyu, wilcoxon
 
 
 def ratio_ci(base: list[float], head: list[float], level: float = 0.95, resamples: int = 2000,
@@ -47,6 +47,35 @@ def ratio_ci_runs(base_runs: list[list[float]], head_runs: list[list[float]], le
 
     boots = sorted(draw(head_runs) / draw(base_runs) for _ in range(resamples))
     return ratio, boots[int((1 - level) / 2 * resamples)], boots[min(resamples - 1, int((1 + level) / 2 * resamples))]
+
+
+def paired_ratio_ci(log_ratios: list[float], level: float = 0.95) -> tuple[float, float, float]:
+    """For paired measurements (base and head of one row measured back to back, scripts/abab): the ratio is
+    exp(median of the pairs' log ratios), and its interval the distribution-free one for a median: order
+    statistics k and n+1-k, k the largest with P(Binomial(n, 1/2) < k) <= (1 - level) / 2. It needs no
+    assumption on the shape of the noise, so a pair that straddled a jump of the machine costs only itself.
+    With too few pairs for the level (n < 6 at 95%) the interval is the whole range of the pairs."""
+    xs = sorted(log_ratios)
+    n = len(xs)
+    mid = statistics.median(xs)
+    k = 0
+    while k + 1 <= n and binom.cdf(k, n, 0.5) <= (1 - level) / 2:
+        k += 1
+    lo, hi = (xs[k - 1], xs[n - k]) if k >= 1 else (xs[0], xs[-1])
+    return math.exp(mid), math.exp(lo), math.exp(hi)
+
+
+def signed_rank_p(log_ratios: list[float]) -> float:
+    """Two-sided Wilcoxon signed-rank p-value of the pairs' log ratios against 0 (exact for small n)."""
+    xs = [x for x in log_ratios if x != 0.0]
+    if len(xs) < 2:
+        return 1.0
+    return float(wilcoxon(xs, alternative="two-sided").pvalue)
+
+
+def min_p_paired(n: int) -> float:
+    """The smallest two-sided p-value an exact signed-rank test can give with n pairs: 2 / 2^n."""
+    return min(1.0, 2.0 / 2 ** n) if n else 1.0
 
 
 def mann_whitney_p(base: list[float], head: list[float]) -> float:

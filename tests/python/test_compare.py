@@ -1,5 +1,8 @@
 """The regression gate's statistics on samples with known answers, and its exit codes."""
 import json
+import math
+import random
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +76,69 @@ def test_compare_per_family_delta_and_warnings(fix, tmp_path):
 def test_compare_warns_across_machines(fix):
     rc, out, _ = run_script("compare", fix / "cpu_only.json", fix / "gpu.json")
     assert "different machines" in out or "no benchmark in common" in out
+
+
+def test_paired_ratio_ci_is_the_order_statistic_interval():
+    # 12 pairs: k = 3 (P(Binomial(12, 1/2) <= 2) = 0.019 <= 0.025 < P(<= 3)), so the interval runs from the 3rd
+    # smallest to the 3rd largest log ratio, and covers the median with probability 96%.
+    xs = [0.01 * i for i in range(-5, 7)]
+    r, lo, hi = stats.paired_ratio_ci(xs)
+    assert r == pytest.approx(math.exp(0.005)) and lo == pytest.approx(math.exp(-0.03)) and hi == pytest.approx(math.exp(0.04))
+    r, lo, hi = stats.paired_ratio_ci([0.1, 0.2, 0.3])  # too few pairs for 95%: the whole range
+    assert (lo, hi) == (pytest.approx(math.exp(0.1)), pytest.approx(math.exp(0.3)))
+
+
+def test_signed_rank_p_exact():
+    assert stats.signed_rank_p([0.1 + 0.01 * i for i in range(12)]) == pytest.approx(2 / 4096)
+    assert stats.min_p_paired(12) == pytest.approx(2 / 4096)
+    assert stats.signed_rank_p([0.0, 0.0, 0.0]) == 1.0
+
+
+def _paired_docs(tmp_path, head_factor, paired=True):
+    """12 rounds of one row; the machine's speed jumps by up to 2x between rounds (as this VM does), the two
+    sides of a round see the same speed, and the head is head_factor slower."""
+    rng = random.Random(3)
+    docs = {}
+    for side, f in (("base", 1.0), ("head", head_factor)):
+        rng.seed(3)
+        ctx = {"machine_id": "m", **({"pb_interleave": "row"} if paired else {})}
+        bms = []
+        for r in range(12):
+            speed = rng.choice([1.0, 1.3, 1.7, 2.0])
+            bms.append({"name": "gemm/openmp/M:8/N:8/K:8/threads:1/real_time", "run_type": "iteration",
+                        "real_time": 100.0 * speed * f * (1 + 0.01 * ((r * 7) % 5 - 2)), "time_unit": "us", "pb_run": r})
+        p = tmp_path / f"{side}{'-paired' if paired else ''}.json"
+        p.write_text(json.dumps({"context": ctx, "benchmarks": bms}))
+        docs[side] = p
+    return docs["base"], docs["head"]
+
+
+def test_pairs_see_through_drift_that_hides_a_regression_from_pooled_samples(tmp_path):
+    b, h = _paired_docs(tmp_path, 1.10)
+    rc, out, _ = run_script("compare", b, h, "--format", "json")
+    rep = json.loads(out)
+    assert rc == 1 and rep["paired"] and rep["results"][0]["verdict"] == "REGRESSED"
+    assert rep["results"][0]["ratio"] == pytest.approx(1.10, rel=0.01)
+    # The same measurements without the pairing: the drift swamps the 10% and nothing can be said.
+    b, h = _paired_docs(tmp_path, 1.10, paired=False)
+    rc, out, _ = run_script("compare", b, h, "--format", "json")
+    assert rc == 0 and json.loads(out)["results"][0]["verdict"] != "REGRESSED"
+    # And identical code stays SAME through the same drift.
+    b, h = _paired_docs(tmp_path, 1.0)
+    rc, out, _ = run_script("compare", b, h, "--format", "json")
+    assert rc == 0 and json.loads(out)["results"][0]["verdict"] == "SAME"
+
+
+BIN = Path(__file__).resolve().parents[2] / "build" / "portable" / "bin" / "prunebench"
+
+
+@pytest.mark.skipif(not BIN.exists(), reason="needs build/portable (./scripts/test builds it first)")
+def test_abab_row_mode_pairs_the_two_builds(tmp_path):
+    rc, out, err = run_script("abab", BIN, BIN, "--rounds", "2", "--out", tmp_path, "--", "--profile=quick",
+                              "--benchmark_filter=gemm/openmp/M:256/N:256/K:256/threads:1")
+    assert rc == 0, err
+    for side in ("base", "head"):
+        doc = json.loads((tmp_path / f"{side}.json").read_text())
+        assert doc["context"]["pb_interleave"] == "row"
+        assert sorted(b["pb_run"] for b in doc["benchmarks"]) == [0, 1]
+    assert "pairs measured back to back" in out and "too few pairs" in out

@@ -136,3 +136,18 @@ def test_report_of_a_gpu_run_has_the_gpu_section(fix, tmp_path):
     html = out.read_text()
     assert "GPU: NVIDIA H200" in html and "SpMM against cuBLAS FP32 dense" in html
     assert "Ceilings (measured in this run)" not in html  # no CPU rows, so no CPU ceilings
+
+
+def test_ci_workflows_are_valid_yaml_and_gate_on_compare():
+    # GitHub rejects a workflow that is not valid YAML without running anything (a step name holding ": " once
+    # made this one a mapping error), so parse them here, where they cannot run.
+    import yaml
+    from conftest import ROOT
+    flows = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+    assert flows
+    for f in flows:
+        doc = yaml.safe_load(f.read_text())
+        assert doc["jobs"], f
+    gate = yaml.safe_load((ROOT / ".github" / "workflows" / "perf-gate.yml").read_text())
+    script = "\n".join(s.get("run", "") for s in gate["jobs"]["compare"]["steps"])
+    assert "scripts/abab" in script and "--format markdown" in script and "exit 1" in script

@@ -30,46 +30,44 @@ __global__ void conv_direct(ConvShape s, int OH, int OW, const float* __restrict
   y[idx] = acc;
 }
 
-// Ours: one thread per output. The correctness baseline and the floor of the ladder, not a contender.
-class DirectConvOp : public Op {
+// What both convolutions hold: the shape, x and w uploaded, y, the op's stream.
+class ConvOpBase : public Op {
  public:
-  DirectConvOp(const ConvShape& s, const float* x, const float* w)
+  ConvOpBase(const ConvShape& s, const float* x, const float* w)
       : s_(s), x_(x, size_t(s.N * s.C * s.H * s.W)), w_(w, size_t(s.K * s.C * s.R * s.S)), y_(size_t(s.N * s.K * s.OH() * s.OW())) {
     cudaStream_t st;
     PB_CHECK(cudaStreamCreate(&st));
     stream_ = st;
   }
-  ~DirectConvOp() override { cudaStreamDestroy(static_cast<cudaStream_t>(stream_)); }
+  ~ConvOpBase() override { cudaStreamDestroy(static_cast<cudaStream_t>(stream_)); }
+  void download(float* host) override { detail::copy_back(stream_, y_, host); }
+
+ protected:
+  ConvShape s_;
+  DeviceArray<float> x_, w_, y_;
+};
+
+// Ours: one thread per output. The correctness baseline and the floor of the ladder, not a contender.
+class DirectConvOp : public ConvOpBase {
+ public:
+  using ConvOpBase::ConvOpBase;
   void run() override {
     const long long total = s_.N * s_.K * s_.OH() * s_.OW();
     if (total == 0) return;  // a grid of zero blocks is a launch error
     conv_direct<<<unsigned((total + 255) / 256), 256, 0, static_cast<cudaStream_t>(stream_)>>>(s_, int(s_.OH()), int(s_.OW()),
                                                                                            x_.p, w_.p, y_.p);
   }
-  void download(float* host) override {
-    PB_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(stream_)));
-    PB_CHECK(cudaGetLastError());
-    if (y_.n) PB_CHECK(cudaMemcpy(host, y_.p, sizeof(float) * y_.n, cudaMemcpyDeviceToHost));
-  }
-
- private:
-  ConvShape s_;
-  DeviceArray<float> x_, w_, y_;
 };
 
 #if PB_HAVE_CUDNN
 // cuDNN's fastest FP32 forward algorithm for the shape, found once by measuring its candidates (what a
 // framework's autotuner does). FMA math only: TF32 tensor cores would not be the FP32 convolution the CPU rows
 // and our kernel compute (and would fail the FP32 oracle tolerance).
-class CudnnConvOp : public Op {
+class CudnnConvOp : public ConvOpBase {
  public:
-  CudnnConvOp(const ConvShape& s, const float* x, const float* w)
-      : s_(s), x_(x, size_t(s.N * s.C * s.H * s.W)), w_(w, size_t(s.K * s.C * s.R * s.S)), y_(size_t(s.N * s.K * s.OH() * s.OW())) {
-    cudaStream_t st;
-    PB_CHECK(cudaStreamCreate(&st));
-    stream_ = st;
+  CudnnConvOp(const ConvShape& s, const float* x, const float* w) : ConvOpBase(s, x, w) {
     PB_CHECK(cudnnCreate(&h_));
-    PB_CHECK(cudnnSetStream(h_, st));
+    PB_CHECK(cudnnSetStream(h_, static_cast<cudaStream_t>(stream_)));
     PB_CHECK(cudnnCreateTensorDescriptor(&xd_));
     PB_CHECK(cudnnCreateTensorDescriptor(&yd_));
     PB_CHECK(cudnnCreateFilterDescriptor(&wd_));
@@ -98,21 +96,13 @@ class CudnnConvOp : public Op {
     if (xd_) cudnnDestroyTensorDescriptor(xd_);
     if (yd_) cudnnDestroyTensorDescriptor(yd_);
     if (h_) cudnnDestroy(h_);
-    cudaStreamDestroy(static_cast<cudaStream_t>(stream_));
   }
   void run() override {
     const float one = 1.0f, zero = 0.0f;
     PB_CHECK(cudnnConvolutionForward(h_, &one, xd_, x_.p, wd_, w_.p, cd_, algo_, work_.p, work_.n, &zero, yd_, y_.p));
   }
-  void download(float* host) override {
-    PB_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(stream_)));
-    PB_CHECK(cudaGetLastError());
-    if (y_.n) PB_CHECK(cudaMemcpy(host, y_.p, sizeof(float) * y_.n, cudaMemcpyDeviceToHost));
-  }
 
  private:
-  ConvShape s_;
-  DeviceArray<float> x_, w_, y_;
   DeviceArray<char> work_;
   cudnnHandle_t h_ = nullptr;
   cudnnTensorDescriptor_t xd_ = nullptr, yd_ = nullptr;

@@ -47,6 +47,13 @@ struct DeviceArray {
   ~DeviceArray() { if (p) cudaFree(p); }
 };
 
+// The end of every op's download(): wait for the op's stream, surface a failed launch, copy the output back.
+inline void copy_back(void* stream, const DeviceArray<float>& out, float* host) {
+  check(cudaStreamSynchronize(static_cast<cudaStream_t>(stream)), "cudaStreamSynchronize");
+  check(cudaGetLastError(), "kernel launch");
+  if (out.n) check(cudaMemcpy(host, out.p, sizeof(float) * out.n, cudaMemcpyDeviceToHost), "cudaMemcpy D2H");
+}
+
 }  // namespace pb::gpu::detail
 
 #define PB_CHECK(call) ::pb::gpu::detail::check((call), #call)

@@ -195,9 +195,7 @@ class GemmOp : public Op {
   void download(float* host) override {
     if (Cb_.n && M_ && N_)  // the BF16 result, widened for the oracle check
       from_bf16<<<unsigned((Cb_.n + 255) / 256), 256, 0, static_cast<cudaStream_t>(stream_)>>>(Cb_.p, C_.p, Cb_.n);
-    PB_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(stream_)));
-    PB_CHECK(cudaGetLastError());
-    if (C_.n) PB_CHECK(cudaMemcpy(host, C_.p, sizeof(float) * C_.n, cudaMemcpyDeviceToHost));
+    detail::copy_back(stream_, C_, host);
   }
 
  private:

@@ -272,9 +272,7 @@ class SpmmOp : public Op {
                           CUDA_R_32F, CUSPARSE_SPMM_ALG_DEFAULT, work_.p));
   }
   void download(float* host) override {
-    PB_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(stream_)));
-    PB_CHECK(cudaGetLastError());
-    if (C_.n) PB_CHECK(cudaMemcpy(host, C_.p, sizeof(float) * C_.n, cudaMemcpyDeviceToHost));
+    detail::copy_back(stream_, C_, host);
   }
 
  private:

@@ -142,3 +142,19 @@ def test_abab_row_mode_pairs_the_two_builds(tmp_path):
         assert doc["context"]["pb_interleave"] == "row"
         assert sorted(b["pb_run"] for b in doc["benchmarks"]) == [0, 1]
     assert "pairs measured back to back" in out and "too few pairs" in out
+
+
+@pytest.mark.skipif(not BIN.exists(), reason="needs build/portable (./scripts/test builds it first)")
+@pytest.mark.parametrize("every,processes", [(1, 3), (3, 1)])
+def test_abab_restarts_the_servers_every_r_rounds(tmp_path, every, processes):
+    rc, out, err = run_script("abab", BIN, BIN, "--rounds", "3", "--restart-every", str(every), "--out", tmp_path, "--",
+                              "--profile=quick", "--benchmark_filter=gemm/openmp/M:256/N:256/K:256/threads:1")
+    assert rc == 0, err
+    for side in ("base", "head"):
+        rows = json.loads((tmp_path / f"{side}.json").read_text())["benchmarks"]
+        assert len({b["pb_pid"] for b in rows}) == processes
+
+
+def test_abab_rejects_a_zero_restart_interval():
+    rc, _, err = run_script("abab", "/bin/true", "/bin/true", "--restart-every", "0")
+    assert rc == 2 and "--restart-every" in err

@@ -90,7 +90,7 @@ void run_gemm_gpu(benchmark::State& st, const std::string& name, const std::stri
     });
     if (skip_if_wrong(st, p.err, tol)) return;
     time_op(st, *p.op);
-    const double elem = variant == "cublas_bf16" ? 2.0 : 4.0;  // bytes per element moved
+    const double elem = variant.find("bf16") != std::string::npos ? 2.0 : 4.0;  // bytes per element moved
     set_dense_counters(st, 2.0 * s.M * s.N * s.K, elem * (s.M * s.K + s.K * s.N + s.M * s.N), p.err);
   });
 }
@@ -170,6 +170,7 @@ void register_gpu_rows(const Config& c) {
     register_gemm_gpu(c, "cublas", "cublas_f32", s, "f32", tol);
     register_gemm_gpu(c, "cublas", "cublas_tf32", s, "tf32", lowp);
     register_gemm_gpu(c, "cublas", "cublas_bf16", s, "bf16", lowp);
+    register_gemm_gpu(c, "cublas/lt", "cublaslt_bf16", s, "bf16", lowp);
   }
   // SpMM with the dense cuBLAS FP32 baseline at the same shape.
   std::set<std::tuple<index_t, index_t, index_t>> dense_done;

@@ -35,7 +35,7 @@ TEST(Gpu, GemmVariants) {
                          {131, 260, 36}, {384, 256, 1024}, {0, 5, 3}, {5, 0, 3}, {5, 3, 0}}) {
     std::vector<float> A(M * K), B(K * N), C(M * N);
     pb::fill_random(A, 1), pb::fill_random(B, 2);
-    for (const char* v : {"naive", "tiled", "cublas_f32", "cublas_tf32", "cublas_bf16"}) {
+    for (const char* v : {"naive", "tiled", "cublas_f32", "cublas_tf32", "cublas_bf16", "cublaslt_bf16"}) {
       if (M * N == 0 && std::string(v).rfind("cublas", 0) == 0) continue;  // our guard, not cuBLAS, is under test
       SCOPED_TRACE(std::string(v) + " " + std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K));
       auto op = pb::gpu::make_gemm(v, M, N, K, A.data(), B.data());
@@ -70,12 +70,12 @@ TEST(Gpu, SpmmVariants) {
   }
 }
 
-// Our kernels on shapes that cross every tile edge (64 rows, 128 columns, 64-deep K chunks), rows far longer
-// than a warp's 32 non-zeros, empty rows, and empty dimensions.
+// Our kernels on shapes that cross every tile edge (128 rows, 128 columns, 64-deep K chunks), rows with more than
+// a warp's 32 non-zeros inside one chunk (dense rows), K split across blocks, empty rows, and empty dimensions.
 TEST(Gpu, SpmmOwnKernelsOddShapes) {
   PB_NEED_GPU();
   for (auto [M, N, K, sp] : {std::tuple<index_t, index_t, index_t, double>{1, 1, 1, 0.0}, {67, 131, 197, 0.9},
-                             {130, 256, 1000, 0.5}, {200, 36, 130, 0.99}, {0, 8, 8, 0.5}, {9, 0, 8, 0.5}, {9, 8, 0, 0.5}}) {
+                             {130, 256, 1000, 0.5}, {40, 132, 300, 0.0}, {200, 36, 130, 0.99}, {0, 8, 8, 0.5}, {9, 0, 8, 0.5}, {9, 8, 0, 0.5}}) {
     std::vector<float> w(M * K), B(K * N), C(M * N);
     pb::fill_random(w, 7), pb::fill_random(B, 8);
     if (M * K > 0) pb::apply_mask(w, pb::mask_magnitude(w, M, K, sp));

@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <string>
 
+#define PB_CHECK(call) ::pb::gpu::detail::check((call), #call)
+
 namespace pb::gpu::detail {
 
 inline void check(cudaError_t e, const char* what) {
@@ -54,6 +56,25 @@ inline void copy_back(void* stream, const DeviceArray<float>& out, float* host) 
   if (out.n) check(cudaMemcpy(host, out.p, sizeof(float) * out.n, cudaMemcpyDeviceToHost), "cudaMemcpy D2H");
 }
 
+// ms per call of f, over `reps` back-to-back calls on `stream` after one warm-up (first-use costs such as
+// library heuristics and page mapping stay out of the timing).
+template <class F>
+inline double time_events(int reps, F&& f, cudaStream_t stream = nullptr) {
+  cudaEvent_t a, b;
+  PB_CHECK(cudaEventCreate(&a));
+  PB_CHECK(cudaEventCreate(&b));
+  f();
+  PB_CHECK(cudaEventRecord(a, stream));
+  for (int i = 0; i < reps; ++i) f();
+  PB_CHECK(cudaEventRecord(b, stream));
+  PB_CHECK(cudaEventSynchronize(b));
+  PB_CHECK(cudaGetLastError());
+  float ms = 0;
+  PB_CHECK(cudaEventElapsedTime(&ms, a, b));
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  return ms / reps;
+}
+
 }  // namespace pb::gpu::detail
 
-#define PB_CHECK(call) ::pb::gpu::detail::check((call), #call)

@@ -48,25 +48,7 @@ DeviceInfo device_info() {
 
 namespace {
 
-// ms per call of f, over `reps` back-to-back calls on `stream` after one warm-up (first-use costs such as
-// library heuristics and page mapping stay out of the timing).
-template <class F>
-double time_events(int reps, F&& f, cudaStream_t stream = nullptr) {
-  cudaEvent_t a, b;
-  PB_CHECK(cudaEventCreate(&a));
-  PB_CHECK(cudaEventCreate(&b));
-  f();
-  PB_CHECK(cudaEventRecord(a, stream));
-  for (int i = 0; i < reps; ++i) f();
-  PB_CHECK(cudaEventRecord(b, stream));
-  PB_CHECK(cudaEventSynchronize(b));
-  PB_CHECK(cudaGetLastError());
-  float ms = 0;
-  PB_CHECK(cudaEventElapsedTime(&ms, a, b));
-  cudaEventDestroy(a);
-  cudaEventDestroy(b);
-  return ms / reps;
-}
+using detail::time_events;
 
 __global__ void empty_kernel() {}
 

@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <vector>
 
+#include <cuda_pipeline.h>
+
 #include "cuda_check.h"
 #include "prunebench/gpu.h"
 #include "prunebench/spmm.h"
@@ -64,31 +66,39 @@ __global__ void csr_spmm(int N, const int* __restrict__ rowptr, const int* __res
 // that falls in the chunk, so B travels from L2 once per 128 rows instead of once per non-zero (the warp-per-row
 // kernel above moves nnz x N x 4 bytes from L2, which bounds it below cuBLAS dense at 90% sparsity). 32 warps,
 // four rows each; a lane owns 4 columns (one 16-byte shared load per non-zero: the warp reads 512 contiguous
-// bytes, free of bank conflicts). A row's non-zeros are consumed chunk by chunk through a cursor; column
-// indices must ascend within a row (the op sorts a copy when they do not). The next chunk of B is fetched into
-// registers while the current one is multiplied. Split K: when the C tiles alone would leave SMs idle, blockIdx.z
-// splits K into ranges whose partial products are added into C atomically (C zeroed first; the summation
-// order then varies run to run, within FP32 rounding). kVec: N is a multiple of 4 (16-byte loads and stores).
+// bytes, free of bank conflicts: 4 shared-memory cycles per non-zero, the kernel's floor).
+// Per chunk and row, the warp reads the row's next 32 non-zeros (one per lane, all four rows' loads in flight
+// together), writes those in the chunk to a per-warp list in shared memory and walks the list with broadcast
+// reads: one 8-byte read per non-zero where two shuffles cost two cycles each. Column indices must ascend
+// within a row (the op sorts a copy when they do not). B chunks are copied asynchronously (cp.async on sm_80+)
+// into two shared buffers, the next one in flight while the current one is multiplied.
+// Split K: when the C tiles alone would leave SMs idle, blockIdx.z splits K into ranges whose partial products
+// are added into C atomically (C zeroed first; the summation order then varies run to run, within FP32
+// rounding). kVec: N is a multiple of 4 (16-byte copies and stores).
+// Measured on an H200 at 4096x256x4096, 90%: 122.8 us (cuBLAS FP32 dense 180.7); shared-memory (L1) throughput
+// 70% of peak under ncu. Tried and dropped (same GPU, same day): two list entries per 16-byte read (123.8 us, and
+// 4-6% slower at 95-98%), two 64-row blocks of 16 warps per SM instead of one 128-row block (3-5% faster at
+// 50-70%, 7-11% slower at 95-98%, equal at 90%).
 constexpr int kTR = 128, kTC = 128, kKC = 64, kTileWarps = 32, kRowsPerWarp = kTR / kTileWarps;
-constexpr int kStageQuads = kKC * kTC / 4 / (kTileWarps * 32);  // float4s of B each thread stages per chunk
+constexpr int kStageQuads = kKC * kTC / 4 / (kTileWarps * 32);  // float4s of B each thread copies per chunk
+constexpr size_t kTiledSmem = 2 * kKC * kTC * sizeof(float);   // two B chunks: 64 KiB (above the 48 KiB default)
 
 template <bool kVec>
-__device__ __forceinline__ void spmm_stage_load(float4 (&st)[kStageQuads], int N, int K, const float* __restrict__ B,
-                                                int col0, int kc) {
+__device__ __forceinline__ void spmm_stage(float* Bs, int N, int K, const float* __restrict__ B, int col0, int kc) {
 #pragma unroll
   for (int u = 0; u < kStageQuads; ++u) {
-    const int e = threadIdx.x + u * kTileWarps * 32, r = kc + e / (kTC / 4), c = col0 + (e % (kTC / 4)) * 4;
-    if (kVec) {
-      st[u] = (r < K && c < N) ? *reinterpret_cast<const float4*>(B + static_cast<size_t>(r) * N + c)
-                               : make_float4(0.f, 0.f, 0.f, 0.f);
+    const int e = threadIdx.x + u * kTileWarps * 32, rr = e / (kTC / 4), cc = (e % (kTC / 4)) * 4;
+    const int r = kc + rr, c = col0 + cc;
+    float* dst = Bs + rr * kTC + cc;
+    if (kVec) {  // rows past K and columns past N are zero-filled (never read for the output, but never garbage)
+      const bool in = r < K && c < N;
+      __pipeline_memcpy_async(dst, in ? B + static_cast<size_t>(r) * N + c : B, 16, in ? 0 : 16);
     } else {
       const bool in = r < K;
-      st[u].x = in && c < N ? B[static_cast<size_t>(r) * N + c] : 0.0f;
-      st[u].y = in && c + 1 < N ? B[static_cast<size_t>(r) * N + c + 1] : 0.0f;
-      st[u].z = in && c + 2 < N ? B[static_cast<size_t>(r) * N + c + 2] : 0.0f;
-      st[u].w = in && c + 3 < N ? B[static_cast<size_t>(r) * N + c + 3] : 0.0f;
+      for (int t = 0; t < 4; ++t) dst[t] = in && c + t < N ? B[static_cast<size_t>(r) * N + c + t] : 0.0f;
     }
   }
+  __pipeline_commit();
 }
 
 template <bool kVec>
@@ -97,7 +107,8 @@ __global__ void __launch_bounds__(kTileWarps * 32) csr_spmm_tiled(int M, int N, 
                                                                   const float* __restrict__ val,
                                                                   const float* __restrict__ B, float* __restrict__ C,
                                                                   int chunks_per_split) {
-  __shared__ __align__(16) float Bs[kKC][kTC];
+  extern __shared__ __align__(16) float Bs[];  // [2][kKC][kTC]
+  __shared__ int2 list[kTileWarps][32];        // per warp: (column within the chunk, value bits)
   const int kbeg = blockIdx.z * chunks_per_split * kKC, kfin = min(K, kbeg + chunks_per_split * kKC);
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   const int row0 = blockIdx.y * kTR + warp * kRowsPerWarp, col0 = blockIdx.x * kTC;
@@ -115,38 +126,48 @@ __global__ void __launch_bounds__(kTileWarps * 32) csr_spmm_tiled(int M, int N, 
     p[i] = lo;
     acc[i] = make_float4(0.f, 0.f, 0.f, 0.f);
   }
-  float4 st[kStageQuads];
-  if (kbeg < kfin) spmm_stage_load<kVec>(st, N, K, B, col0, kbeg);
-  for (int kc = kbeg; kc < kfin; kc += kKC) {
-#pragma unroll
-    for (int u = 0; u < kStageQuads; ++u) {
-      const int e = threadIdx.x + u * kTileWarps * 32;
-      *reinterpret_cast<float4*>(&Bs[e / (kTC / 4)][(e % (kTC / 4)) * 4]) = st[u];
-    }
+  if (kbeg < kfin) spmm_stage<kVec>(Bs, N, K, B, col0, kbeg);
+  for (int kc = kbeg, buf = 0; kc < kfin; kc += kKC, buf ^= 1) {
+    if (kc + kKC < kfin) spmm_stage<kVec>(Bs + (buf ^ 1) * kKC * kTC, N, K, B, col0, kc + kKC);
+    else __pipeline_commit();  // an empty group keeps the wait below uniform
+    __pipeline_wait_prior(1);  // this chunk's copies (all but the newest group) have landed
     __syncthreads();
-    if (kc + kKC < kfin) spmm_stage_load<kVec>(st, N, K, B, col0, kc + kKC);
+    const float* Bc = Bs + buf * kKC * kTC;
     const int kend = kc + kKC;
+    int c_l[kRowsPerWarp];
+    float v_l[kRowsPerWarp];
+#pragma unroll
+    for (int i = 0; i < kRowsPerWarp; ++i) {  // the four rows' windows, loaded together
+      const int q = p[i] + lane;
+      c_l[i] = q < pe[i] ? col[q] : 0x7fffffff;
+      v_l[i] = q < pe[i] ? val[q] : 0.0f;
+    }
 #pragma unroll
     for (int i = 0; i < kRowsPerWarp; ++i) {
-      while (p[i] < pe[i]) {  // up to 32 of the row's next non-zeros, one per lane; those in this chunk lead
-        const int q = p[i] + lane;
-        const int c_l = q < pe[i] ? col[q] : 0x7fffffff;
-        const float v_l = q < pe[i] ? val[q] : 0.0f;
-        const int cnt = __popc(__ballot_sync(0xffffffffu, c_l < kend));
+      while (true) {  // a row with more than 32 non-zeros in the chunk takes further windows
+        const int cnt = __popc(__ballot_sync(0xffffffffu, c_l[i] < kend));
+        if (cnt == 0) break;
+        list[warp][lane] = make_int2(c_l[i] - kc, __float_as_int(v_l[i]));
+        __syncwarp();
+#pragma unroll 2
         for (int t = 0; t < cnt; ++t) {
-          const int c = __shfl_sync(0xffffffffu, c_l, t) - kc;
-          const float v = __shfl_sync(0xffffffffu, v_l, t);
-          const float4 b = *reinterpret_cast<const float4*>(&Bs[c][lane * 4]);
+          const int2 e = list[warp][t];
+          const float v = __int_as_float(e.y);
+          const float4 b = *reinterpret_cast<const float4*>(Bc + e.x * kTC + lane * 4);
           acc[i].x = fmaf(v, b.x, acc[i].x);
           acc[i].y = fmaf(v, b.y, acc[i].y);
           acc[i].z = fmaf(v, b.z, acc[i].z);
           acc[i].w = fmaf(v, b.w, acc[i].w);
         }
+        __syncwarp();  // the list is read by every lane before it is overwritten
         p[i] += cnt;
         if (cnt < 32) break;  // the row's next non-zero lies in a later chunk
+        const int q = p[i] + lane;
+        c_l[i] = q < pe[i] ? col[q] : 0x7fffffff;
+        v_l[i] = q < pe[i] ? val[q] : 0.0f;
       }
     }
-    __syncthreads();  // every warp is done with Bs before the next chunk overwrites it
+    __syncthreads();  // every warp is done with this buffer before the next iteration's copy overwrites it
   }
   const int c = col0 + lane * 4;
   const bool split = gridDim.z > 1;
@@ -200,11 +221,18 @@ class SpmmOp : public Op {
     PB_CHECK(cudaStreamCreate(&s));
     stream_ = s;
     if (v_ == "csr_tiled") {
-      // Split K only as far as needed for about two blocks per SM, and never below two chunks per split.
+      // Split K only where the tiles alone leave SMs idle, and only as far as one wave of resident blocks: a
+      // second, partly filled wave costs a whole block's time (on an H200 at 4096x256x4096, splitting 64 tiles
+      // five ways made 2.4 waves); never below two chunks per split.
+      PB_CHECK(cudaFuncSetAttribute(csr_spmm_tiled<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kTiledSmem)));
+      PB_CHECK(cudaFuncSetAttribute(csr_spmm_tiled<false>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kTiledSmem)));
       cudaDeviceProp p{};
       PB_CHECK(cudaGetDeviceProperties(&p, 0));
+      int per_sm = 0;
+      PB_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, csr_spmm_tiled<true>, kTileWarps * 32, kTiledSmem));
+      const index_t slots = index_t(std::max(1, per_sm)) * p.multiProcessorCount;
       const index_t tiles = ((N_ + kTC - 1) / kTC) * ((M_ + kTR - 1) / kTR), chunks = std::max<index_t>(1, (K_ + kKC - 1) / kKC);
-      const index_t want = std::max<index_t>(1, (2 * p.multiProcessorCount + tiles - 1) / std::max<index_t>(1, tiles));
+      const index_t want = std::max<index_t>(1, slots / std::max<index_t>(1, tiles));
       chunks_per_split_ = int(std::max<index_t>(2, (chunks + want - 1) / want));
       splits_ = int((chunks + chunks_per_split_ - 1) / chunks_per_split_);
       if (!columns_ascend(W)) {  // the chunk cursor needs ascending columns within a row
@@ -255,11 +283,11 @@ class SpmmOp : public Op {
       const dim3 g(unsigned((N_ + kTC - 1) / kTC), unsigned((M_ + kTR - 1) / kTR), unsigned(splits_));
       if (splits_ > 1 || K_ == 0) PB_CHECK(cudaMemsetAsync(C_.p, 0, sizeof(float) * C_.n, s));
       if (N_ % 4 == 0)
-        csr_spmm_tiled<true><<<g, kTileWarps * 32, 0, s>>>(int(M_), int(N_), int(K_), rowptr_.p, col_.p, val_.p, B_.p, C_.p,
-                                                            chunks_per_split_);
+        csr_spmm_tiled<true><<<g, kTileWarps * 32, kTiledSmem, s>>>(int(M_), int(N_), int(K_), rowptr_.p, col_.p, val_.p, B_.p, C_.p,
+                                                                    chunks_per_split_);
       else
-        csr_spmm_tiled<false><<<g, kTileWarps * 32, 0, s>>>(int(M_), int(N_), int(K_), rowptr_.p, col_.p, val_.p, B_.p, C_.p,
-                                                             chunks_per_split_);
+        csr_spmm_tiled<false><<<g, kTileWarps * 32, kTiledSmem, s>>>(int(M_), int(N_), int(K_), rowptr_.p, col_.p, val_.p, B_.p,
+                                                                     C_.p, chunks_per_split_);
       return;
     }
     if (v_ == "csr") {

@@ -187,7 +187,7 @@ def gpu_overview(rows) -> dict:
         curve.sort()
     for r in ok:
         if r.family == "gemm" and r.counter("flops"):
-            label = r.backend + (f" {r.params['dtype']}" if "dtype" in r.params else f"/{r.variant}")
+            label = r.backend + (f"/{r.variant}" if r.variant else "") + (f" {r.params['dtype']}" if "dtype" in r.params else "")
             out["gemm"].setdefault(dims(r), {})[label] = r.counter("flops")
     cusparse = {(dims(r), r.params.get("pattern"), r.params.get("sparsity")): r.time_ns
                 for r in ok if r.family == "spmm" and r.backend == "cusparse" and r.variant == "csr"}

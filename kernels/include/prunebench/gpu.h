@@ -35,10 +35,11 @@ class Op {
 };
 
 // GEMM, row-major C = A * B. variant: "naive" (one thread per output), "tiled" (shared memory + register
-// blocking), "cublas_f32", "cublas_tf32" (tensor cores, TF32 inputs), "cublas_bf16" (BF16 inputs and output, FP32 accumulate).
+// blocking), "cublas_f32", "cublas_tf32" (tensor cores, TF32 inputs), "cublas_bf16" (BF16 inputs and output, FP32 accumulate),
+// "cublaslt_bf16" (the same through cuBLASLt: 32 MiB workspace, fastest of up to 8 heuristic candidates timed at set-up).
 std::unique_ptr<Op> make_gemm(const std::string& variant, index_t M, index_t N, index_t K, const float* A, const float* B);
 // SpMM, C = W (CSR, M x K) * B (K x N). variant: "csr" (ours: a warp per row range balanced by non-zeros, vector
-// loads across N), "csr_tiled" (ours: 64 x 128 tiles of C, B staged in shared memory per K chunk and shared by the
+// loads across N), "csr_tiled" (ours: 128 x 128 tiles of C, B staged in shared memory per K chunk and shared by the
 // tile's rows), "cusparse_csr", "cusparse_bell" (cuSPARSE Blocked-ELL; `block` is its square block size).
 std::unique_ptr<Op> make_spmm(const std::string& variant, const Csr& W, index_t N, const float* B, int block = 0);
 // Convolution. variant: "direct" (ours, one thread per output), "cudnn" (cuDNN's fastest forward algorithm).

@@ -21,7 +21,8 @@ std::vector<KernelInfo> all_kernels() {
   for (const auto& k : conv_kernels()) out.push_back(k.info);
   // CUDA backends (kernels/cuda/, benchmarked by bench/gpu.cc through pb::gpu factories).
   for (auto [op, backend, variant] : {std::tuple<const char*, const char*, const char*>{"gemm", "cuda", "naive"},
-                                      {"gemm", "cuda", "tiled"}, {"gemm", "cublas", ""}, {"spmm", "cuda", "csr"},
+                                      {"gemm", "cuda", "tiled"}, {"gemm", "cublas", ""}, {"gemm", "cublas", "lt"},
+                                      {"spmm", "cuda", "csr"}, {"spmm", "cuda", "csr_tiled"},
                                       {"spmm", "cusparse", "csr"}, {"spmm", "cusparse", "bell"},
                                       {"conv", "cuda", "direct"}, {"conv", "cudnn", "direct"}})
     out.push_back({op, backend, variant, {}, [] { return gpu::why_unavailable(); }});

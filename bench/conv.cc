@@ -4,8 +4,9 @@
 // any unstructured pattern), bsr_im2col (blocks along C*R*S), nm_im2col (N:M along C*R*S); filters, channels
 // (structured pruning of output filters or input channels, run as the smaller dense convolution by openmp and
 // onednn: the name keeps the original layer, sparsity says how much was pruned). Pruned rows add /pattern:P
-// after sparsity, as spmm rows do. Counters as spmm: flops useful (2 * nnz * N * OH * OW for sparse, the
-// smaller layer's nominal FLOPs for structured), dense_flops the layer's nominal 2*N*K*OH*OW*C*R*S.
+// after sparsity, as spmm rows do. Counters as spmm: flops useful (2 per multiply-add of a non-zero weight whose
+// input tap lies inside the image: padding taps are not counted; for structured rows those of the smaller layer),
+// dense_flops the layer's nominal 2*N*K*OH*OW*C*R*S, padding taps included.
 // Cache state: warm, as gemm. Verification: a sample of output channels (all images and positions) against the
 // float64 direct convolution of the pruned filters.
 #include <memory>
@@ -143,13 +144,17 @@ void run_conv(benchmark::State& st, const Kernel<ConvFn>& k, const ConvShape& s,
       err = std::max(err, ref::max_rel_err(y.data() + (n * run_s.K + j) * OHW, OHW, ref.data() + n * OHW, 1, OHW));
   }
   if (skip_if_wrong(st, err, ref::dot_tolerance(s.C * s.R * s.S))) return;
+  // A library picks its own algorithm: the row says which one it timed (oneDNN's implementation name).
+  if (k.info.backend == "onednn") st.SetLabel(conv_onednn_impl(a));
   a.output_needed = false;
   for (auto _ : st) {
     k.run(a);
     benchmark::ClobberMemory();
   }
+  // flops: useful multiply-adds only (taps over the zero padding excluded; oneDNN skips them); dense_flops: the
+  // layer's nominal count, padding included, the same for every row of a layer.
   const double dense = s.flops();
-  const double useful = structured ? run_s.flops() : 2.0 * L->nnz * s.N * OHW;
+  const double useful = structured ? conv_useful_flops(run_s) : sp > 0 ? conv_useful_flops(s, L->sw.csr) : conv_useful_flops(s);
   const std::string& fmt = k.info.formats.at(0);
   double wbytes = 4.0 * run_s.K * run_s.C * s.R * s.S;  // dense filters
   if (fmt == "csr") wbytes = 8.0 * L->nnz + 4.0 * (s.K + 1);

@@ -77,3 +77,40 @@ TEST(Conv, OutputSizeAndIm2col) {
 }
 
 }  // namespace
+
+namespace {
+
+// Multiply-adds whose input lies inside the image, counted tap by tap (the definition of the `flops` counter).
+double brute_useful_flops(const ConvShape& s, const std::vector<float>& w) {
+  double macs = 0;
+  for (index_t k = 0; k < s.K; ++k)
+    for (index_t c = 0; c < s.C; ++c)
+      for (index_t r = 0; r < s.R; ++r)
+        for (index_t q = 0; q < s.S; ++q) {
+          if (w[((k * s.C + c) * s.R + r) * s.S + q] == 0.0f) continue;
+          for (index_t oh = 0; oh < s.OH(); ++oh)
+            for (index_t ow = 0; ow < s.OW(); ++ow) {
+              const index_t ih = oh * s.stride - s.pad + r, iw = ow * s.stride - s.pad + q;
+              if (ih >= 0 && ih < s.H && iw >= 0 && iw < s.W) macs += s.N;
+            }
+        }
+  return 2 * macs;
+}
+
+}  // namespace
+
+TEST(Conv, UsefulFlopsLeaveOutThePaddingTaps) {
+  for (const auto& s : kShapes) {
+    std::vector<float> w(static_cast<std::size_t>(s.K * s.C * s.R * s.S));
+    pb::fill_random(w, 3);
+    EXPECT_DOUBLE_EQ(pb::conv_useful_flops(s), brute_useful_flops(s, w));
+    pb::apply_mask(w, pb::mask_magnitude(w, s.K, s.C * s.R * s.S, 0.7));
+    EXPECT_DOUBLE_EQ(pb::conv_useful_flops(s, pb::csr_from_dense(w, s.K, s.C * s.R * s.S)), brute_useful_flops(s, w));
+    if (s.pad == 0) {
+      EXPECT_DOUBLE_EQ(pb::conv_useful_flops(s), s.flops());
+    }
+  }
+  // ResNet-50's C512@7 3x3: per axis 6 + 7 + 6 of the 3 x 7 taps read the image, so 361 of 441 per channel pair.
+  const ConvShape c512{1, 512, 7, 7, 512, 3, 3, 1, 1};
+  EXPECT_DOUBLE_EQ(pb::conv_useful_flops(c512) / c512.flops(), 361.0 / 441.0);
+}

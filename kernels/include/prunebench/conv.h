@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "prunebench/registry.h"
+#include "prunebench/sparse.h"
 #include "prunebench/spmm.h"
 
 namespace pb {
@@ -15,8 +16,17 @@ struct ConvShape {
   index_t OW() const { return (W + 2 * pad - S) / stride + 1; }
   bool valid() const { return N >= 0 && C >= 1 && K >= 1 && R >= 1 && S >= 1 && stride >= 1 && pad >= 0 &&
                               H + 2 * pad >= R && W + 2 * pad >= S; }
-  double flops() const { return 2.0 * N * K * OH() * OW() * C * R * S; }  // nominal: padding not subtracted
+  // Nominal: every tap of every output, padding included (the `dense_flops` counter). The useful count, which
+  // the `flops` counter reports, is conv_useful_flops().
+  double flops() const { return 2.0 * N * K * OH() * OW() * C * R * S; }
 };
+
+// Per filter tap t along one axis: how many of the `out` outputs read an input inside [0, in) through it.
+std::vector<index_t> conv_taps_inside(index_t in, index_t out, index_t taps, index_t stride, index_t pad);
+// Useful FLOPs: 2 per multiply-add whose input tap lies inside the image (taps over the zero padding excluded),
+// for the dense filters of s, or for the non-zeros of w (K x C*R*S, columns ordered c, r, s).
+double conv_useful_flops(const ConvShape& s);
+double conv_useful_flops(const ConvShape& s, const Csr& w);
 
 struct ConvArgs {
   ConvShape s;
@@ -35,6 +45,9 @@ void conv_naive(const ConvArgs& a);          // direct seven-loop
 void conv_eigen_im2col(const ConvArgs& a);   // im2col + Eigen GEMM
 void conv_openmp(const ConvArgs& a);         // 1x1/stride 1/pad 0 as one GEMM; otherwise im2col + our GEMM
 void conv_onednn(const ConvArgs& a);         // oneDNN's own choice of algorithm and layouts
+// The implementation oneDNN chose for this problem and thread count (its impl_info_str, e.g. "brg:avx512_core");
+// runs the convolution once to get it. Empty without oneDNN.
+std::string conv_onednn_impl(const ConvArgs& a);
 void conv_openmp_sparse_direct(const ConvArgs& a);  // CSR filters streamed against the input, no im2col
 void conv_openmp_sparse_im2col(const ConvArgs& a);  // im2col + our CSR SpMM
 void conv_openmp_bsr_im2col(const ConvArgs& a);     // block-pruned filters (blocks along C*R*S): im2col + BSR SpMM

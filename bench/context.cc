@@ -71,6 +71,10 @@ void add_context(const Config& c) {
   AddCustomContext("config_source", c.source);
   AddCustomContext("cpu_model", cpu::model());
   AddCustomContext("machine_id", cpu::machine_id());
+  AddCustomContext("cpu_vendor", cpu::vendor());
+  AddCustomContext("cpu_family", std::to_string(cpu::family()));
+  AddCustomContext("cpu_model_number", std::to_string(cpu::model_number()));
+  AddCustomContext("cpu_uarch", cpu::microarchitecture());
   AddCustomContext("isa", cpu::isa());
   AddCustomContext("cores", std::to_string(cpu::cores()));
   AddCustomContext("omp_threads", std::to_string(omp_get_max_threads()));

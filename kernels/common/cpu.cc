@@ -1,5 +1,6 @@
 #include "prunebench/cpu.h"
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -28,17 +29,55 @@ std::int64_t parse_size(const std::string& s) {
 }
 }  // namespace
 
-std::string model() {
+// The value of the first "key : value" line of /proc/cpuinfo whose key is exactly `key`.
+std::string cpuinfo(const std::string& key) {
   std::ifstream f("/proc/cpuinfo");
   std::string line;
   while (std::getline(f, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      auto p = line.find(':');
-      if (p != std::string::npos) return line.substr(line.find_first_not_of(" \t", p + 1));
+    const auto p = line.find(':');
+    if (p == std::string::npos) continue;
+    std::string k = line.substr(0, p);
+    while (!k.empty() && (k.back() == ' ' || k.back() == '\t')) k.pop_back();
+    if (k != key) continue;
+    const auto v = line.find_first_not_of(" \t", p + 1);
+    return v == std::string::npos ? std::string() : line.substr(v);
+  }
+  return {};
+}
+
+std::string model() {
+  const std::string m = cpuinfo("model name");
+  return m.empty() ? "unknown" : m;
+}
+
+std::string vendor() { return cpuinfo("vendor_id"); }
+int family() { const std::string v = cpuinfo("cpu family"); return v.empty() ? -1 : std::stoi(v); }
+int model_number() { const std::string v = cpuinfo("model"); return v.empty() ? -1 : std::stoi(v); }
+
+std::string microarchitecture(const std::string& vendor, int family, int model) {
+  if (vendor == "AuthenticAMD") {
+    if (family == 0x17) return model >= 0x30 ? "zen2" : "zen1";
+    if (family == 0x19) return (model >= 0x10 && model <= 0x1f) || (model >= 0x60 && model <= 0xaf) ? "zen4" : "zen3";
+    if (family == 0x1a) return "zen5";
+  } else if (vendor == "GenuineIntel" && family == 6) {
+    switch (model) {
+      case 0x55: return "skylake-x";  // also Cascade Lake and Cooper Lake: the same cores and ISA for our kernels
+      case 0x6a: case 0x6c: return "icelake-x";
+      case 0x8f: return "sapphire-rapids";
+      case 0xcf: return "emerald-rapids";
+      case 0xad: case 0xae: return "granite-rapids";
+      case 0x3f: return "haswell-x";
+      case 0x4f: return "broadwell-x";
+      default: break;
     }
   }
-  return "unknown";
+  if (family < 0) return "";
+  char buf[32];  // unknown part: its family and model
+  std::snprintf(buf, sizeof buf, "f%dm%d", family, model);
+  return buf;
 }
+
+std::string microarchitecture() { return microarchitecture(vendor(), family(), model_number()); }
 
 bool has_avx2_fma() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -122,6 +161,12 @@ std::string machine_id() {
     }
   }
   flush();
+  // A VM often reports a bare "AMD EPYC" for every generation: the microarchitecture tells Zen 3 from Zen 4.
+  const std::string uarch = microarchitecture();
+  if (!uarch.empty() && id.find(uarch) == std::string::npos) {
+    if (!id.empty()) id += '-';
+    id += uarch;
+  }
   return (id.empty() ? "unknown" : id) + "-" + std::to_string(cores()) + "c";
 }
 

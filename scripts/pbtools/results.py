@@ -83,7 +83,9 @@ def contract_name(name: str) -> str:
     return name
 
 
-def load_json(path) -> dict:
+def load_json(path, allow_empty: bool = False) -> dict:
+    """The parsed file; InputError unless it is a Google Benchmark JSON with at least one benchmark (an empty run
+    has nothing to summarize or compare: a crash before the first row must not read as a clean run)."""
     p = Path(path)
     try:
         text = p.read_text()
@@ -101,7 +103,16 @@ def load_json(path) -> dict:
         raise InputError(f"{path}: not a Google Benchmark JSON (no 'benchmarks' list)")
     if not isinstance(doc.get("context", {}), dict):
         raise InputError(f"{path}: not a Google Benchmark JSON ('context' is not an object)")
+    if not allow_empty and not doc["benchmarks"]:
+        raise InputError(f"{path}: holds no benchmarks (did the run stop before its first row?)")
     return doc
+
+
+def require_prunebench(ctx: dict, path) -> None:
+    """Ceilings, roofs and the report need prunebench's rows and context; another binary's JSON is refused."""
+    if "prunebench_version" not in ctx:
+        raise InputError(f"{path}: not a prunebench run (no prunebench_version in its context); "
+                         "scripts/compare takes any Google Benchmark JSON")
 
 
 _SKIP_KEYS = {"name", "run_name", "run_type", "repetitions", "repetition_index", "threads", "iterations",
@@ -160,3 +171,18 @@ def machine_id(ctx: dict) -> str:
     if ctx.get("gpu_name"):
         mid += "-" + _SAFE.sub("-", str(ctx["gpu_name"]).lower()).strip("-")
     return mid
+
+
+# Context keys that must agree for two runs to measure the same thing: the hardware, the build, the libraries.
+COMPARABLE_KEYS = ("cpu_model", "cpu_uarch", "isa", "cores", "l1d_bytes", "l2_bytes", "l3_bytes", "gpu_name",
+                   "compiler", "cxx_flags", "build_type", "openblas_version", "openblas_coretype", "onednn_version",
+                   "eigen_version", "mkl_version")
+
+
+def context_differences(base: dict, head: dict) -> list[str]:
+    """'key: base X, head Y' for every comparable key both contexts record with different values."""
+    out = []
+    for k in COMPARABLE_KEYS:
+        if k in base and k in head and str(base[k]) != str(head[k]):
+            out.append(f"{k}: base {base[k]!r}, head {head[k]!r}")
+    return out

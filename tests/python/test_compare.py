@@ -67,15 +67,43 @@ def test_compare_per_family_delta_and_warnings(fix, tmp_path):
     one["benchmarks"] = one["benchmarks"][:3]
     p = tmp_path / "three.json"
     p.write_text(json.dumps(one))
-    rc, out, _ = run_script("compare", p, p)
-    assert "too few repetitions" in out
+    rc, out, err = run_script("compare", p, p)  # 3 vs 3 repetitions: p >= 0.1 at best, nothing can be flagged
+    assert rc == 2 and "cannot reach significance" in err and err.count("\n") == 1
+    one = json.loads((fix / "gb_base.json").read_text())
+    one["benchmarks"] = [b for b in one["benchmarks"] if b["name"].startswith("BM_a")][:4] + \
+        [b for b in one["benchmarks"] if b["name"].startswith("BM_b")][:4]
+    p.write_text(json.dumps(one))
+    rc, out, _ = run_script("compare", p, p)  # 4 vs 4: p = 0.029 alone, but not after correcting for two rows
+    assert rc == 0 and "too few repetitions" in out
     rc, out, err = run_script("compare", fix / "gb_base.json", fix / "gb_head.json", "--delta-family", "nonsense")
     assert rc == 2 and "FAMILY=FRACTION" in err
 
 
-def test_compare_warns_across_machines(fix):
-    rc, out, _ = run_script("compare", fix / "cpu_only.json", fix / "gpu.json")
-    assert "different machines" in out or "no benchmark in common" in out
+def test_compare_warns_when_the_contexts_differ(tmp_path):
+    same = [100.0, 101.0, 99.0, 100.5, 99.5, 100.2, 100.1, 99.9]
+    zen3 = {"machine_id": "amd-epyc-zen3-2c", "cpu_uarch": "zen3", "isa": "avx2 fma avx sse2", "l2_bytes": "524288"}
+    zen4 = {"machine_id": "amd-epyc-zen4-2c", "cpu_uarch": "zen4", "isa": "avx512f avx2 fma avx sse2", "l2_bytes": "1048576"}
+    b, h = tmp_path / "b.json", tmp_path / "h.json"
+    for p, ctx in ((b, zen3), (h, zen4)):
+        p.write_text(json.dumps({"context": ctx, "benchmarks": [
+            {"name": "BM_a/real_time", "run_type": "iteration", "real_time": t, "time_unit": "us"} for t in same]}))
+    rc, out, _ = run_script("compare", b, h)
+    assert rc == 0 and "different machines" in out and "cpu_uarch: base 'zen3', head 'zen4'" in out and "l2_bytes" in out
+
+
+def test_compare_auto_refuses_a_baseline_from_another_cpu(tmp_path):
+    """The committed Zen 3 baseline against a run from a Zen 4 that once shared its id: exit 2 unless --force."""
+    import shutil
+    root = Path(__file__).resolve().parents[2]
+    base = json.loads((root / "results/baselines/amd-epyc-zen3-2c.json").read_text())
+    head = json.loads(json.dumps(base))
+    head["context"].update(isa="avx512f avx2 fma avx sse2", l2_bytes="1048576")  # as Zen 4 (same id by mistake)
+    h = tmp_path / "h.json"
+    h.write_text(json.dumps(head))
+    rc, out, err = run_script("compare", "auto", h)
+    assert rc == 2 and "another machine or build" in err and "isa" in err and err.count("\n") == 1
+    rc, out, err = run_script("compare", "auto", h, "--force")
+    assert rc in (0, 1) and "the runs differ in isa" in out
 
 
 def test_paired_ratio_ci_is_the_order_statistic_interval():
@@ -136,12 +164,12 @@ BIN = Path(__file__).resolve().parents[2] / "build" / "portable" / "bin" / "prun
 def test_abab_row_mode_pairs_the_two_builds(tmp_path):
     rc, out, err = run_script("abab", BIN, BIN, "--rounds", "2", "--out", tmp_path, "--", "--profile=quick",
                               "--benchmark_filter=gemm/openmp/M:256/N:256/K:256/threads:1")
-    assert rc == 0, err
     for side in ("base", "head"):
         doc = json.loads((tmp_path / f"{side}.json").read_text())
         assert doc["context"]["pb_interleave"] == "row"
         assert sorted(b["pb_run"] for b in doc["benchmarks"]) == [0, 1]
-    assert "pairs measured back to back" in out and "too few pairs" in out
+    # Two pairs cannot make anything significant: the gate says so and exits 2 rather than passing.
+    assert rc == 2 and "cannot reach significance" in err
 
 
 @pytest.mark.skipif(not BIN.exists(), reason="needs build/portable (./scripts/test builds it first)")
@@ -149,7 +177,7 @@ def test_abab_row_mode_pairs_the_two_builds(tmp_path):
 def test_abab_restarts_the_servers_every_r_rounds(tmp_path, every, processes):
     rc, out, err = run_script("abab", BIN, BIN, "--rounds", "3", "--restart-every", str(every), "--out", tmp_path, "--",
                               "--profile=quick", "--benchmark_filter=gemm/openmp/M:256/N:256/K:256/threads:1")
-    assert rc == 0, err
+    assert rc == 2 and "cannot reach significance" in err  # 3 pairs: too few to flag anything
     for side in ("base", "head"):
         rows = json.loads((tmp_path / f"{side}.json").read_text())["benchmarks"]
         assert len({b["pb_pid"] for b in rows}) == processes
@@ -158,3 +186,47 @@ def test_abab_restarts_the_servers_every_r_rounds(tmp_path, every, processes):
 def test_abab_rejects_a_zero_restart_interval():
     rc, _, err = run_script("abab", "/bin/true", "/bin/true", "--restart-every", "0")
     assert rc == 2 and "--restart-every" in err
+
+
+def _gb(tmp_path, name, rows):
+    """A Google Benchmark JSON: rows maps benchmark name -> list of times (us), or an error message."""
+    bms = []
+    for n, v in rows.items():
+        if isinstance(v, str):
+            bms.append({"name": n + "/real_time", "run_type": "iteration", "error_occurred": True, "error_message": v,
+                        "real_time": 0, "time_unit": "us"})
+        else:
+            bms += [{"name": n + "/real_time", "run_type": "iteration", "real_time": t, "time_unit": "us"} for t in v]
+    p = tmp_path / name
+    p.write_text(json.dumps({"context": {"machine_id": "m"}, "benchmarks": bms}))
+    return p
+
+
+@pytest.mark.parametrize("head_b", ["verification failed: max_rel_err=0.3", None])
+def test_a_head_row_that_errors_or_disappears_fails_the_gate(tmp_path, head_b):
+    same = [100.0, 101.0, 99.0, 100.5, 99.5, 100.2, 100.1, 99.9]
+    base = _gb(tmp_path, "base.json", {"BM_a": same, "BM_b": same})
+    head = _gb(tmp_path, "head.json", {"BM_a": same, **({"BM_b": head_b} if head_b else {})})
+    rc, out, err = run_script("compare", base, head, "--format", "json")
+    rep = json.loads(out)
+    want = "FAILED" if head_b else "MISSING"
+    assert rc == 1, err
+    assert rep["summary"][want] == 1 and rep["broken"][0]["name"] == "BM_b"
+    rc, out, _ = run_script("compare", base, head)
+    assert rc == 1 and f"{want}" in out
+    rc, out, _ = run_script("compare", base, head, "--format", "markdown")
+    assert rc == 1 and want in out
+
+
+def test_zero_benchmark_files_exit_2(tmp_path):
+    p = tmp_path / "empty.json"
+    p.write_text(json.dumps({"context": {"prunebench_version": "0.1.0"}, "benchmarks": []}))
+    for script in ("summary", "ceilings", "report", "compare"):
+        rc, out, err = run_script(script, *([p, p] if script == "compare" else [p]))
+        assert rc == 2 and "no benchmarks" in err and err.count("\n") == 1, (script, err)
+
+
+def test_foreign_files_exit_2_where_prunebench_rows_are_needed(fix):
+    for script in ("summary", "ceilings", "report"):
+        rc, out, err = run_script(script, fix / "gb_base.json")
+        assert rc == 2 and "not a prunebench run" in err, (script, err)

@@ -151,3 +151,28 @@ def test_ci_workflows_are_valid_yaml_and_gate_on_compare():
     gate = yaml.safe_load((ROOT / ".github" / "workflows" / "perf-gate.yml").read_text())
     script = "\n".join(s.get("run", "") for s in gate["jobs"]["compare"]["steps"])
     assert "scripts/abab" in script and "--format markdown" in script and "exit 1" in script
+
+
+def _system_python():
+    """An interpreter outside the venv (what a plain shell's python3 is), or None."""
+    for p in ("/usr/bin/python3", shutil.which("python3")):
+        if p and subprocess.run([p, "-c", "import sys; sys.exit(0 if sys.prefix == sys.base_prefix else 1)"]).returncode == 0:
+            return p
+    return None
+
+
+@pytest.mark.skipif(_system_python() is None, reason="no Python outside a venv")
+def test_scripts_find_the_venv_from_a_plain_shell(fix):
+    """`scripts/compare A B` as the README shows it: started by any python3, it runs under .venv."""
+    from conftest import SCRIPTS
+    r = subprocess.run([_system_python(), str(SCRIPTS / "compare"), str(fix / "gb_base.json"), str(fix / "gb_base.json")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and "ModuleNotFoundError" not in r.stderr, r.stderr
+
+
+def test_a_closed_pipe_is_quiet(fix):
+    from conftest import SCRIPTS
+    for cmd in (f"'{SCRIPTS}/summary' '{fix}/sparse.json' | head -1",
+                f"'{SCRIPTS}/compare' '{fix}/gb_base.json' '{fix}/gb_head.json' | head -1"):
+        r = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True)
+        assert "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr, (cmd, r.stderr)

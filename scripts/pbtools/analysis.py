@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from .ceilings import bandwidth_roof, level_of
 from .ceilings import compute as compute_ceilings
 from .results import GPU_BACKENDS
 
@@ -94,9 +95,9 @@ def peak_by_threads(rows) -> dict:
     """threads -> best measured FP32 peak FLOP/s on all backends (openmp rows carry the thread counts)."""
     out = {}
     for r in rows:
-        if r.family == "peak" and not r.error and r.params.get("dtype") == "f32" and r.counter("flops"):
+        if r.family == "peak" and not r.error and r.params.get("dtype") == "f32" and r.best("flops"):
             t = r.p("threads") or 1
-            out[t] = max(out.get(t, 0.0), r.counter("flops"))
+            out[t] = max(out.get(t, 0.0), r.best("flops"))
     return out
 
 
@@ -106,36 +107,69 @@ def working_set(r) -> float | None:
     return bps * r.time_ns * 1e-9 if bps and r.time_ns else None
 
 
+ROOF_SLACK = 0.05  # a row more than 5% above a roof is flagged: beyond the noise of the ceilings themselves
+
+
+def compute_roof_at(ceil, threads: int) -> tuple[float | None, str]:
+    """The FP32 peak measured at this thread count; where it was not measured (or was flagged as disturbed),
+    the 1-thread peak times the thread count, said so."""
+    pt = ceil.get("peak_threads", {})
+    if f"f32/threads:{threads}" in pt:
+        return pt[f"f32/threads:{threads}"], f"f32 peak at {threads} threads"
+    if "f32/threads:1" in pt:
+        return pt["f32/threads:1"] * threads, f"f32 1-thread peak x {threads}"
+    best = max((p["flops"] for k, p in ceil.get("peak", {}).items() if k.endswith("/f32")), default=None)
+    return best, "best f32 peak"
+
+
 def verdicts(ctx, rows, ceil=None) -> list[dict]:
-    """For each compute row: the roof that bounds it and the share of that roof it reaches. The compute roof is
-    the measured FP32 peak at the row's thread count; the memory roof is ai x the bandwidth of the level its
-    working set lives in (measured extents); the lower one bounds the kernel."""
+    """For each CPU compute row: the roof that bounds it and the share of that roof it reaches. The compute roof
+    is the measured FP32 peak at the row's thread count; the memory roof is ai x the bandwidth measured at the
+    row's per-thread working set (its compulsory bytes / threads, read off the bandwidth curve of that thread
+    count); the lower one bounds the kernel. A row more than ROOF_SLACK above either roof gets `above_roof`,
+    the reason in words: a counter that claims more than the machine can do is a bug until explained."""
     ceil = ceil or compute_ceilings(ctx, rows)
-    peaks = peak_by_threads(rows)
     out = []
     for r in rows:
-        if r.error or r.family not in COMPUTE_FAMILIES or not r.counter("flops") or not r.counter("ai"):
+        if r.error or r.family not in COMPUTE_FAMILIES or r.backend in GPU_BACKENDS:
+            continue
+        if not r.counter("flops") or not r.counter("ai"):
             continue
         t = r.p("threads") or 1
-        peak = peaks.get(t) or (max(peaks.values()) if peaks else None)
+        peak, peak_what = compute_roof_at(ceil, t)
         ws = working_set(r)
-        level = None
-        for lv in ceil["levels"]:
-            if ws is not None and ws <= lv["to_bytes"] * 1.0:
-                level = lv
-                break
-        if level is None and ceil["levels"]:
-            level = ceil["levels"][-1]
-        bw = level["best_bandwidth"] if level else None
+        per_thread = ws / t if ws else None
+        bw = bandwidth_roof(ceil, per_thread, t) if per_thread else None
+        level = level_of(ceil, per_thread) if per_thread else None
         mem_roof = r.counter("ai") * bw if bw else None
         roofs = [(peak, "compute")] if peak else []
         if mem_roof:
-            roofs.append((mem_roof, f"{level['name']} bandwidth"))
+            roofs.append((mem_roof, f"{level} bandwidth"))
         if not roofs:
             out.append({"row": r, "bound": "unknown", "roof": None, "share": None})
             continue
         roof, bound = min(roofs)
-        out.append({"row": r, "bound": bound, "roof": roof, "share": r.counter("flops") / roof, "level": level and level["name"]})
+        v = {"row": r, "bound": bound, "roof": roof, "share": r.counter("flops") / roof, "level": level,
+             "per_thread_bytes": per_thread}
+        above = []
+        if peak and r.counter("flops") > peak * (1 + ROOF_SLACK):
+            above.append(f"{r.counter('flops') / 1e9:.1f} GFLOP/s is {r.counter('flops') / peak:.0%} of the compute roof "
+                         f"({peak / 1e9:.1f} GFLOP/s, {peak_what})")
+        if bw and r.counter("bytes_per_second") and r.counter("bytes_per_second") > bw * (1 + ROOF_SLACK):
+            above.append(f"{r.counter('bytes_per_second') / 1e9:.1f} GB/s compulsory traffic is "
+                         f"{r.counter('bytes_per_second') / bw:.0%} of the bandwidth measured at "
+                         f"{per_thread / 2**20:.2f} MiB per thread ({bw / 1e9:.1f} GB/s, {level}, {t} threads)")
+        if above:
+            v["above_roof"] = "; ".join(above)
+        out.append(v)
+    return out
+
+
+def above_roof(ctx, rows, ceil=None) -> list[dict]:
+    """{name, reason} of every row flagged above its roof, and of every ceiling flagged as disturbed."""
+    ceil = ceil or compute_ceilings(ctx, rows)
+    out = [{"name": v["row"].name, "reason": v["above_roof"]} for v in verdicts(ctx, rows, ceil) if "above_roof" in v]
+    out += [{"name": x["row"], "reason": x["reason"]} for x in ceil.get("suspect", [])]
     return out
 
 

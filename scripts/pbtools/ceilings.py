@@ -89,13 +89,28 @@ def windows_from_os(caches: dict) -> list[dict]:
 def compute(ctx: dict, rows) -> dict:
     """The CPU's ceilings (GPU rows have their own section in the summary and report)."""
     ok = [r for r in rows if not r.error and r.backend not in GPU_BACKENDS]
-    # Peak: the best thread count of each backend/dtype.
-    peak = {}
+    # Peak per backend/dtype and thread count, from each row's best repetition. A T-thread figure that does not
+    # beat the 1-thread one by half a core (T > 1) was measured while the machine was disturbed: it is flagged
+    # and left out, never taken as a roof.
+    by_threads, suspect = {}, []
     for r in ok:
-        if r.family == "peak" and r.counter("flops"):
-            key = f"{r.backend}/{r.params.get('dtype', 'f32')}"
-            if key not in peak or r.counter("flops") > peak[key]["flops"]:
-                peak[key] = {"flops": r.counter("flops"), "threads": r.p("threads")}
+        if r.family == "peak" and r.best("flops"):
+            by_threads[(r.backend, r.params.get("dtype", "f32"), r.p("threads") or 1)] = (r.best("flops"), r.name)
+    for (b, d, t), (f, name) in sorted(by_threads.items()):
+        one = by_threads.get((b, d, 1))
+        if t > 1 and one and f < one[0] * (1 + 0.5 * (t - 1)):
+            suspect.append({"row": name, "reason": f"{t} threads reach {f / one[0]:.2f}x the 1-thread figure "
+                            f"({f / 1e9:.1f} vs {one[0] / 1e9:.1f} GFLOP/s): a disturbed measurement, not a ceiling"})
+    bad = {x["row"] for x in suspect}
+    peak, peak_threads = {}, {}
+    for (b, d, t), (f, name) in by_threads.items():
+        if name in bad:
+            continue
+        key = f"{b}/{d}"
+        if key not in peak or f > peak[key]["flops"]:
+            peak[key] = {"flops": f, "threads": t}
+        k2 = f"{d}/threads:{t}"
+        peak_threads[k2] = max(peak_threads.get(k2, 0.0), f)
     def curve(variant):
         return [(r.p("bytes"), r.counter("ns_per_load")) for r in ok
                 if r.family == "mem_lat" and r.variant == variant and r.counter("ns_per_load")]
@@ -110,13 +125,16 @@ def compute(ctx: dict, rows) -> dict:
         inside = [v for s, v in small if lv["from_bytes"] <= s <= lv["to_bytes"]]
         lv["latency_ns_4k_pages"] = statistics.median(inside) if inside else None
     # Bandwidth per level: for each series (backend/op/threads), the best value over working sets inside the
-    # level's measured extent (DRAM: from its first working set up).
+    # level's measured extent (DRAM: from its first working set up). A T-thread row splits its arrays T ways,
+    # so it is placed by its per-thread working set (bytes / T): by the total, two L1-sized halves would count
+    # as an L2 working set and the L2 roof would come out above L1's.
     series = defaultdict(list)
     for r in ok:
-        if r.family == "mem_bw" and r.counter("bytes_per_second"):
-            series[f"{r.backend}/{r.variant}/threads:{r.p('threads')}"].append((r.p("bytes"), r.counter("bytes_per_second")))
+        if r.family == "mem_bw" and r.best("bytes_per_second"):
+            t = r.p("threads") or 1
+            series[f"{r.backend}/{r.variant}/threads:{t}"].append((r.p("bytes") // t, r.best("bytes_per_second")))
     for i, lv in enumerate(levels):
-        lo = lv["from_bytes"]
+        lo = lv["from_bytes"] if i else 0  # a per-thread share below the smallest size measured is still L1
         hi = lv["to_bytes"] if i < len(levels) - 1 else 1 << 62
         bw = {}
         for key, pts in series.items():
@@ -131,7 +149,21 @@ def compute(ctx: dict, rows) -> dict:
                 bw[key] = max(inside)
         lv["bandwidth"] = bw
         lv["best_bandwidth"] = max(bw.values()) if bw else None
-    return {"peak": peak, "levels": levels,
+    # No inner level's roof below an outer one: a working set that fits an outer level also fits every level
+    # inside it, so it can stream at least as fast there.
+    outer = None
+    for lv in reversed(levels):
+        if lv["best_bandwidth"] is not None and outer is not None and lv["best_bandwidth"] < outer:
+            lv["best_bandwidth"], lv["raised_to_outer"] = outer, True
+        outer = lv["best_bandwidth"] if lv["best_bandwidth"] is not None else outer
+    # The bandwidth curve per thread count, for roofs: at each per-thread working set, the best series.
+    curves = defaultdict(dict)
+    for key, pts in series.items():
+        t = int(key.rsplit(":", 1)[1])
+        for s_, v in pts:
+            curves[t][s_] = max(curves[t].get(s_, 0.0), v)
+    return {"peak": peak, "peak_threads": peak_threads, "suspect": suspect, "levels": levels,
+            "bw_curves": {str(t): sorted(c.items()) for t, c in sorted(curves.items())},
             "clock_ghz": _float(ctx.get("cpu_clock_ghz")),
             "source": ("huge-page chase plateaus" if huge else "chase plateaus") if lat else "OS cache sizes"}
 
@@ -148,3 +180,30 @@ def compute_roof(ceil: dict) -> tuple[float | None, float | None]:
     peak = max((p["flops"] for p in ceil["peak"].values()), default=None)
     dram = next((lv["best_bandwidth"] for lv in ceil["levels"] if lv["name"] == "DRAM"), None)
     return peak, dram
+
+
+def bandwidth_roof(ceil: dict, per_thread_bytes: float, threads: int) -> float | None:
+    """The most bandwidth a working set of per_thread_bytes per thread can get at this thread count: the best
+    measured at the largest measured size not above it, or at any larger size (the curve's envelope from the
+    right). Read off the bandwidth curve itself, so a cache that still streams past its latency knee keeps its
+    bandwidth; an upper bound, since a smaller working set is never slower."""
+    curves = ceil.get("bw_curves") or {}
+    curve = curves.get(str(threads))
+    if not curve:  # no bandwidth rows at this thread count: the nearest thread count below, else any
+        ts = sorted(int(t) for t in curves)
+        below = [t for t in ts if t <= threads]
+        if not ts:
+            return None
+        curve = curves[str(below[-1] if below else ts[0])]
+    pts = sorted(curve)
+    at = [i for i, (s_, _) in enumerate(pts) if s_ <= per_thread_bytes]
+    start = at[-1] if at else 0
+    return max(v for _, v in pts[start:])
+
+
+def level_of(ceil: dict, per_thread_bytes: float) -> str | None:
+    """The name of the measured level a per-thread working set falls in."""
+    for lv in ceil["levels"]:
+        if per_thread_bytes <= lv["to_bytes"]:
+            return lv["name"]
+    return ceil["levels"][-1]["name"] if ceil["levels"] else None

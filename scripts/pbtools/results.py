@@ -39,6 +39,12 @@ class Row:
         vals = [v for v in self.counters.get(key, []) if v is not None and math.isfinite(v)]
         return statistics.median(vals) if vals else None
 
+    def best(self, key: str, highest: bool = True) -> float | None:
+        """The best repetition of a counter: a ceiling is what the machine can do, and a disturbed repetition
+        (a neighbour on the core, a migration) only ever makes it look worse."""
+        vals = [v for v in self.counters.get(key, []) if v is not None and math.isfinite(v)]
+        return (max(vals) if highest else min(vals)) if vals else None
+
     def by_run(self) -> list[list[float]]:
         groups = {}
         for t, r in zip(self.times_ns, self.runs):

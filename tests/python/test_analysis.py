@@ -74,3 +74,82 @@ def test_bad_inputs_raise_one_line(tmp_path, content, msg):
     with pytest.raises(InputError) as e:
         load(p)
     assert msg in str(e.value) and "\n" not in str(e.value) and str(p) in str(e.value)
+
+
+# --- The roof check: no number above what the machine measurably does --------------------------------------
+
+def _row(name, t_ns, reps=1, **counters):
+    from pbtools.results import Row
+    fam, backend, variant, params = parse_name(name)
+    return Row(name, fam, backend, variant, params, times_ns=[t_ns] * reps, runs=[0] * reps,
+               counters={k: (v if isinstance(v, list) else [v] * reps) for k, v in counters.items()})
+
+
+def _machine(peak2=200e9):
+    ctx = {"l1d_bytes": "49152", "l2_bytes": "2097152", "l3_bytes": "33554432"}
+    rows = [_row("peak/openmp/fma/dtype:f32/threads:1", 1e6, flops=100e9),
+            _row("peak/openmp/fma/dtype:f32/threads:2", 1e6, flops=peak2)]
+    for size, ns in ((16384, 1.0), (32768, 1.0), (262144, 4.0), (1048576, 4.0), (8388608, 15.0), (16777216, 15.0),
+                     (268435456, 100.0), (536870912, 100.0)):
+        rows.append(_row(f"mem_lat/naive/chase/bytes:{size}", 1e6, ns_per_load=ns))
+    # Total footprint per row; 2-thread rows split it, so 65536 at 2 threads is 32 KiB each: an L1 figure.
+    for size, bw1, bw2 in ((32768, 300e9, 400e9), (65536, 150e9, 600e9), (1048576, 150e9, 300e9),
+                           (16777216, 100e9, 200e9), (536870912, 20e9, 30e9)):
+        rows.append(_row(f"mem_bw/openmp/read/bytes:{size}/threads:1", 1e6, bytes_per_second=bw1))
+        rows.append(_row(f"mem_bw/openmp/read/bytes:{size}/threads:2", 1e6, bytes_per_second=bw2))
+    return ctx, rows
+
+
+def test_two_thread_bandwidth_is_placed_by_its_per_thread_working_set():
+    ctx, rows = _machine()
+    c = ceilings.compute(ctx, rows)
+    lv = {l["name"]: l for l in c["levels"]}
+    assert lv["L1"]["bandwidth"]["openmp/read/threads:2"] == 600e9  # 64 KiB total = 32 KiB per thread
+    bws = [l["best_bandwidth"] for l in c["levels"]]
+    assert bws == sorted(bws, reverse=True), bws  # no inner roof below an outer one
+
+
+def test_a_row_above_its_compute_roof_is_flagged_with_the_reason():
+    ctx, rows = _machine()
+    # 1 GFLOP in 4 ms at 1 thread = 250 GFLOP/s against a 100 GFLOP/s 1-thread peak: another row's threads.
+    rows.append(_row("conv/onednn/direct/N:1/C:64/H:56/W:56/K:64/R:3/S:3/stride:1/pad:1/sparsity:0.00/threads:1",
+                     4e6, flops=250e9, ai=100.0, bytes_per_second=2.5e9))
+    rows.append(_row("gemm/openmp/M:512/N:512/K:512/threads:2", 1e6, flops=190e9, ai=80.0, bytes_per_second=2.4e9))
+    flagged = {f["name"]: f["reason"] for f in analysis.above_roof(ctx, rows)}
+    assert list(flagged) == ["conv/onednn/direct/N:1/C:64/H:56/W:56/K:64/R:3/S:3/stride:1/pad:1/sparsity:0.00/threads:1"]
+    assert "250% of the compute roof" in next(iter(flagged.values()))
+
+
+def test_a_gemv_that_fits_a_cache_is_judged_by_that_caches_bandwidth_not_drams():
+    """7.8 MiB per call streams at cache speed where the bandwidth curve says so, whatever the latency knee."""
+    ctx, rows = _machine()
+    gemv = _row("gemm/openmp/M:2048/N:1/K:1000/threads:1", 78e3, flops=52e9, ai=0.5, bytes_per_second=104e9)
+    rows.append(gemv)
+    v = next(v for v in analysis.verdicts(ctx, rows) if v["row"] is gemv)
+    assert "above_roof" not in v and v["bound"].endswith("bandwidth") and v["share"] == pytest.approx(104 / 150, rel=0.01)
+
+
+def test_a_two_thread_ceiling_no_faster_than_one_thread_is_flagged_and_not_used():
+    ctx, rows = _machine(peak2=101e9)  # a neighbour took a core while 2 threads ran
+    c = ceilings.compute(ctx, rows)
+    assert [s["row"] for s in c["suspect"]] == ["peak/openmp/fma/dtype:f32/threads:2"]
+    assert "f32/threads:2" not in c["peak_threads"]
+    roof, what = analysis.compute_roof_at(c, 2)
+    assert roof == 200e9 and "x 2" in what  # the 1-thread peak times two, said so
+    assert any("disturbed" in f["reason"] for f in analysis.above_roof(ctx, rows))
+
+
+def test_ceilings_keep_the_best_repetition():
+    ctx, rows = _machine()
+    rows[0] = _row("peak/openmp/fma/dtype:f32/threads:1", 1e6, reps=3, flops=[60e9, 100e9, 70e9])
+    assert ceilings.compute(ctx, rows)["peak"]["openmp/f32"]["flops"] == 200e9
+    assert ceilings.compute(ctx, rows)["peak_threads"]["f32/threads:1"] == 100e9
+
+
+def test_the_old_zen3_reference_shows_the_onednn_thread_bug():
+    """The committed Zen 3 run predates the oneDNN thread fix: its 1-thread 1x1 oneDNN rows ran on 2 threads and
+    the roof check names them (and nothing else)."""
+    from pathlib import Path
+    ctx, rows = load(Path(__file__).resolve().parents[2] / "results/reference/amd-epyc-zen3-2c-default.json")
+    flagged = [f["name"] for f in analysis.above_roof(ctx, rows)]
+    assert flagged and all(n.startswith("conv/onednn/direct/") and n.endswith("/threads:1") for n in flagged)

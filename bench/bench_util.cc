@@ -2,6 +2,7 @@
 
 #include "prunebench/reference.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <random>
 #include <set>
@@ -46,16 +47,18 @@ std::size_t count_matching(const std::string& filter) {
   return n;
 }
 
-std::vector<index_t> check_rows(index_t M) {
-  std::vector<index_t> rows;
-  if (M <= 128) {
-    for (index_t i = 0; i < M; ++i) rows.push_back(i);
-    return rows;
+double conv_error(const ConvShape& s, const float* x, const float* w, const float* y) {
+  const index_t OHW = s.OH() * s.OW(), img_in = s.C * s.H * s.W, img_out = s.K * OHW;
+  ConvShape one = s;
+  one.N = 1;
+  double err = 0.0;
+  std::vector<double> ref(static_cast<std::size_t>(img_out));
+  for (index_t n : check_images(s.N, double(img_out) * double(s.C * s.R * s.S))) {
+    ref::conv(one, x + n * img_in, w, 0, s.K, ref.data());
+    for (index_t k = 0; k < s.K; ++k)
+      err = std::max(err, ref::max_rel_err(y + n * img_out + k * OHW, OHW, ref.data() + k * OHW, 1, OHW));
   }
-  std::set<index_t> pick = {0, M - 1};
-  std::mt19937_64 gen(7);
-  while (pick.size() < 64) pick.insert(static_cast<index_t>(gen() % static_cast<std::uint64_t>(M)));
-  return {pick.begin(), pick.end()};
+  return err;
 }
 
 double verify_rows(const float* C, index_t N, index_t K, const float* A, index_t lda, const float* B,

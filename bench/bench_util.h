@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "config.h"
+#include "verify_sample.h"
+#include "prunebench/conv.h"
 
 namespace pb::bench {
 
@@ -46,15 +48,18 @@ bool skip_if_unavailable(benchmark::State& st, const std::string& id, const std:
 // says by how much the kernel was wrong.
 bool skip_if_wrong(benchmark::State& st, double max_rel_err, double tolerance);
 
-// Rows of an M-row output checked against the float64 oracle before timing: all of them up to 128, else 64
-// (the first, the last and seeded random ones). Every column and the whole K reduction of those rows are
-// checked; the unit tests check whole outputs, this catches a kernel that broke on this machine or shape.
-std::vector<index_t> check_rows(index_t M);
+
 
 // max_rel_err of rows out_rows of C (row stride N) against the float64 product of rows a_rows of A (row stride
 // lda, K columns) and B (K x N, row stride N); out_rows[i] of C corresponds to a_rows[i] of A.
 double verify_rows(const float* C, index_t N, index_t K, const float* A, index_t lda, const float* B,
                    const std::vector<index_t>& out_rows, const std::vector<index_t>& a_rows);
+
+
+
+// max_rel_err (per image and channel) of a convolution's output y, N x K x OH x OW, against the float64 oracle of
+// x and w, on the images check_images() picks.
+double conv_error(const ConvShape& s, const float* x, const float* w, const float* y);
 
 // flops (useful), bytes_per_second (compulsory traffic), ai, max_rel_err — per iteration values, turned into
 // rates by Google Benchmark with the benchmark's own clock (real time for every family that threads).

@@ -7,8 +7,8 @@
 // after sparsity, as spmm rows do. Counters as spmm: flops useful (2 per multiply-add of a non-zero weight whose
 // input tap lies inside the image: padding taps are not counted; for structured rows those of the smaller layer),
 // dense_flops the layer's nominal 2*N*K*OH*OW*C*R*S, padding taps included.
-// Cache state: warm, as gemm. Verification: a sample of output channels (all images and positions) against the
-// float64 direct convolution of the pruned filters.
+// Cache state: warm, as gemm. Verification: every output channel and position against the float64 direct
+// convolution of the pruned filters (all images while the oracle fits its budget, bench_util.h).
 #include <memory>
 #include <set>
 
@@ -34,6 +34,7 @@ struct Layer {
   AlignedBuffer<float> x_small; // channels: the input of the kept channels only
   std::vector<float> w_small;
   index_t nnz = 0;
+  std::vector<double> ref;      // the float64 oracle of the pruned layer, N x K x OH x OW (filled on first use)
 };
 
 std::string key_of(const ConvShape& s, const std::string& pattern, double sp) {
@@ -108,14 +109,6 @@ std::shared_ptr<Layer> layer_for(const ConvShape& s, const std::string& pattern,
   return L;
 }
 
-// Output channels checked: all up to 16, else 16 spread over K (first and last included).
-std::vector<index_t> check_channels(index_t K) {
-  std::vector<index_t> ks;
-  const index_t n = std::min<index_t>(K, 16);
-  for (index_t i = 0; i < n; ++i) ks.push_back(n == 1 ? 0 : i * (K - 1) / (n - 1));
-  return ks;
-}
-
 void run_conv(benchmark::State& st, const Kernel<ConvFn>& k, const ConvShape& s, const std::string& pattern,
               double sp, int threads) {
   if (skip_if_unavailable(st, k.info.id(), k.info.why_unavailable())) return;
@@ -134,15 +127,23 @@ void run_conv(benchmark::State& st, const Kernel<ConvFn>& k, const ConvShape& s,
   AlignedBuffer<float> y(static_cast<std::size_t>(std::max<index_t>(1, run_s.N * run_s.K * OHW)));
   ConvArgs a{run_s, x, w, &L->sw, y.data(), threads, true};
   k.run(a);
-  // Verify: run channel j of the run layer is channel kept[j] (filters) or j of the pruned original.
-  double err = 0.0;
-  for (index_t j : check_channels(run_s.K)) {
-    const index_t orig = structured && pattern == "filters" ? L->kept[j] : j;
-    std::vector<double> ref(static_cast<std::size_t>(s.N * OHW));
-    ref::conv(s, L->x.data(), L->w.data(), orig, orig + 1, ref.data());
-    for (index_t n = 0; n < s.N; ++n)
-      err = std::max(err, ref::max_rel_err(y.data() + (n * run_s.K + j) * OHW, OHW, ref.data() + n * OHW, 1, OHW));
+  // Verify every output channel and position (of the images check_images picks) against the float64 oracle of
+  // the pruned layer, computed once per layer: channel j of the run layer is channel kept[j] (filters) or j of
+  // the pruned original.
+  const auto images = check_images(s.N, double(s.K * OHW) * double(s.C * s.R * s.S));
+  if (L->ref.empty()) {
+    ConvShape one = s;
+    one.N = 1;
+    L->ref.resize(static_cast<std::size_t>(s.N * s.K * OHW));
+    for (index_t n : images)
+      ref::conv(one, L->x.data() + n * s.C * s.H * s.W, L->w.data(), 0, s.K, L->ref.data() + n * s.K * OHW);
   }
+  double err = 0.0;
+  for (index_t n : images)
+    for (index_t j = 0; j < run_s.K; ++j) {
+      const index_t orig = structured && pattern == "filters" ? L->kept[j] : j;
+      err = std::max(err, ref::max_rel_err(y.data() + (n * run_s.K + j) * OHW, OHW, L->ref.data() + (n * s.K + orig) * OHW, 1, OHW));
+    }
   if (skip_if_wrong(st, err, ref::dot_tolerance(s.C * s.R * s.S))) return;
   // A library picks its own algorithm: the row says which one it timed (oneDNN's implementation name).
   if (k.info.backend == "onednn") st.SetLabel(conv_onednn_impl(a));

@@ -141,7 +141,7 @@ void run_sparse(benchmark::State& st, const Kernel<SpmmFn>& k, const Source& src
   AlignedBuffer<float> C(static_cast<std::size_t>(std::max<index_t>(1, p->M * N)));
   const SpmmArgs g{&p->W, N, act.B.data(), N, C.data(), N, threads};
   k.run(g);
-  const auto rows = check_rows(p->M);
+  const auto rows = check_rows(p->M, double(N) * double(p->K));
   const double err = verify(*p, act.B.data(), N, C.data(), rows, rows);
   if (skip_if_wrong(st, err, ref::dot_tolerance(p->K))) return;
   for (auto _ : st) {
@@ -184,7 +184,7 @@ void run_dense_on_pruned(benchmark::State& st, const Kernel<GemmFn>& k, bool str
   const GemmArgs g{Mr, N, Kr, A, Kr, B, N, C.data(), N, threads};
   k.run(g);
   // Output row r of the run problem is weight row w_rows[r] of the full masked problem.
-  std::vector<index_t> out_rows = check_rows(Mr), w_rows = out_rows;
+  std::vector<index_t> out_rows = check_rows(Mr, double(N) * double(p->K)), w_rows = out_rows;
   if (structured && rows)
     for (auto& r : w_rows) r = p->kept_rows[r];
   const double err = Mr ? verify(*p, act.B.data(), N, C.data(), out_rows, w_rows) : 0.0;

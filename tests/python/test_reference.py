@@ -1,0 +1,38 @@
+"""The committed reference runs are what a user trusts first: no row of a CPU reference measured with today's
+harness may sit above its roof, and the analysis block stored in it agrees with a fresh analysis."""
+import json
+from pathlib import Path
+
+import pytest
+
+from pbtools import analysis, ceilings
+from pbtools.results import load
+
+REF = Path(__file__).resolve().parents[2] / "results" / "reference"
+# Runs from before the trust fixes (oneDNN thread count, padding FLOPs): kept as history, and as the proof that
+# the roof check finds what was wrong with them (test_analysis.py).
+BEFORE_THE_FIXES = {"amd-epyc-zen3-2c-default.json"}
+CPU_REFS = sorted(p for p in REF.glob("*.json") if "gpu" not in p.name and p.name not in BEFORE_THE_FIXES)
+
+
+def test_there_is_a_cpu_reference_to_check():
+    assert CPU_REFS
+
+
+@pytest.mark.parametrize("path", CPU_REFS, ids=lambda p: p.name)
+def test_no_row_of_a_reference_run_is_above_its_roof(path):
+    ctx, rows = load(path)
+    flagged = analysis.above_roof(ctx, rows)
+    assert flagged == [], "\n".join(f"{f['name']}: {f['reason']}" for f in flagged)
+    stored = json.loads(path.read_text()).get("prunebench_analysis", {})
+    assert stored.get("above_roof") == []
+
+
+@pytest.mark.parametrize("path", CPU_REFS, ids=lambda p: p.name)
+def test_reference_ceilings_are_ordered(path):
+    ctx, rows = load(path)
+    c = ceilings.compute(ctx, rows)
+    bws = [lv["best_bandwidth"] for lv in c["levels"] if lv["best_bandwidth"]]
+    assert bws == sorted(bws, reverse=True)
+    pt = c["peak_threads"]
+    assert pt["f32/threads:2"] >= 1.5 * pt["f32/threads:1"]

@@ -6,6 +6,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -41,7 +42,10 @@ Convolution: fp32, NCHW activations, KCRS filters, stride and padding; dilation 
   --machine-id          print this machine's id (results/<machine-id>/, baselines) and exit
   --openblas-corename   print the core type OpenBLAS runs with here and exit (scripts/bench uses it)
   --version             print the version and exit
-  --benchmark_*         passed to Google Benchmark, e.g. --benchmark_filter='gemm/openmp/.*'
+  --benchmark_*         passed to Google Benchmark, e.g. --benchmark_filter='gemm/openmp/.*';
+                        --benchmark_out=FILE [--benchmark_out_format=json|csv|console] as in any Google Benchmark
+                        binary (written atomically, like --out); --benchmark_min_time=0.5s (or 0.5; 100x needs
+                        Google Benchmark 1.8+) in the form this library version takes
 
 Benchmark names: <family>/<backend>[/<variant>]/<key>:<value>/... ; Google Benchmark appends /real_time to
 rows timed by the wall clock. Counters: flops (useful FLOP/s), bytes_per_second (compulsory traffic), ai
@@ -100,6 +104,22 @@ int serve() {
   return 0;
 }
 
+// --benchmark_min_time in the form this Google Benchmark takes: 1.8 and later want a unit ("0.5s", or "100x"
+// for an iteration count), 1.7 a bare number of seconds. Accepts either form from the user; "" if malformed.
+std::string min_time_flag(std::string v) {
+  const bool iters = !v.empty() && v.back() == 'x';
+  if (!v.empty() && (v.back() == 's' || iters)) v.pop_back();
+  char* end = nullptr;
+  const double x = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != '\0' || !(x > 0)) return {};
+#if PB_BENCHMARK_MIN_TIME_UNITS
+  return v + (iters ? "x" : "s");
+#else
+  if (iters) return {};  // an iteration count needs Google Benchmark 1.8
+  return v;
+#endif
+}
+
 int usage_error(const std::string& msg) {
   std::fprintf(stderr, "prunebench: %s (see --help)\n", msg.c_str());
   return 2;
@@ -108,7 +128,7 @@ int usage_error(const std::string& msg) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string profile = "default", config_path, out_path;
+  std::string profile = "default", config_path, out_path, out_format = "json";
   bool list_kernels = false, serving = false;
   std::vector<std::string> passthrough;
   for (int i = 1; i < argc; ++i) {
@@ -143,9 +163,17 @@ int main(int argc, char** argv) {
       if (!text) return usage_error("unknown profile '" + value("--print-profile=") + "'");
       std::fputs(text, stdout);
       return 0;
+    } else if (starts_with(a, "--benchmark_out=")) {
+      out_path = value("--benchmark_out=");  // as --out: written to a temporary file, renamed at the end
+    } else if (starts_with(a, "--benchmark_out_format=")) {
+      out_format = value("--benchmark_out_format=");
+      if (out_format != "json" && out_format != "csv" && out_format != "console")
+        return usage_error("--benchmark_out_format must be json, csv or console, not '" + out_format + "'");
+    } else if (starts_with(a, "--benchmark_min_time=")) {
+      const std::string v = min_time_flag(value("--benchmark_min_time="));
+      if (v.empty()) return usage_error("bad --benchmark_min_time '" + value("--benchmark_min_time=") + "'");
+      passthrough.push_back("--benchmark_min_time=" + v);
     } else if (starts_with(a, "--benchmark_")) {
-      if (starts_with(a, "--benchmark_out=") || starts_with(a, "--benchmark_out_format="))
-        return usage_error("use --out=FILE (atomic JSON) instead of " + a.substr(0, a.find('=')));
       passthrough.push_back(a);
     } else {
       return usage_error("unknown argument '" + a + "'");
@@ -175,13 +203,13 @@ int main(int argc, char** argv) {
     if (!dir.empty() && !fs::is_directory(dir)) return usage_error("--out: directory '" + dir.string() + "' does not exist");
     g_tmp_out = out_path + ".tmp." + std::to_string(::getpid());
     passthrough.push_back("--benchmark_out=" + g_tmp_out);
-    passthrough.push_back("--benchmark_out_format=json");
+    passthrough.push_back("--benchmark_out_format=" + out_format);
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
   }
 
   // The config's timing settings go first so the user's own --benchmark_min_time / _repetitions win.
-  std::vector<std::string> store = {argv[0], "--benchmark_min_time=" + std::to_string(cfg.min_time),
+  std::vector<std::string> store = {argv[0], "--benchmark_min_time=" + min_time_flag(std::to_string(cfg.min_time)),
                                     "--benchmark_repetitions=" + std::to_string(cfg.repetitions)};
   store.insert(store.end(), passthrough.begin(), passthrough.end());
   std::vector<char*> bargv;

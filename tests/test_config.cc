@@ -153,7 +153,9 @@ TEST_F(Binary, TinyRunHasTheContractsNamesCountersAndContext) {
 TEST_F(Binary, BadInputGivesOneLineAndExitTwo) {
   std::ofstream(dir / "bad.json") << R"({"gemm": [{"M": -1, "N": 1, "K": 1}]})";
   for (const std::string& args : std::vector<std::string>{"--bogus", "--profile=fast", "--config=" + (dir / "bad.json").string(),
-                                 "--config=" + (dir / "nope.json").string(), "--benchmark_out=x.json"}) {
+                                 "--config=" + (dir / "nope.json").string(),
+                                 "--benchmark_out=" + (dir / "x.json").string() + " --benchmark_out_format=xml",
+                                 "--benchmark_min_time=soon"}) {
     Result r = run(args, dir);
     EXPECT_EQ(r.status, 2) << args;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << args << ": " << r.err;

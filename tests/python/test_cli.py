@@ -1,0 +1,41 @@
+"""prunebench takes Google Benchmark's usual output and timing flags as any Google Benchmark binary does."""
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+BIN = Path(__file__).resolve().parents[2] / "build" / "portable" / "bin" / "prunebench"
+ROW = "--benchmark_filter=gemm/openmp/M:256/N:256/K:256/threads:1"
+pytestmark = pytest.mark.skipif(not BIN.exists(), reason="needs build/portable (./scripts/test builds it first)")
+
+
+def run(*args):
+    r = subprocess.run([str(BIN), "--profile=quick", *map(str, args)], capture_output=True, text=True)
+    return r.returncode, r.stdout, r.stderr
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "console"])
+def test_benchmark_out_writes_the_asked_format_atomically(tmp_path, fmt):
+    out = tmp_path / f"o.{fmt}"
+    rc, _, err = run(ROW, "--benchmark_min_time=0.01s", f"--benchmark_out={out}", f"--benchmark_out_format={fmt}")
+    assert rc == 0, err
+    text = out.read_text()
+    assert "gemm/openmp/M:256/N:256/K:256/threads:1" in text
+    if fmt == "json":
+        assert json.loads(text)["benchmarks"]
+    if fmt == "csv":
+        assert "name,iterations,real_time" in text
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no temporary file left
+
+
+@pytest.mark.parametrize("value", ["0.01s", "0.01"])
+def test_min_time_in_either_form(value):
+    rc, _, err = run(ROW, f"--benchmark_min_time={value}")
+    assert rc == 0, err
+
+
+@pytest.mark.parametrize("flag", ["--benchmark_out_format=xml", "--benchmark_min_time=abc", "--benchmark_min_time=-1s"])
+def test_bad_values_are_one_line_and_exit_2(flag):
+    rc, out, err = run(flag)
+    assert rc == 2 and err.count("\n") == 1, err

@@ -71,6 +71,24 @@ void expect_row_threads(const std::string& what, const std::function<void(int)>&
   }
 }
 
+// Prunes w (rows x cols) in place to what a kernel of format fmt takes (2:4, 4x4 blocks at 80%, or 80%
+// magnitude) and builds that format beside the CSR every kernel can fall back on.
+pb::SparseWeights pruned_for(const std::string& fmt, std::vector<float>& w, index_t rows, index_t cols) {
+  pb::SparseWeights sw;
+  sw.M = rows, sw.K = cols;
+  if (fmt == "nm") {
+    pb::apply_mask(w, pb::mask_nm(w, rows, cols, 2, 4));
+    sw.nm = pb::nm_from_dense(w, rows, cols, 2, 4);
+  } else if (fmt == "bsr") {
+    pb::apply_mask(w, pb::mask_blocks(w, rows, cols, 4, 4, 0.8));
+    sw.bsr = pb::bsr_from_dense(w, rows, cols, 4, 4);
+  } else if (fmt != "dense") {
+    pb::apply_mask(w, pb::mask_magnitude(w, rows, cols, 0.8));
+  }
+  sw.csr = pb::csr_from_dense(w, rows, cols);
+  return sw;
+}
+
 TEST(Threads, EveryGemmBackendRunsOnTheRowsThreadCount) {
   const index_t n = 320;
   std::vector<float> A(n * n), B(n * n), C(n * n);
@@ -90,19 +108,7 @@ TEST(Threads, EverySpmmBackendRunsOnTheRowsThreadCount) {
   for (const auto& k : pb::spmm_kernels()) {
     if (!k.info.available() || k.info.backend == "naive") continue;
     std::vector<float> wk = w;
-    const std::string& fmt = k.info.formats.at(0);
-    pb::SparseWeights sw;
-    sw.M = M, sw.K = K;
-    if (fmt == "nm") {
-      pb::apply_mask(wk, pb::mask_nm(wk, M, K, 2, 4));
-      sw.nm = pb::nm_from_dense(wk, M, K, 2, 4);
-    } else if (fmt == "bsr") {
-      pb::apply_mask(wk, pb::mask_blocks(wk, M, K, 4, 4, 0.8));
-      sw.bsr = pb::bsr_from_dense(wk, M, K, 4, 4);
-    } else {
-      pb::apply_mask(wk, pb::mask_magnitude(wk, M, K, 0.8));
-    }
-    sw.csr = pb::csr_from_dense(wk, M, K);
+    const pb::SparseWeights sw = pruned_for(k.info.formats.at(0), wk, M, K);
     expect_row_threads("spmm " + k.info.id(), [&](int t) { k.run({&sw, N, B.data(), N, C.data(), N, t}); });
   }
 }
@@ -115,19 +121,7 @@ TEST(Threads, EveryConvBackendRunsOnTheRowsThreadCount) {
   for (const auto& k : pb::conv_kernels()) {
     if (!k.info.available() || k.info.backend == "naive") continue;
     std::vector<float> wk = w;
-    const std::string& fmt = k.info.formats.at(0);
-    pb::SparseWeights sw;
-    sw.M = s.K, sw.K = CRS;
-    if (fmt == "nm") {
-      pb::apply_mask(wk, pb::mask_nm(wk, s.K, CRS, 2, 4));
-      sw.nm = pb::nm_from_dense(wk, s.K, CRS, 2, 4);
-    } else if (fmt == "bsr") {
-      pb::apply_mask(wk, pb::mask_blocks(wk, s.K, CRS, 4, 4, 0.8));
-      sw.bsr = pb::bsr_from_dense(wk, s.K, CRS, 4, 4);
-    } else if (fmt == "csr") {
-      pb::apply_mask(wk, pb::mask_magnitude(wk, s.K, CRS, 0.8));
-    }
-    sw.csr = pb::csr_from_dense(wk, s.K, CRS);
+    const pb::SparseWeights sw = pruned_for(k.info.formats.at(0), wk, s.K, CRS);
     expect_row_threads("conv " + k.info.id(), [&](int t) {
       k.run({s, x.data(), wk.data(), &sw, y.data(), t, false});
     });

@@ -295,7 +295,7 @@ Config parse_config(const json& j, const std::string& source, const std::string&
   c.profile = profile;
   c.source = source;
   check_keys(j, {"threads", "repetitions", "min_time", "naive_max_gflop", "gemm", "peak", "latency_op", "mem_bw",
-                 "mem_lat", "spmm", "conv", "gpu"},
+                 "mem_lat", "spmm", "conv", "gpu", "guard"},
              source, "");
 
   const int cores = pb::cpu::cores();
@@ -326,6 +326,20 @@ Config parse_config(const json& j, const std::string& source, const std::string&
   if (j.contains("naive_max_gflop"))
     c.naive_max_gflop = get_num(j["naive_max_gflop"], source, "naive_max_gflop", 0.0, 1e6);
 
+  if (j.contains("guard")) {
+    const json& g = j["guard"];
+    if (g.is_boolean()) {
+      c.guard.enabled = g.get<bool>();
+    } else if (g.is_object()) {
+      check_keys(g, {"margin", "memory_margin", "steal"}, source, "guard");
+      if (g.contains("margin")) c.guard.margin = get_num(g["margin"], source, "guard.margin", 0.001, 1.0);
+      if (g.contains("memory_margin"))
+        c.guard.memory_margin = get_num(g["memory_margin"], source, "guard.memory_margin", 0.001, 1.0);
+      if (g.contains("steal")) c.guard.steal = get_num(g["steal"], source, "guard.steal", 0.0, 1.0);
+    } else {
+      fail(source, "guard", "expected false, true or {\"margin\": 0.1, \"memory_margin\": 0.5, \"steal\": 0.05}");
+    }
+  }
   if (j.contains("gemm")) c.gemm = parse_gemm(j["gemm"], source, "gemm");
   if (j.contains("peak")) {
     check_keys(j["peak"], {"dtypes"}, source, "peak");

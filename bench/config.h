@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "guard.h"
 #include "prunebench/conv.h"
 #include "prunebench/types.h"
 
@@ -81,6 +82,7 @@ struct Config {
   std::vector<SpmmEntry> spmm;
   std::vector<ConvEntry> conv;
   GpuSpec gpu;
+  GuardSettings guard;        // "guard": {"margin": 0.1, "memory_margin": 0.5, "steal": 0.05}, or false
   std::vector<std::string> warnings;  // non-fatal: an embedded profile's data set that is not on this machine
 };
 

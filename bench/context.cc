@@ -87,6 +87,13 @@ void add_context(const Config& c) {
   AddCustomContext("peak_openmp_isa", peak_openmp_isa());
   if (injected_slowdown() > 0) AddCustomContext("injected_slowdown", std::to_string(injected_slowdown()));
   AddCustomContext("cpu_clock_ghz", std::to_string(measured_clock_ghz()));
+  // The disturbance guard's margins (bench/guard.h), so the analysis judges the rows by the rule they ran under.
+  AddCustomContext("guard", c.guard.enabled ? "canary after every row" : "off");
+  if (c.guard.enabled) {
+    AddCustomContext("guard_margin", std::to_string(c.guard.margin));
+    AddCustomContext("guard_memory_margin", std::to_string(c.guard.memory_margin));
+    AddCustomContext("guard_steal", std::to_string(c.guard.steal));
+  }
   AddCustomContext("dram_bytes", std::to_string(dram_bytes()));
   AddCustomContext("eigen_version", std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) +
                                         "." + std::to_string(EIGEN_MINOR_VERSION));

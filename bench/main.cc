@@ -10,12 +10,14 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "bench_util.h"
 #include "config.h"
+#include "guard_reporter.h"
 #include "prunebench/cpu.h"
 #include "prunebench/registry.h"
 
@@ -49,7 +51,9 @@ Convolution: fp32, NCHW activations, KCRS filters, stride and padding; dilation 
 
 Benchmark names: <family>/<backend>[/<variant>]/<key>:<value>/... ; Google Benchmark appends /real_time to
 rows timed by the wall clock. Counters: flops (useful FLOP/s), bytes_per_second (compulsory traffic), ai
-(FLOP per byte), max_rel_err (vs the float64 oracle, checked before timing).
+(FLOP per byte), max_rel_err (vs the float64 oracle, checked before timing); guard_* (a ~10 ms canary after
+every row: clock and DRAM write speed, steal time; guard_suspect = 1 marks a row measured while disturbed; the
+config's "guard" key sets the margins or turns it off).
 Exit status: 0 on success, 2 on a bad flag, profile, config or file.
 )";
 
@@ -61,25 +65,46 @@ void on_signal(int sig) {
   std::raise(sig);
 }
 
-// Console output with a running count, so a long run shows where it is.
+// Console output with a running count, so a long run shows where it is, and a line under each row the guard
+// finds disturbed (judged against the calm state so far; the file's verdict uses the whole run's).
 class ProgressReporter : public benchmark::ConsoleReporter {
  public:
   // Colour only on a terminal: a log file or a pipe gets plain text.
-  explicit ProgressReporter(std::size_t total)
-      : benchmark::ConsoleReporter(isatty(STDOUT_FILENO) ? OO_ColorTabular : OO_Tabular), total_(total) {}
+  ProgressReporter(std::size_t total, pb::bench::RowGuards* guards)
+      : benchmark::ConsoleReporter(isatty(STDOUT_FILENO) ? OO_ColorTabular : OO_Tabular),
+        total_(total),
+        guards_(guards) {}
   void ReportRuns(const std::vector<Run>& runs) override {
-    if (!runs.empty() && runs.front().run_type == Run::RT_Iteration) ++done_;
+    if (runs.empty()) return;
+    if (runs.front().run_type == Run::RT_Iteration) ++done_;
     for (const auto& r : runs) {
       if (r.run_type == Run::RT_Iteration && r.repetition_index <= 0) {
         GetOutputStream() << "[" << done_ << "/" << total_ << "] ";
       }
       PrintRunData(r);
     }
+    if (!guards_) return;
+    const std::string name = runs.front().run_name.str();
+    if (guards_->find(name)) return;  // the row's first report (repetitions) was judged already
+    guards_->row_done(name);
+    const std::string why = pb::bench::judge(*guards_->find(name), guards_->calm(), guards_->settings());
+    if (!why.empty()) GetOutputStream() << "    ^ disturbed: " << why << "\n";
   }
 
  private:
   std::size_t total_, done_ = 0;
+  pb::bench::RowGuards* guards_;
 };
+
+std::unique_ptr<benchmark::BenchmarkReporter> file_reporter(const std::string& format) {
+  // Google Benchmark marks its CSV reporter deprecated but still ships it and --benchmark_out_format=csv selects it.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  if (format == "csv") return std::make_unique<benchmark::CSVReporter>();
+#pragma GCC diagnostic pop
+  if (format == "console") return std::make_unique<benchmark::ConsoleReporter>(benchmark::ConsoleReporter::OO_None);
+  return std::make_unique<benchmark::JSONReporter>();
+}
 
 bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
 
@@ -244,8 +269,16 @@ int main(int argc, char** argv) {
   std::string filter;
   for (const auto& a : passthrough)
     if (starts_with(a, "--benchmark_filter=")) filter = a.substr(std::strlen("--benchmark_filter="));
-  ProgressReporter reporter(pb::bench::count_matching(filter));
-  const std::size_t ran = benchmark::RunSpecifiedBenchmarks(&reporter);
+  std::unique_ptr<pb::bench::RowGuards> guards;
+  if (cfg.guard.enabled) guards = std::make_unique<pb::bench::RowGuards>(pb::cpu::cores(), cfg.guard);
+  ProgressReporter reporter(pb::bench::count_matching(filter), guards.get());
+  std::size_t ran = 0;
+  if (guards && !g_tmp_out.empty()) {
+    pb::bench::GuardedFileReporter to_file(file_reporter(out_format), *guards);
+    ran = benchmark::RunSpecifiedBenchmarks(&reporter, &to_file);
+  } else {
+    ran = benchmark::RunSpecifiedBenchmarks(&reporter);
+  }
   benchmark::Shutdown();
 
   if (!g_tmp_out.empty()) {

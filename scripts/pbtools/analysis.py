@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from . import guard
 from .ceilings import bandwidth_roof, level_of
 from .ceilings import compute as compute_ceilings
 from .results import GPU_BACKENDS
@@ -163,6 +164,11 @@ def verdicts(ctx, rows, ceil=None) -> list[dict]:
             v["above_roof"] = "; ".join(above)
         out.append(v)
     return out
+
+
+def disturbed(ctx, rows) -> list[dict]:
+    """{name, reason} of every row the guard found measured while the machine was disturbed (pbtools.guard)."""
+    return guard.disturbed(ctx, rows)
 
 
 def above_roof(ctx, rows, ceil=None) -> list[dict]:

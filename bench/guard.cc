@@ -1,0 +1,126 @@
+#include "guard.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "prunebench/cpu.h"
+#include "prunebench/memory.h"
+#include "prunebench/peak.h"
+
+namespace pb::bench {
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double median3(double a, double b, double c) { return std::max(std::min(a, b), std::min(std::max(a, b), c)); }
+
+std::string fmt(const char* f, double a, double b, double c) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, f, a, b, c);
+  return buf;
+}
+
+}  // namespace
+
+std::string judge(const RowGuard& row, const CanaryReading& calm, const GuardSettings& s) {
+  std::string why;
+  auto add = [&](const std::string& w) { why += (why.empty() ? "" : "; ") + w; };
+  if (calm.clock_ghz > 0 && row.canary.clock_ghz < calm.clock_ghz * (1 - s.margin))
+    add(fmt("clock %.2f GHz, %.0f%% under the run's calm %.2f GHz", row.canary.clock_ghz,
+            100 * (1 - row.canary.clock_ghz / calm.clock_ghz), calm.clock_ghz));
+  if (calm.write_gbs > 0 && row.canary.write_gbs < calm.write_gbs * (1 - s.memory_margin))
+    add(fmt("memory canary %.1f GB/s, %.0f%% under the run's calm %.1f GB/s", row.canary.write_gbs,
+            100 * (1 - row.canary.write_gbs / calm.write_gbs), calm.write_gbs));
+  if (row.steal_share > s.steal)
+    add(fmt("the host stole %.0f%% of the CPU time (limit %.0f%%)", 100 * row.steal_share, 100 * s.steal, 0));
+  return why;
+}
+
+namespace {
+// The p-th quantile by linear interpolation between order statistics (numpy's default, so Python agrees).
+double quantile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const double pos = p * static_cast<double>(v.size() - 1);
+  const std::size_t i = static_cast<std::size_t>(pos);
+  const double f = pos - static_cast<double>(i);
+  return i + 1 < v.size() ? v[i] * (1 - f) + v[i + 1] * f : v[i];
+}
+}  // namespace
+
+CanaryReading calm_state(const std::vector<CanaryReading>& readings) {
+  std::vector<double> clock, write;
+  for (const auto& r : readings) {
+    clock.push_back(r.clock_ghz);
+    write.push_back(r.write_gbs);
+  }
+  return {quantile(clock, 0.9), quantile(write, 0.9)};
+}
+
+CpuTimes read_cpu_times() {
+  CpuTimes t;
+  std::ifstream f("/proc/stat");
+  std::string line;
+  if (!std::getline(f, line) || line.rfind("cpu ", 0) != 0) return t;
+  std::istringstream in(line.substr(4));
+  // user nice system idle iowait irq softirq steal guest guest_nice; guest time is already inside user.
+  long long v[8] = {};
+  int n = 0;
+  while (n < 8 && in >> v[n]) ++n;
+  for (int i = 0; i < n; ++i) t.total += v[i];
+  if (n == 8) t.steal = v[7];
+  return t;
+}
+
+double steal_share(const CpuTimes& from, const CpuTimes& to) {
+  if (from.steal < 0 || to.steal < 0 || to.total <= from.total) return -1;
+  return static_cast<double>(to.steal - from.steal) / static_cast<double>(to.total - from.total);
+}
+
+// The memory canary writes with non-temporal stores, which go to DRAM whatever the caches hold: a read of a
+// buffer near the last-level cache's size measured 27 to 51 GB/s here depending on what the row before it
+// had evicted, while the streaming write does not depend on the cache state. 16 MiB, or the L2 caches of all
+// cores if that is more.
+Canary::Canary(int threads) : threads_(std::max(1, threads)) {
+  const std::int64_t l2 = cpu::cache_bytes(2) * cpu::cores();
+  const std::size_t bytes = static_cast<std::size_t>(std::max<std::int64_t>(64 << 20, l2));
+  buf_.resize(bytes / sizeof(double));
+  BwArgs a{buf_.data(), nullptr, nullptr, buf_.size(), 1, threads_, 1.0};
+  bw_init(a);
+  measure();  // wakes the cores and faults in nothing new later
+}
+
+CanaryReading Canary::measure() {
+  constexpr std::int64_t kSteps = 1 << 22;  // ~0.3-0.5 ms at 2-3.5 GHz
+  double clock[3], write[3];
+  double sink = 0;
+  for (int shot = 0; shot < 3; ++shot) {
+    double slowest = 1e30;
+    std::int64_t chains = 0;
+#pragma omp parallel num_threads(threads_) reduction(min : slowest) reduction(+ : chains)
+    {
+      const auto t0 = std::chrono::steady_clock::now();
+      chains += latency_chain_i64(kSteps, omp_get_thread_num(), 3);
+      slowest = std::min(slowest, kSteps / seconds_since(t0) / 1e9);
+    }
+    clock[shot] = slowest;
+    sink += static_cast<double>(chains);
+    BwArgs a{buf_.data(), nullptr, nullptr, buf_.size(), 1, threads_, 0.0};
+    const auto t0 = std::chrono::steady_clock::now();
+    sink += bw_openmp(BwOp::write_nt, a);
+    write[shot] = static_cast<double>(buf_.size() * sizeof(double)) / seconds_since(t0) / 1e9;
+  }
+  volatile double keep = sink;
+  (void)keep;
+  return {median3(clock[0], clock[1], clock[2]), median3(write[0], write[1], write[2])};
+}
+
+}  // namespace pb::bench

@@ -1,0 +1,67 @@
+// The disturbance guard. On a 2-vCPU KVM guest the same row has measured 2.3x slower for tens of seconds with
+// nothing else running and steal time flat: the host took the cores and the guest could not see it coming. So
+// after every row a short canary runs on every core (a dependent integer-add chain, whose rate is each core's
+// clock as the guest sees it: a vCPU the host descheduled looks like a slow clock; and a streaming write to
+// DRAM on every core, which a neighbour's memory traffic slows), and each row is judged by the
+// canaries on either side of it against the run's calm state (the 90th percentile of its canaries: the best
+// single reading is luck, the median is disturbed when half the run is), and by the CPU time the host reported
+// stealing while it ran. A row that fails either test carries guard_suspect = 1; scripts/bench measures it
+// again, and the analysis shows what stays flagged as disturbed and keeps it out of the ceilings.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace pb::bench {
+
+struct CanaryReading {
+  double clock_ghz = 0;  // the slowest core's dependent 64-bit adds per ns (1 cycle each)
+  double write_gbs = 0;  // all cores streaming non-temporal stores to DRAM
+};
+
+// Margins (config key "guard"): a row is disturbed when the clock canary beside it ran more than `margin` below
+// the run's calm state, the memory canary more than `memory_margin` below it, or when the host stole more than
+// `steal` of the CPU time while it ran. Measured on a 2-vCPU KVM guest (Emerald Rapids), 40 canaries 50 ms apart
+// with nothing else running: clock within -6%..+3% of the median, streaming writes within -17%..+17%; between
+// the rows of a quick run the memory canary read 22-43 GB/s without a row looking disturbed. The margins sit
+// above that spread: the disturbances worth catching halve a row's speed.
+struct GuardSettings {
+  bool enabled = true;
+  double margin = 0.10;
+  double memory_margin = 0.50;
+  double steal = 0.05;
+};
+
+// What one row saw: the worse canary on either side of it and the share of CPU time stolen while it ran
+// (-1 where /proc/stat has no steal column).
+struct RowGuard {
+  CanaryReading canary;
+  double steal_share = -1;
+};
+
+// The verdict on a row: empty when clean, else the reason in a few words ("clock 1.9 GHz, 17% under the run's
+// calm 2.3 GHz"). Python's analysis applies the same rule to the counters (scripts/pbtools/guard.py).
+std::string judge(const RowGuard& row, const CanaryReading& calm, const GuardSettings& s);
+// The calm state of a run: the 90th percentile of each canary over its rows' readings.
+CanaryReading calm_state(const std::vector<CanaryReading>& readings);
+
+// CPU time in jiffies over all CPUs from /proc/stat's "cpu" line; steal < 0 where the kernel has no such column.
+struct CpuTimes {
+  long long steal = -1, total = 0;
+};
+CpuTimes read_cpu_times();
+double steal_share(const CpuTimes& from, const CpuTimes& to);  // -1 when unknown or no time passed
+
+// The canary itself: ~10 ms, the median of three shots of each kernel (~1.5 ms each: shorter shots spread twice
+// as wide here), so a single timer-tick blip does not flag a row while a disturbance that lasts (the kind that
+// spoils a row) does.
+class Canary {
+ public:
+  explicit Canary(int threads);
+  CanaryReading measure();
+
+ private:
+  int threads_;
+  std::vector<double> buf_;
+};
+
+}  // namespace pb::bench

@@ -1,0 +1,75 @@
+#include "guard_reporter.h"
+
+#include <algorithm>
+
+namespace pb::bench {
+
+RowGuards::RowGuards(int threads, const GuardSettings& s) : canary_(threads), settings_(s) {
+  last_ = canary_.measure();
+  last_times_ = read_cpu_times();
+}
+
+void RowGuards::row_done(const std::string& run_name) {
+  if (run_name == last_name_) return;
+  const CpuTimes now_times = read_cpu_times();
+  const CanaryReading now = canary_.measure();
+  RowGuard g;
+  g.canary = {std::min(last_.clock_ghz, now.clock_ghz), std::min(last_.write_gbs, now.write_gbs)};
+  g.steal_share = steal_share(last_times_, now_times);
+  rows_[run_name] = g;
+  last_ = now;
+  last_times_ = read_cpu_times();  // the canary's own time is not the next row's
+  last_name_ = run_name;
+}
+
+CanaryReading RowGuards::calm() const {
+  std::vector<CanaryReading> seen;
+  for (const auto& [name, g] : rows_) seen.push_back(g.canary);
+  return calm_state(seen);
+}
+
+const RowGuard* RowGuards::find(const std::string& run_name) const {
+  auto it = rows_.find(run_name);
+  return it == rows_.end() ? nullptr : &it->second;
+}
+
+void add_guard_counters(std::vector<benchmark::BenchmarkReporter::Run>& runs, const RowGuard& g,
+                        const CanaryReading& calm, const GuardSettings& s) {
+  const bool suspect = !judge(g, calm, s).empty();
+  for (auto& r : runs) {
+    // A spread of a per-row constant means nothing: stddev and cv aggregates get no guard counters.
+    if (r.run_type == benchmark::BenchmarkReporter::Run::RT_Aggregate && r.aggregate_name != "mean" &&
+        r.aggregate_name != "median")
+      continue;
+    r.counters["guard_clock_ghz"] = benchmark::Counter(g.canary.clock_ghz);
+    r.counters["guard_write_gbs"] = benchmark::Counter(g.canary.write_gbs);
+    if (g.steal_share >= 0) r.counters["guard_steal"] = benchmark::Counter(g.steal_share);
+    r.counters["guard_suspect"] = benchmark::Counter(suspect ? 1.0 : 0.0);
+  }
+}
+
+bool GuardedFileReporter::ReportContext(const Context& context) {
+  // Google Benchmark pointed our streams at the output file; the reporter that writes is the inner one.
+  inner_->SetOutputStream(&GetOutputStream());
+  inner_->SetErrorStream(&GetErrorStream());
+  return inner_->ReportContext(context);
+}
+
+void GuardedFileReporter::ReportRuns(const std::vector<Run>& runs) {
+  if (runs.empty()) return;
+  guards_.row_done(runs.front().run_name.str());
+  held_.push_back(runs);
+}
+
+void GuardedFileReporter::Finalize() {
+  const CanaryReading calm = guards_.calm();
+  for (auto& runs : held_) {
+    if (const RowGuard* g = guards_.find(runs.front().run_name.str()))
+      add_guard_counters(runs, *g, calm, guards_.settings());
+    inner_->ReportRuns(runs);
+  }
+  held_.clear();
+  inner_->Finalize();
+}
+
+}  // namespace pb::bench

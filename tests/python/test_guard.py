@@ -1,0 +1,110 @@
+"""The disturbance guard: the verdict on rows from their canary counters, its effect on the ceilings and the
+re-measure list, and a real run disturbed on purpose (busy loops on every core halfway through)."""
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from conftest import run_script
+
+from pbtools import analysis, ceilings, guard
+from pbtools.results import rows as rows_of
+
+BIN = Path(__file__).resolve().parents[2] / "build" / "portable" / "bin" / "prunebench"
+
+
+def bench(name, t=1e6, **counters):
+    return dict({"name": name + "/real_time", "run_name": name + "/real_time", "run_type": "iteration",
+                 "real_time": t, "time_unit": "ns"}, **counters)
+
+
+def doc(benchmarks, **ctx):
+    return {"context": dict({"prunebench_version": "0", "guard": "canary after every row"}, **ctx),
+            "benchmarks": benchmarks}
+
+
+def calm(name, **extra):
+    return bench(name, guard_clock_ghz=2.9, guard_write_gbs=40.0, guard_steal=0.0, **extra)
+
+
+def test_rows_whose_canaries_fell_or_whose_time_was_stolen_are_disturbed():
+    bs = [calm(f"gemm/openmp/M:{m}/N:64/K:64/threads:1") for m in range(1, 11)]
+    bs.append(bench("gemm/openmp/M:99/N:64/K:64/threads:1", guard_clock_ghz=2.5, guard_write_gbs=40.0))  # -14%
+    bs.append(bench("gemm/openmp/M:98/N:64/K:64/threads:1", guard_clock_ghz=2.9, guard_write_gbs=15.0))  # -62%
+    bs.append(bench("gemm/openmp/M:97/N:64/K:64/threads:1", guard_clock_ghz=2.9, guard_write_gbs=40.0, guard_steal=0.2))
+    bs.append(bench("gemm/openmp/M:96/N:64/K:64/threads:1", guard_clock_ghz=2.7, guard_write_gbs=25.0))  # inside
+    d = doc(bs)
+    got = {x["name"]: x["reason"] for x in guard.disturbed(d["context"], rows_of(d))}
+    assert set(got) == {"gemm/openmp/M:99/N:64/K:64/threads:1", "gemm/openmp/M:98/N:64/K:64/threads:1",
+                        "gemm/openmp/M:97/N:64/K:64/threads:1"}
+    assert "clock 2.50 GHz, 14% under the run's calm 2.90 GHz" in got["gemm/openmp/M:99/N:64/K:64/threads:1"]
+    assert "memory canary 15.0 GB/s" in got["gemm/openmp/M:98/N:64/K:64/threads:1"]
+    assert "stole 20%" in got["gemm/openmp/M:97/N:64/K:64/threads:1"]
+    # The run's own margins win over the defaults; a run without the guard has no verdicts.
+    d2 = doc(bs, guard_margin="0.2")
+    assert "gemm/openmp/M:99/N:64/K:64/threads:1" not in {x["name"] for x in guard.disturbed(d2["context"], rows_of(d2))}
+    d3 = doc(bs, guard="off")
+    assert guard.disturbed(d3["context"], rows_of(d3)) == []
+
+
+def test_a_disturbed_ceiling_is_left_out_and_flagged():
+    bs = [calm("peak/openmp/fma/dtype:f32/threads:1", flops=100e9),
+          bench("peak/openmp/fma/dtype:f32/threads:2", flops=150e9, guard_clock_ghz=1.5, guard_write_gbs=40.0)]
+    bs += [calm(f"gemm/openmp/M:{m}/N:64/K:64/threads:1") for m in range(1, 11)]
+    d = doc(bs)
+    c = ceilings.compute(d["context"], rows_of(d))
+    assert "f32/threads:2" not in c["peak_threads"]
+    assert [x["row"] for x in c["suspect"]] == ["peak/openmp/fma/dtype:f32/threads:2"]
+    assert c["suspect"][0]["reason"].startswith("measured while disturbed: clock 1.50 GHz")
+    assert analysis.compute_roof_at(c, 2) == (200e9, "f32 1-thread peak x 2")
+
+
+def test_suspects_filter_lists_disturbed_rows_ceilings_first(tmp_path):
+    bs = [bench("gemm/openmp/M:99/N:64/K:64/threads:1", guard_clock_ghz=1.0, guard_write_gbs=40.0),
+          bench("peak/openmp/fma/dtype:f32/threads:1", flops=100e9, guard_clock_ghz=1.0, guard_write_gbs=40.0)]
+    bs += [calm(f"gemm/openmp/M:{m}/N:64/K:64/threads:1") for m in range(1, 11)]
+    f = tmp_path / "r.json"
+    f.write_text(json.dumps(doc(bs)))
+    rc, out, err = run_script("ceilings", "--suspects", f)
+    assert rc == 0, err
+    assert out.strip() == ("^(peak/openmp/fma/dtype:f32/threads:1|gemm/openmp/M:99/N:64/K:64/threads:1)"
+                           "/real_time$")
+    rc, out, err = run_script("ceilings", "--write", f)
+    assert rc == 0, err
+    written = json.loads(f.read_text())["prunebench_analysis"]["disturbed"]
+    assert {x["name"] for x in written} == {"gemm/openmp/M:99/N:64/K:64/threads:1", "peak/openmp/fma/dtype:f32/threads:1"}
+    rc, out, err = run_script("summary", f)
+    assert rc == 0, err
+    assert "2 rows measured while the machine was disturbed" in out
+
+
+@pytest.mark.skipif(not BIN.exists(), reason="needs build/portable (./scripts/test builds it first)")
+def test_a_real_disturbance_is_caught(tmp_path):
+    """Busy loops on every core for 3 s in the middle of a run: rows measured then must be flagged (the canaries
+    share the cores with the loops), and every row carries the guard's counters. Calm rows on either side keep the
+    run's calm state (90th percentile) undisturbed."""
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({"threads": [1, "cores"], "repetitions": 2, "min_time": 0.05, "naive_max_gflop": 0,
+                               "peak": {"dtypes": ["f32", "f64"]},
+                               "gemm": [{"M": m, "N": m, "K": m} for m in (128, 192, 256, 320, 384)]}))
+    out = tmp_path / "o.json"
+    proc = subprocess.Popen([str(BIN), f"--config={cfg}", f"--out={out}"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    time.sleep(1.5)
+    spinners = [subprocess.Popen(["timeout", "3", "sh", "-c", "while :; do :; done"])
+                for _ in range(os.cpu_count() or 2)]
+    try:
+        _, err = proc.communicate(timeout=120)
+    finally:
+        for s in spinners:
+            s.kill()
+    assert proc.returncode == 0, err
+    d = json.loads(out.read_text())
+    iters = [b for b in d["benchmarks"] if b.get("run_type") == "iteration"]
+    assert iters and all("guard_clock_ghz" in b and "guard_write_gbs" in b and "guard_suspect" in b for b in iters)
+    assert d["context"]["guard_margin"]
+    flagged = guard.disturbed(d["context"], rows_of(d))
+    assert flagged, "busy loops on every core for most of the run, and no row flagged"
+    assert any(b["guard_suspect"] == 1 for b in iters)  # the binary's own verdict agrees there was something

@@ -1,0 +1,86 @@
+// The disturbance guard (bench/guard.h): the verdict rule, the calm state, steal accounting and the canary.
+#include <gtest/gtest.h>
+
+#include "config.h"
+#include "guard.h"
+
+namespace pb::bench {
+namespace {
+
+RowGuard row(double ghz, double gbs, double steal = 0) {
+  RowGuard g;
+  g.canary = {ghz, gbs};
+  g.steal_share = steal;
+  return g;
+}
+
+TEST(Guard, CleanRowHasNoReason) {
+  const GuardSettings s;
+  EXPECT_EQ(judge(row(2.9, 40), {3.0, 44}, s), "");
+  EXPECT_EQ(judge(row(2.71, 23), {3.0, 44}, s), "");  // inside both margins (10%, 50%)
+}
+
+TEST(Guard, SlowClockMemoryOrStealIsDisturbed) {
+  const GuardSettings s;
+  EXPECT_NE(judge(row(2.6, 40), {3.0, 44}, s).find("clock 2.60 GHz, 13% under"), std::string::npos);
+  EXPECT_NE(judge(row(3.0, 20), {3.0, 44}, s).find("memory canary 20.0 GB/s, 55% under"), std::string::npos);
+  EXPECT_NE(judge(row(3.0, 44, 0.08), {3.0, 44}, s).find("stole 8%"), std::string::npos);
+  // Both at once: both reasons.
+  const std::string both = judge(row(1.0, 10), {3.0, 44}, s);
+  EXPECT_NE(both.find("clock"), std::string::npos);
+  EXPECT_NE(both.find("memory"), std::string::npos);
+  // Unknown steal (no column in /proc/stat) is not a reason.
+  EXPECT_EQ(judge(row(3.0, 44, -1), {3.0, 44}, s), "");
+}
+
+TEST(Guard, MarginsComeFromTheSettings) {
+  GuardSettings s;
+  s.margin = 0.5;
+  EXPECT_EQ(judge(row(2.0, 44), {3.0, 44}, s), "");
+  s.margin = 0.2;
+  EXPECT_NE(judge(row(2.0, 44), {3.0, 44}, s), "");
+}
+
+TEST(Guard, CalmStateIsTheNinetiethPercentile) {
+  // numpy.quantile([1..10], 0.9) = 9.1: linear between order statistics, as scripts/pbtools/guard.py computes it.
+  std::vector<CanaryReading> r;
+  for (int i = 10; i >= 1; --i) r.push_back({double(i), 10.0 * i});
+  const CanaryReading c = calm_state(r);
+  EXPECT_DOUBLE_EQ(c.clock_ghz, 9.1);
+  EXPECT_DOUBLE_EQ(c.write_gbs, 91.0);
+  EXPECT_DOUBLE_EQ(calm_state({{2.0, 5.0}}).clock_ghz, 2.0);
+  EXPECT_EQ(calm_state({}).clock_ghz, 0.0);
+}
+
+TEST(Guard, StealShareOfTheInterval) {
+  EXPECT_DOUBLE_EQ(steal_share({10, 1000}, {30, 1400}), 0.05);
+  EXPECT_EQ(steal_share({10, 1000}, {10, 1000}), -1);  // no time passed
+  EXPECT_EQ(steal_share({-1, 1000}, {-1, 2000}), -1);  // no steal column
+  const CpuTimes t = read_cpu_times();
+  EXPECT_GT(t.total, 0);
+  EXPECT_GE(t.steal, 0);  // every Linux since 2.6.11 reports it
+}
+
+TEST(Guard, CanaryMeasuresAClockAndABandwidth) {
+  Canary c(2);
+  const CanaryReading r = c.measure();
+  EXPECT_GT(r.clock_ghz, 0.1);
+  EXPECT_LT(r.clock_ghz, 10.0);
+  EXPECT_GT(r.write_gbs, 0.1);
+}
+
+TEST(Guard, ConfigKey) {
+  const Config on = parse_config(nlohmann::json::parse(R"({"guard": {"margin": 0.2, "steal": 0.1}})"), "t", "config");
+  EXPECT_TRUE(on.guard.enabled);
+  EXPECT_DOUBLE_EQ(on.guard.margin, 0.2);
+  EXPECT_DOUBLE_EQ(on.guard.memory_margin, 0.5);
+  EXPECT_DOUBLE_EQ(on.guard.steal, 0.1);
+  EXPECT_FALSE(parse_config(nlohmann::json::parse(R"({"guard": false})"), "t", "config").guard.enabled);
+  EXPECT_TRUE(parse_config(nlohmann::json::parse("{}"), "t", "config").guard.enabled);
+  EXPECT_THROW(parse_config(nlohmann::json::parse(R"({"guard": {"margins": 0.2}})"), "t", "config"), ConfigError);
+  EXPECT_THROW(parse_config(nlohmann::json::parse(R"({"guard": {"margin": 2}})"), "t", "config"), ConfigError);
+  EXPECT_THROW(parse_config(nlohmann::json::parse(R"({"guard": 3})"), "t", "config"), ConfigError);
+}
+
+}  // namespace
+}  // namespace pb::bench

@@ -60,8 +60,10 @@ const Prepared& prepared(const std::string& key, Make&& make) {
   return last;
 }
 
+// Times the op and labels the row with what the library chose (cuBLASLt's algorithm, cuDNN's, cuSPARSE's).
 void time_op(benchmark::State& st, gpu::Op& op) {
   for (auto _ : st) st.SetIterationTime(op.time_ms(kInner) * 1e-3);
+  if (const std::string c = op.chosen(); !c.empty()) st.SetLabel(c);
 }
 
 double verify_all(const float* got, index_t M, index_t N, index_t K, const float* A, const float* B) {

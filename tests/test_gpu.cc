@@ -50,6 +50,31 @@ TEST(Gpu, GemmVariants) {
   }
 }
 
+// Library rows name what the library chose (the row's label); our own kernels are their own choice.
+TEST(Gpu, LibrariesSayWhatTheyChose) {
+  PB_NEED_GPU();
+  const index_t M = 256, N = 128, K = 192;
+  std::vector<float> A(M * K), B(K * N);
+  pb::fill_random(A, 1), pb::fill_random(B, 2);
+  EXPECT_EQ(pb::gpu::make_gemm("tiled", M, N, K, A.data(), B.data())->chosen(), "");
+  EXPECT_NE(pb::gpu::make_gemm("cublas_tf32", M, N, K, A.data(), B.data())->chosen().find("TF32"), std::string::npos);
+  const std::string lt = pb::gpu::make_gemm("cublaslt_bf16", M, N, K, A.data(), B.data())->chosen();
+  EXPECT_NE(lt.find("cublasLt algo:"), std::string::npos) << lt;
+  EXPECT_EQ(lt.find("algo:?"), std::string::npos) << lt;
+  const pb::Csr csr = pb::csr_from_dense(A, M, K);
+  EXPECT_NE(pb::gpu::make_spmm("cusparse_csr", csr, N, B.data())->chosen().find("cusparseSpMM"), std::string::npos);
+  pb::ConvShape s;
+  s.N = 1, s.C = 8, s.H = 12, s.W = 12, s.K = 8, s.R = 3, s.S = 3, s.stride = 1, s.pad = 1;
+  std::vector<float> x(s.N * s.C * s.H * s.W), w(s.K * s.C * s.R * s.S);
+  pb::fill_random(x, 3), pb::fill_random(w, 4);
+  try {
+    const std::string c = pb::gpu::make_conv("cudnn", s, x.data(), w.data())->chosen();
+    EXPECT_NE(c.find("cudnn fwd "), std::string::npos) << c;
+  } catch (const std::exception& e) {
+    GTEST_SKIP() << "cuDNN: " << e.what();  // a build without cuDNN
+  }
+}
+
 TEST(Gpu, SpmmVariants) {
   PB_NEED_GPU();
   const index_t M = 64, K = 96;

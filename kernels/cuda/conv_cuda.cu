@@ -86,9 +86,18 @@ class CudnnConvOp : public ConvOpBase {
       if (perf[i].status == CUDNN_STATUS_SUCCESS) best = i;
     if (best < 0) throw std::runtime_error("cuDNN found no working forward algorithm for this shape");
     algo_ = perf[best].algo;
+    candidates_ = found;
     size_t ws = 0;
     PB_CHECK(cudnnGetConvolutionForwardWorkspaceSize(h_, xd_, wd_, cd_, yd_, algo_, &ws));
     work_ = DeviceArray<char>(ws);
+  }
+  std::string chosen() const override {
+    static const char* const kNames[] = {"implicit_gemm", "implicit_precomp_gemm", "gemm", "direct", "fft",
+                                         "fft_tiling", "winograd", "winograd_nonfused"};
+    const int a = static_cast<int>(algo_);
+    const std::string name = a >= 0 && a < 8 ? kNames[a] : "algo " + std::to_string(a);
+    return "cudnn fwd " + name + ", FMA math, " + std::to_string(work_.n >> 10) + " KiB workspace (fastest of " +
+           std::to_string(candidates_) + " found)";
   }
   ~CudnnConvOp() override {
     if (cd_) cudnnDestroyConvolutionDescriptor(cd_);
@@ -109,6 +118,7 @@ class CudnnConvOp : public ConvOpBase {
   cudnnFilterDescriptor_t wd_ = nullptr;
   cudnnConvolutionDescriptor_t cd_ = nullptr;
   cudnnConvolutionFwdAlgo_t algo_ = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
+  int candidates_ = 0;
 };
 #endif
 

@@ -1,5 +1,6 @@
 // GEMM on the GPU: our naive and tiled kernels, and cuBLAS in FP32, TF32 and BF16 (through cublasGemmEx, and
 // through cuBLASLt with a workspace and the fastest of its candidate algorithms, as frameworks call it).
+#include <cstdint>
 #include <cublasLt.h>
 #include <cuda_bf16.h>
 
@@ -179,6 +180,20 @@ class LtPlan {
     }
     if (chosen < 0) throw std::runtime_error("cuBLASLt: no usable BF16 algorithm for this shape");
     algo_ = cand[chosen].algo;
+    candidates_ = found;
+  }
+  // "cublasLt algo:21 tile:18 stages:22 splitK:1 (fastest of 8 timed)": the configuration attributes name the
+  // kernel cuBLASLt ran (tile and stage ids are cublasLtMatmulTile_t / cublasLtMatmulStages_t values).
+  std::string describe() const {
+    auto attr = [&](cublasLtMatmulAlgoConfigAttributes_t a) {
+      std::uint32_t v = 0;
+      size_t written = 0;
+      return cublasLtMatmulAlgoConfigGetAttribute(&algo_, a, &v, sizeof v, &written) == CUBLAS_STATUS_SUCCESS
+                 ? std::to_string(v) : std::string("?");
+    };
+    return "cublasLt algo:" + attr(CUBLASLT_ALGO_CONFIG_ID) + " tile:" + attr(CUBLASLT_ALGO_CONFIG_TILE_ID) +
+           " stages:" + attr(CUBLASLT_ALGO_CONFIG_STAGES_ID) + " splitK:" + attr(CUBLASLT_ALGO_CONFIG_SPLITK_NUM) +
+           " (fastest of " + std::to_string(candidates_) + " timed)";
   }
   void run(const __nv_bfloat16* A, const __nv_bfloat16* B, __nv_bfloat16* C, cudaStream_t s) {
     const float one = 1.0f, zero = 0.0f;
@@ -190,6 +205,7 @@ class LtPlan {
   cublasLtMatmulDesc_t op_ = nullptr;
   cublasLtMatrixLayout_t a_ = nullptr, b_ = nullptr, c_ = nullptr;
   cublasLtMatmulAlgo_t algo_{};
+  int candidates_ = 0;
   DeviceArray<char> ws_;
 };
 
@@ -257,6 +273,14 @@ class GemmOp : public Op {
       PB_CHECK(cublasGemmEx(h_, CUBLAS_OP_N, CUBLAS_OP_N, N_, M_, K_, &one, Bb_.p, CUDA_R_16BF, N_, Ab_.p, CUDA_R_16BF,
                             K_, &zero, Cb_.p, CUDA_R_16BF, N_, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
     }
+  }
+  std::string chosen() const override {
+    // cuBLAS's classic API takes CUBLAS_GEMM_DEFAULT and does not say which kernel its heuristic picked.
+    if (v_ == "cublas_f32") return "cublasSgemm pedantic FP32 math, CUBLAS_GEMM_DEFAULT";
+    if (v_ == "cublas_tf32") return "cublasGemmEx CUBLAS_COMPUTE_32F_FAST_TF32, CUBLAS_GEMM_DEFAULT";
+    if (v_ == "cublas_bf16") return "cublasGemmEx BF16 CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT";
+    if (v_ == "cublaslt_bf16" && M_ && N_ && K_) return lt_.describe();
+    return {};
   }
   void download(float* host) override {
     if (Cb_.n && M_ && N_)  // the BF16 result, widened for the oracle check

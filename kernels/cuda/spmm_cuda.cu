@@ -302,6 +302,12 @@ class SpmmOp : public Op {
   void download(float* host) override {
     detail::copy_back(stream_, C_, host);
   }
+  // cuSPARSE's generic SpMM with its default algorithm (it does not report the kernel behind it).
+  std::string chosen() const override {
+    if (v_ == "cusparse_csr") return "cusparseSpMM CSR FP32, CUSPARSE_SPMM_ALG_DEFAULT";
+    if (v_ == "cusparse_bell") return "cusparseSpMM Blocked-ELL FP32, CUSPARSE_SPMM_ALG_DEFAULT";
+    return {};
+  }
 
  private:
   // Blocked-ELL: every block row holds the same number of b x b blocks (padded with column index -1).

@@ -34,6 +34,7 @@ class Row:
     runs: list = field(default_factory=list)      # run index of each time (scripts/abab tags merged runs)
     counters: dict = field(default_factory=dict)  # counter -> list of values, one per repetition
     error: str | None = None
+    label: str = ""           # what a library chose (Google Benchmark's label), e.g. oneDNN's implementation
 
     def counter(self, key: str) -> float | None:
         vals = [v for v in self.counters.get(key, []) if v is not None and math.isfinite(v)]
@@ -139,6 +140,8 @@ def rows(doc: dict) -> list[Row]:
         if row is None:
             family, backend, variant, params = parse_name(name)
             row = out[name] = Row(name, family, backend, variant, params)
+        if b.get("label") and not row.label:
+            row.label = str(b["label"])
         if b.get("error_occurred"):
             row.error = b.get("error_message", "error")
             continue

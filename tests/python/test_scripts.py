@@ -1,4 +1,5 @@
 """The commands: plot, report, summary, ceilings — files appear, bad input is one line and exit 2."""
+import json
 import shutil
 import subprocess
 
@@ -127,6 +128,18 @@ def test_summary_has_a_gpu_section_from_a_real_h200_run(fix):
     line = next(l for l in out.splitlines() if "cuda/csr_tiled random" in l)
     assert "219.8 us" in line and "0.82x" in line and "0.88x" in line, line
     assert "GEMM GFLOP/s (ratio to openblas" not in out  # no CPU GEMM rows in this file
+
+
+def test_report_names_what_each_library_chose(fix, tmp_path):
+    d = json.loads((fix / "cpu_only.json").read_text())
+    b = next(b for b in d["benchmarks"] if b.get("run_type") == "iteration" and not b.get("error_occurred"))
+    b["label"] = "brgconv:avx512_core"
+    f = tmp_path / "l.json"
+    f.write_text(json.dumps(d))
+    rc, _, err = run_script("report", f, "--out", tmp_path / "l.html")
+    assert rc == 0, err
+    html = (tmp_path / "l.html").read_text()
+    assert "What the libraries chose: 1 rows" in html and "brgconv:avx512_core" in html
 
 
 def test_report_of_a_gpu_run_has_the_gpu_section(fix, tmp_path):

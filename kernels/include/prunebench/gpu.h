@@ -28,6 +28,9 @@ class Op {
   virtual ~Op() = default;
   virtual void run() = 0;
   virtual void download(float* host) = 0;
+  // What a library chose for this problem (its algorithm, tile, math mode), for the row's label; empty for our
+  // own kernels, whose code is the choice.
+  virtual std::string chosen() const { return {}; }
   double time_ms(int reps);
 
  protected:

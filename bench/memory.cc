@@ -20,20 +20,28 @@ namespace pb::bench {
 namespace {
 
 // Each timed call moves at least this much, so a 4 KiB working set is not measured by one tiny loop.
-constexpr index_t kMinBytesPerCall = index_t{64} << 20;
+constexpr index_t kMinBytesPerCall = index_t{256} << 20;
 constexpr std::int64_t kChaseSteps = 1 << 20;
 
 struct Buffer {
   double* p = nullptr;
+  void* base = nullptr;
   // huge: 2 MiB aligned and advised for transparent huge pages, so the chase sees the caches without the TLB
   // misses 4 KiB pages add once the working set outgrows the TLB's reach.
-  explicit Buffer(std::size_t bytes, bool huge = false) {
+  // offset: bytes past a page boundary where the data starts. The arrays of one bandwidth kernel start at
+  // different offsets, so a load from one and a store to another never share their low 12 address bits (4K
+  // aliasing: the core then takes the load as dependent on the store and replays it; STREAM offsets its arrays
+  // for the same reason).
+  explicit Buffer(std::size_t bytes, bool huge = false, std::size_t offset = 0) {
     const std::size_t align = huge ? (std::size_t{2} << 20) : 4096;
-    p = static_cast<double*>(std::aligned_alloc(align, (bytes + align - 1) / align * align));
-    if (!p) throw std::bad_alloc();
-    if (huge) madvise(p, (bytes + align - 1) / align * align, MADV_HUGEPAGE);
+    base = std::aligned_alloc(align, (bytes + offset + align - 1) / align * align);
+    if (!base) throw std::bad_alloc();
+    if (huge) madvise(base, (bytes + offset + align - 1) / align * align, MADV_HUGEPAGE);
+    p = reinterpret_cast<double*>(static_cast<char*>(base) + offset);
   }
-  ~Buffer() { std::free(p); }
+  ~Buffer() { std::free(base); }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
 };
 
 void run_bw(benchmark::State& st, const BwKernel& k, index_t bytes, int threads) {
@@ -44,7 +52,7 @@ void run_bw(benchmark::State& st, const BwKernel& k, index_t bytes, int threads)
     st.SkipWithError("working set too small for this kernel");
     return;
   }
-  Buffer a(n * 8), b(arrays >= 3 ? n * 8 : 8), c(arrays >= 2 ? n * 8 : 8);
+  Buffer a(n * 8), b(arrays >= 3 ? n * 8 : 8, false, 1088), c(arrays >= 2 ? n * 8 : 8, false, 2176);
   const std::int64_t passes = std::max<index_t>(1, kMinBytesPerCall / std::max<index_t>(bytes, 1));
   BwArgs g{a.p, arrays >= 3 ? b.p : nullptr, arrays >= 2 ? c.p : nullptr, n, passes, threads, 3.0};
   bw_init(g);

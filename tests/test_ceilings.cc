@@ -47,7 +47,7 @@ TEST(Chase, StrideRingIsSequential) {
 TEST(Bandwidth, EveryKernelTouchesEveryElement) {
   for (const auto& k : pb::bw_kernels()) {
     if (!k.info.available()) continue;
-    for (std::size_t n : {1u, 7u, 33u, 1001u, 4099u}) {
+    for (std::size_t n : {1u, 7u, 33u, 1001u, 4099u, 70001u}) {  // the last beyond L1 (the read prefetches there)
       for (int threads : {1, 2, 3}) {
         if (!k.threaded && threads > 1) continue;
         SCOPED_TRACE(k.info.id() + " n=" + std::to_string(n) + " threads=" + std::to_string(threads));
@@ -74,10 +74,16 @@ TEST(Bandwidth, EveryKernelTouchesEveryElement) {
 }
 
 TEST(Bandwidth, PassesRepeatTheKernel) {
-  const auto& k = pb::bw_kernels().front();  // naive read
-  pb::AlignedBuffer<double> a(100);
-  for (int i = 0; i < 100; ++i) a[i] = 1.0;
-  EXPECT_EQ(k.run(pb::BwOp::read, {a.data(), a.data(), a.data(), 100, 5, 1, 0.0}), 500.0);
+  // Every read kernel, inside L1 and beyond it (the openmp read runs its passes itself, keeping its partial sums).
+  for (const auto& k : pb::bw_kernels()) {
+    if (!k.info.available() || k.info.variant != "read") continue;
+    for (std::size_t n : {100u, 70001u}) {
+      SCOPED_TRACE(k.info.id() + " n=" + std::to_string(n));
+      pb::AlignedBuffer<double> a(n);
+      for (std::size_t i = 0; i < n; ++i) a[i] = 1.0;
+      EXPECT_EQ(k.run(pb::BwOp::read, {a.data(), a.data(), a.data(), n, 5, k.threaded ? 2 : 1, 0.0}), 5.0 * n);
+    }
+  }
 }
 
 // With b = 1 and c = 1 each chain step adds exactly 1, so after `steps` rounds chain i holds x0_i + steps

@@ -12,7 +12,20 @@ REF = Path(__file__).resolve().parents[2] / "results" / "reference"
 # Runs from before the trust fixes (oneDNN thread count, padding FLOPs): kept as history, and as the proof that
 # the roof check finds what was wrong with them (test_analysis.py).
 BEFORE_THE_FIXES = {"amd-epyc-zen3-2c-default.json"}
-CPU_REFS = sorted(p for p in REF.glob("*.json") if "gpu" not in p.name and p.name not in BEFORE_THE_FIXES)
+CPU_REFS = sorted(p for p in REF.glob("*.json")  # benchmark runs only (not the fidelity tables)
+                  if "gpu" not in p.name and "fidelity" not in p.name and p.name not in BEFORE_THE_FIXES)
+
+
+def test_the_fidelity_table_agrees_with_the_independent_tools():
+    """The committed fidelity run (scripts/fidelity --json): every ceiling within its tolerance of the tool."""
+    import json
+    tables = sorted(REF.glob("*-fidelity.json"))
+    assert tables
+    for t in tables:
+        rows = json.loads(t.read_text())["fidelity"]
+        assert {r["kind"] for r in rows} == {"peak", "bandwidth", "latency"}
+        for r in rows:
+            assert abs(r["ratio"] - 1) <= r["tolerance"], (t.name, r["what"], r["ratio"])
 
 
 def test_there_is_a_cpu_reference_to_check():

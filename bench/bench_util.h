@@ -24,7 +24,7 @@ void register_memory(const Config& c);  // mem_bw, mem_lat
 // This core's clock, measured once per run (bench/peak.cc); turns latencies into cycles.
 double measured_clock_ghz();
 
-// The context block of DESIGN.md (versions, flags, CPU, library core types), added once in main().
+// The context block of docs/design.md (versions, flags, CPU, library core types), added once in main().
 void add_context(const Config& c);
 // The kernel set OpenBLAS runs with ("Haswell", "SkylakeX", "Prescott" when it misdetects), or "not built".
 std::string openblas_corename();

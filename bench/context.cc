@@ -1,4 +1,4 @@
-// The context block every JSON carries (DESIGN.md "Context block"): enough to tell which code, build, machine and
+// The context block every JSON carries (docs/design.md, "Context block"): enough to tell which code, build, machine and
 // library configuration produced a number, and to refuse comparing numbers from different machines.
 #include <omp.h>
 
@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "bench_util.h"
+#include "slowdown.h"
 #include "pb_git_sha.h"
 #include "prunebench/cpu.h"
 #include "prunebench/gemm.h"

@@ -167,7 +167,7 @@ void run_conv(benchmark::State& st, const Kernel<ConvFn>& k, const ConvShape& s,
 }
 
 // Pruned rows (sparsity > 0) also name their pattern, as spmm rows do: two patterns at one sparsity must not
-// collide. Dense rows keep exactly the keys of DESIGN.md's example.
+// collide. Dense rows keep exactly the keys of the example in docs/design.md.
 std::string conv_name(const std::string& id, const ConvShape& s, double sp, const std::string& pattern, int t) {
   return "conv/" + id + "/N:" + std::to_string(s.N) + "/C:" + std::to_string(s.C) + "/H:" + std::to_string(s.H) +
          "/W:" + std::to_string(s.W) + "/K:" + std::to_string(s.K) + "/R:" + std::to_string(s.R) + "/S:" +

@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "bench_util.h"
+#include "slowdown.h"
 #include "prunebench/gemm.h"
 #include "prunebench/reference.h"
 
@@ -51,7 +52,7 @@ void run_gemm(benchmark::State& st, const Kernel<GemmFn>& k, GemmShape s, int th
   AlignedBuffer<float> C(static_cast<std::size_t>(s.M * s.N));
   const GemmArgs g{s.M, s.N, s.K, in->A.data(), s.K, in->B.data(), s.N, C.data(), s.N, threads};
 
-  k.run(g);
+  run_gemm_kernel(k, g);
   std::vector<float> got;  // the oracle rows are cached per shape (shared by all backends), so compare directly
   got.reserve(in->rows.size() * static_cast<std::size_t>(s.N));
   for (index_t r : in->rows) got.insert(got.end(), C.data() + r * s.N, C.data() + (r + 1) * s.N);
@@ -59,7 +60,7 @@ void run_gemm(benchmark::State& st, const Kernel<GemmFn>& k, GemmShape s, int th
   if (skip_if_wrong(st, err, ref::dot_tolerance(s.K))) return;
 
   for (auto _ : st) {
-    k.run(g);
+    run_gemm_kernel(k, g);
     benchmark::ClobberMemory();
   }
   const double flop = 2.0 * s.M * s.N * s.K;

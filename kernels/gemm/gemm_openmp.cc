@@ -37,18 +37,6 @@ const Choice& chosen() {
 }
 }  // namespace
 
-// PB_INJECT_SLOWDOWN=F (e.g. 0.10) makes every call also recompute the first ceil(F*M) rows of C: a known
-// fraction of real extra work, used to measure how often the regression gate catches a slowdown of that size
-// (docs/regression-gate.md). The recomputed rows get the same values, so results stay correct.
-double injected_slowdown() {
-  static const double f = [] {
-    const char* v = std::getenv("PB_INJECT_SLOWDOWN");
-    const double x = v ? std::atof(v) : 0.0;
-    return x > 0.0 && x <= 1.0 ? x : 0.0;
-  }();
-  return f;
-}
-
 namespace {
 
 #if defined(__x86_64__)
@@ -88,11 +76,6 @@ void gemm_openmp(const GemmArgs& g) {
     gemm_small_n(g);
   } else {
     chosen().fn(g);
-  }
-  if (const double f = injected_slowdown(); f > 0.0 && g.M > 0) {
-    GemmArgs extra = g;
-    extra.M = std::max<index_t>(1, static_cast<index_t>(std::ceil(f * static_cast<double>(g.M))));
-    chosen().fn(extra);
   }
 }
 std::string gemm_openmp_microkernel() { return chosen().name; }

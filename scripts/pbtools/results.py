@@ -1,6 +1,6 @@
 """Reading Google Benchmark JSON (ours or anybody's) and parsing prunebench's benchmark names.
 
-Names follow DESIGN.md: <family>/<backend>[/<variant>]/<key>:<value>/... ; Google Benchmark appends a time-type
+Names follow docs/design.md: <family>/<backend>[/<variant>]/<key>:<value>/... ; Google Benchmark appends a time-type
 suffix (/real_time, /manual_time) and, for aggregates, _mean/_median/... — both are stripped here so every script
 sees the contract's name.
 """

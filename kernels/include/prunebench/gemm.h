@@ -33,8 +33,6 @@ const Kernel<GemmFn>* find_gemm_kernel(const std::string& backend);
 
 // Which micro-kernel gemm_openmp dispatches to on this CPU ("avx512 12x32", "avx2 6x16", "generic 4x8").
 std::string gemm_openmp_microkernel();
-// The PB_INJECT_SLOWDOWN fraction gemm_openmp runs with (0 normally); recorded in the JSON context.
-double injected_slowdown();
 // Every ISA instance of gemm_openmp this CPU can run, widest first, so tests cover each path, not only the one
 // the dispatcher picks.
 std::vector<std::pair<std::string, GemmFn>> gemm_openmp_isa_variants();

@@ -155,10 +155,8 @@ void parse_spmm(const json& arr, const std::string& source, const std::string& p
     if (!e.contains("N")) fail(source, where, "missing key N");
     s.N = get_int_list(e["N"], source, where + ".N", 1, kMaxDim);
     if (e.contains("kernels")) {
-      s.kernels = get_choices(e, "kernels",
-                              {"naive/csr", "eigen/csr", "openmp/csr", "openmp/bsr", "openmp/nm", "openmp/masked",
-                               "openmp/structured", "openblas/structured"},
-                              source, where);
+      const std::vector<std::string> ids = pb::spmm_kernel_ids();  // the registry's, nothing listed here
+      s.kernels = get_choices(e, "kernels", ids, source, where);
     }
     auto path_of = [&](const char* key) {
       if (!e[key].is_string() || e[key].get<std::string>().empty()) fail(source, where + "." + key, "expected a path");

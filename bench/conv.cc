@@ -193,22 +193,13 @@ void register_conv(const Config& c) {
             if (!done.insert(name).second) return;
             register_row(c, name, [&k, s, pattern, sp, t](benchmark::State& st) { run_conv(st, k, s, pattern, sp, t); });
           };
+          // Sparsity 0 is the dense ladder; a structured pattern runs the smaller dense layer (the row's variant
+          // names the pattern); any other pattern goes to the sparse kernels that serve it.
+          const std::string served = sp == 0.0 ? "dense" : pattern;
           for (const auto& k : conv_kernels()) {
-            const std::string& fmt = k.info.formats.at(0);
-            if (sp == 0.0) {
-              if (fmt != "dense") continue;
-              if (k.info.backend == "naive" && (t != 1 || 1e-9 * s.flops() > c.naive_max_gflop)) continue;
-              add(k, k.info.variant);
-            } else if (!structured) {
-              // CSR kernels take any pattern; BSR and N:M kernels only their own.
-              if (fmt == "csr" || (fmt == "bsr" && spec.kind == PatternSpec::block && bsr_block_supported(spec.r)) ||
-                  (fmt == "nm" && spec.kind == PatternSpec::nm))
-                add(k, k.info.variant);
-            } else if (k.info.backend == "openmp" && k.info.variant == "im2col") {
-              add(k, pattern);  // structured: the smaller dense layer, our kernel...
-            } else if (k.info.backend == "onednn") {
-              add(k, pattern);  // ...and the reference's
-            }
+            if (!k.info.serves(served)) continue;
+            if (k.info.backend == "naive" && (t != 1 || 1e-9 * s.flops() > c.naive_max_gflop)) continue;
+            add(k, structured && sp > 0.0 ? pattern : k.info.variant);
           }
         }
       }

@@ -213,30 +213,22 @@ bool wanted(const SpmmEntry& e, const std::string& id) {
 void register_problem(const Config& c, const SpmmEntry& e, const Source& src, index_t M, index_t K, double sparsity,
                       const std::string& pattern, const std::string& name, index_t N, bool file) {
   register_gemm_shape(c, {M, N, K});  // dense baselines
-  const PatternSpec spec = file ? PatternSpec{PatternSpec::magnitude} : parse_pattern(pattern);
-  const bool structured = spec.kind == PatternSpec::rows || spec.kind == PatternSpec::channels;
+  const std::string served = file ? "file" : pattern;  // a real pattern: unstructured, any CSR kernel takes it
   const double useful_gflop = 2e-9 * (1.0 - sparsity) * M * K * N;
   for (int t : c.threads) {
-    if (!structured) {
-      for (const auto& k : spmm_kernels()) {
-        const std::string& f = k.info.variant;
-        if (f == "bsr" && !(spec.kind == PatternSpec::block && bsr_block_supported(spec.r))) continue;
-        if (f == "nm" && spec.kind != PatternSpec::nm) continue;
-        if (k.info.backend == "naive" && (t != 1 || useful_gflop > c.naive_max_gflop)) continue;
-        if (!wanted(e, k.info.id())) continue;
-        register_row(c, row_name(k.info.id(), M, N, K, sparsity, pattern, t, name),
-                     [&k, src, N, t](benchmark::State& st) { run_sparse(st, k, src, N, t); });
-      }
-      if (const auto* g = find_gemm_kernel("openmp"); g && wanted(e, "openmp/masked"))
-        register_row(c, row_name("openmp/masked", M, N, K, sparsity, pattern, t, name),
-                     [g, src, N, t](benchmark::State& st) { run_dense_on_pruned(st, *g, false, src, N, t); });
-    } else {
-      for (const char* b : {"openmp", "openblas"}) {
-        const auto* g = find_gemm_kernel(b);
-        if (!g || !wanted(e, std::string(b) + "/structured")) continue;
-        register_row(c, row_name(std::string(b) + "/structured", M, N, K, sparsity, pattern, t, name),
-                     [g, src, N, t](benchmark::State& st) { run_dense_on_pruned(st, *g, true, src, N, t); });
-      }
+    for (const auto& k : spmm_kernels()) {
+      if (!k.info.serves(served) || !wanted(e, k.info.id())) continue;
+      if (k.info.backend == "naive" && (t != 1 || useful_gflop > c.naive_max_gflop)) continue;
+      register_row(c, row_name(k.info.id(), M, N, K, sparsity, pattern, t, name),
+                   [&k, src, N, t](benchmark::State& st) { run_sparse(st, k, src, N, t); });
+    }
+    for (const auto& r : spmm_dense_routes()) {
+      const auto* g = find_gemm_kernel(r.gemm_backend);
+      if (!g || !r.info.serves(served) || !wanted(e, r.info.id())) continue;
+      register_row(c, row_name(r.info.id(), M, N, K, sparsity, pattern, t, name),
+                   [g, compact = r.compact, src, N, t](benchmark::State& st) {
+                     run_dense_on_pruned(st, *g, compact, src, N, t);
+                   });
     }
   }
 }

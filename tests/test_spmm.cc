@@ -2,6 +2,7 @@
 // it serves, shapes with edge tiles and empty rows, real DLMC patterns, and 1-3 threads.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "prunebench/io.h"
@@ -51,11 +52,12 @@ void check(const pb::Kernel<pb::SpmmFn>& k, const Problem& p, index_t N, int thr
   EXPECT_LE(pb::ref::max_rel_err(C.data(), ldc, ref.data(), M, N), pb::ref::dot_tolerance(K));
 }
 
-bool serves(const pb::Kernel<pb::SpmmFn>& k, const std::string& pattern) {
-  const auto spec = pb::parse_pattern(pattern);
-  if (k.info.variant == "bsr") return spec.kind == pb::PatternSpec::block && pb::bsr_block_supported(spec.r);
-  if (k.info.variant == "nm") return spec.kind == pb::PatternSpec::nm;
-  return true;  // CSR takes any pattern
+// The sparse kernels, and each openmp kernel once more per ISA this CPU runs (dispatch picks the widest).
+std::vector<std::pair<std::string, pb::Kernel<pb::SpmmFn>>> all_kernels() {
+  std::vector<std::pair<std::string, pb::Kernel<pb::SpmmFn>>> v;
+  for (const auto& k : pb::spmm_kernels()) v.push_back({"", k});
+  for (const auto& iv : pb::spmm_openmp_isa_variants()) v.push_back(iv);
+  return v;
 }
 
 TEST(Spmm, EveryKernelMatchesTheOracle) {
@@ -67,8 +69,11 @@ TEST(Spmm, EveryKernelMatchesTheOracle) {
   };
   for (const auto& [M, K, pattern, s] : problems) {
     const Problem p = make(M, K, pattern, s);
-    for (const auto& k : pb::spmm_kernels()) {
-      if (!serves(k, pattern)) continue;
+    for (const auto& [isa, k] : all_kernels()) {
+      // Structured pruning runs as a smaller dense GEMM in the benchmarks; its mask is still a valid CSR input,
+      // so the kernels that take any unstructured pattern are checked on it too.
+      if (!k.info.serves(pattern == "rows" ? "magnitude" : pattern)) continue;
+      SCOPED_TRACE(isa.empty() ? "dispatched" : "isa " + isa);
       for (index_t N : {1, 5, 8, 17, 64, 130})
         for (int threads : {1, 2, 3}) check(k, p, N, threads);
     }
@@ -84,9 +89,39 @@ TEST(Spmm, RealDlmcPatterns) {
     p.W.csr = pb::io::load_smtx((dir / f).string(), 3);
     p.W.M = p.W.csr.rows, p.W.K = p.W.csr.cols;
     p.dense = pb::dense_from_csr(p.W.csr);
-    for (const auto& k : pb::spmm_kernels())
-      if (k.info.variant == "csr") check(k, p, 49, 2);
+    for (const auto& [isa, k] : all_kernels())
+      if (k.info.serves("file")) check(k, p, 49, 2);
   }
+}
+
+// Which kernel serves which pattern is the registry's answer, the one benchmarks and configs use.
+TEST(Spmm, RegistrySaysWhichPatternsEachKernelServes) {
+  auto serves = [](const std::string& id, const std::string& pattern) {
+    for (const auto& k : pb::spmm_kernels())
+      if (k.info.id() == id) return k.info.serves(pattern);
+    for (const auto& r : pb::spmm_dense_routes())
+      if (r.info.id() == id) return r.info.serves(pattern);
+    ADD_FAILURE() << "no kernel " << id;
+    return false;
+  };
+  for (const char* p : {"random", "magnitude", "block4x4", "block3x2", "2:4", "file"}) EXPECT_TRUE(serves("openmp/csr", p)) << p;
+  EXPECT_FALSE(serves("openmp/csr", "rows"));
+  EXPECT_TRUE(serves("openmp/bsr", "block8x8"));
+  EXPECT_FALSE(serves("openmp/bsr", "block3x2"));  // no register-blocked code for height 3
+  EXPECT_FALSE(serves("openmp/bsr", "random"));
+  EXPECT_TRUE(serves("openmp/nm", "1:4"));
+  EXPECT_FALSE(serves("openmp/nm", "block4x4"));
+  EXPECT_TRUE(serves("openmp/masked", "random"));
+  EXPECT_FALSE(serves("openmp/masked", "channels"));
+  EXPECT_TRUE(serves("openblas/structured", "channels"));
+  EXPECT_FALSE(serves("openmp/structured", "magnitude"));
+  EXPECT_FALSE(serves("openmp/csr", "nonsense"));
+  const auto ids = pb::spmm_kernel_ids();
+  EXPECT_NE(std::find(ids.begin(), ids.end(), "openmp/masked"), ids.end());
+  // Every ISA the host runs, generic always: three openmp kernels each.
+  const auto isa = pb::spmm_openmp_isa_variants();
+  EXPECT_GE(isa.size(), 3u);
+  EXPECT_EQ(isa.back().first, "generic");
 }
 
 TEST(Spmm, BalanceRowsSplitsWorkNotRows) {

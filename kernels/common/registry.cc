@@ -18,6 +18,7 @@ std::vector<KernelInfo> all_kernels() {
   for (const auto& k : latency_kernels()) out.push_back(k.info);
   for (const auto& k : bw_kernels()) out.push_back(k.info);
   for (const auto& k : spmm_kernels()) out.push_back(k.info);
+  for (const auto& r : spmm_dense_routes()) out.push_back(r.info);
   for (const auto& k : conv_kernels()) out.push_back(k.info);
   // CUDA backends (kernels/cuda/, benchmarked by bench/gpu.cc through pb::gpu factories).
   for (auto [op, backend, variant] : {std::tuple<const char*, const char*, const char*>{"gemm", "cuda", "naive"},

@@ -1,10 +1,12 @@
 // conv rows of the registry: variant = algorithm. Formats name what the filters must be given as.
 #include "prunebench/conv.h"
+#include "prunebench/prune.h"
 
 namespace pb {
 
 namespace {
 std::string always() { return {}; }
+bool dense_or_structured(const std::string& p) { return pattern_is_dense(p) || pattern_is_structured(p); }
 std::string onednn_status() {
 #ifdef PB_HAVE_ONEDNN
   return {};
@@ -16,14 +18,15 @@ std::string onednn_status() {
 
 const std::vector<Kernel<ConvFn>>& conv_kernels() {
   static const std::vector<Kernel<ConvFn>> table = {
-      {{"conv", "naive", "direct", {"dense"}, always}, conv_naive},
-      {{"conv", "eigen", "im2col", {"dense"}, always}, conv_eigen_im2col},
-      {{"conv", "openmp", "im2col", {"dense"}, always}, conv_openmp},
-      {{"conv", "onednn", "direct", {"dense"}, onednn_status}, conv_onednn},
-      {{"conv", "openmp", "sparse_direct", {"csr"}, always}, conv_openmp_sparse_direct},
-      {{"conv", "openmp", "sparse_im2col", {"csr"}, always}, conv_openmp_sparse_im2col},
-      {{"conv", "openmp", "bsr_im2col", {"bsr"}, always}, conv_openmp_bsr_im2col},
-      {{"conv", "openmp", "nm_im2col", {"nm"}, always}, conv_openmp_nm_im2col},
+      {{"conv", "naive", "direct", {"dense"}, always, pattern_is_dense, true}, conv_naive},
+      {{"conv", "eigen", "im2col", {"dense"}, always, pattern_is_dense, true}, conv_eigen_im2col},
+      // The structured rows run our dense kernel and oneDNN's on the smaller layer (variant: the pattern).
+      {{"conv", "openmp", "im2col", {"dense"}, always, dense_or_structured, true}, conv_openmp},
+      {{"conv", "onednn", "direct", {"dense"}, onednn_status, dense_or_structured, true}, conv_onednn},
+      {{"conv", "openmp", "sparse_direct", {"csr"}, always, pattern_fits_csr}, conv_openmp_sparse_direct},
+      {{"conv", "openmp", "sparse_im2col", {"csr"}, always, pattern_fits_csr}, conv_openmp_sparse_im2col},
+      {{"conv", "openmp", "bsr_im2col", {"bsr"}, always, pattern_fits_bsr}, conv_openmp_bsr_im2col},
+      {{"conv", "openmp", "nm_im2col", {"nm"}, always, pattern_fits_nm}, conv_openmp_nm_im2col},
   };
   return table;
 }

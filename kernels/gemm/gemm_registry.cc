@@ -1,6 +1,7 @@
 // The GEMM rows of the registry. Adding a backend here is what gets it tested (tests/test_gemm.cc) and
 // benchmarked (bench/gemm.cc).
 #include "prunebench/gemm.h"
+#include "prunebench/prune.h"
 
 namespace pb {
 
@@ -17,10 +18,10 @@ std::string openblas_status() {
 
 const std::vector<Kernel<GemmFn>>& gemm_kernels() {
   static const std::vector<Kernel<GemmFn>> table = {
-      {{"gemm", "naive", "", {}, always}, gemm_naive},
-      {{"gemm", "eigen", "", {}, always}, gemm_eigen},
-      {{"gemm", "openmp", "", {}, always}, gemm_openmp},
-      {{"gemm", "openblas", "", {}, openblas_status}, gemm_openblas},
+      {{"gemm", "naive", "", {}, always, pattern_is_dense, true}, gemm_naive},
+      {{"gemm", "eigen", "", {}, always, pattern_is_dense, true}, gemm_eigen},
+      {{"gemm", "openmp", "", {}, always, pattern_is_dense, true}, gemm_openmp},
+      {{"gemm", "openblas", "", {}, openblas_status, pattern_is_dense, true}, gemm_openblas},
   };
   return table;
 }

@@ -147,6 +147,36 @@ PatternSpec parse_pattern(const std::string& s) {
                               "\" (random, magnitude, rows, channels, block<r>x<c>, <n>:<m>)");
 }
 
+// Block heights spmm_openmp_bsr (and the BSR convolution) have register-blocked code for; any block width.
+bool bsr_block_supported(int br) { return br == 1 || br == 2 || br == 4 || br == 8; }
+
+bool pattern_is_dense(const std::string& p) { return p == "dense"; }
+bool pattern_is_structured(const std::string& p) { return p == "rows" || p == "channels" || p == "filters"; }
+
+namespace {
+bool parsed(const std::string& p, PatternSpec& out) {
+  try {
+    out = parse_pattern(p);
+    return true;
+  } catch (const std::invalid_argument&) {
+    return false;
+  }
+}
+}  // namespace
+
+bool pattern_fits_csr(const std::string& p) {
+  PatternSpec s{};
+  return p == "file" || (parsed(p, s) && s.kind != PatternSpec::rows && s.kind != PatternSpec::channels);
+}
+bool pattern_fits_bsr(const std::string& p) {
+  PatternSpec s{};
+  return parsed(p, s) && s.kind == PatternSpec::block && bsr_block_supported(s.r);
+}
+bool pattern_fits_nm(const std::string& p) {
+  PatternSpec s{};
+  return parsed(p, s) && s.kind == PatternSpec::nm;
+}
+
 Mask make_mask(const PatternSpec& p, std::span<const float> w, index_t M, index_t K, double sparsity,
                std::uint64_t seed) {
   switch (p.kind) {

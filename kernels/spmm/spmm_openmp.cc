@@ -49,6 +49,23 @@ void spmm_openmp_nm(const SpmmArgs& g) {
   }
 }
 
+std::vector<std::pair<std::string, Kernel<SpmmFn>>> spmm_openmp_isa_variants() {
+  std::vector<std::pair<std::string, Kernel<SpmmFn>>> v;
+  auto add = [&](const char* isa, SpmmFn csr, SpmmFn bsr, SpmmFn nm) {
+    for (const auto& k : spmm_kernels()) {
+      if (k.info.backend != "openmp") continue;
+      const SpmmFn fn = k.info.variant == "csr" ? csr : k.info.variant == "bsr" ? bsr : nm;
+      v.push_back({isa, {k.info, fn}});
+    }
+  };
+  if (cpu::has_avx512f())
+    add("avx512", detail::spmm_openmp_csr_avx512, detail::spmm_openmp_bsr_avx512, detail::spmm_openmp_nm_avx512);
+  if (cpu::has_avx2_fma())
+    add("avx2", detail::spmm_openmp_csr_avx2, detail::spmm_openmp_bsr_avx2, detail::spmm_openmp_nm_avx2);
+  add("generic", detail::spmm_openmp_csr_generic, detail::spmm_openmp_bsr_generic, detail::spmm_openmp_nm_generic);
+  return v;
+}
+
 std::vector<index_t> balance_rows(const std::vector<std::int32_t>& rowptr, int parts) {
   const index_t rows = static_cast<index_t>(rowptr.size()) - 1;
   parts = std::max(parts, 1);

@@ -6,17 +6,40 @@ namespace pb {
 
 namespace {
 std::string always() { return {}; }
+std::string openblas_status() {
+#ifdef PB_HAVE_OPENBLAS
+  return {};
+#else
+  return "OpenBLAS was not found at configure time (install libopenblas-dev)";
+#endif
+}
 }  // namespace
 
 const std::vector<Kernel<SpmmFn>>& spmm_kernels() {
   static const std::vector<Kernel<SpmmFn>> table = {
-      {{"spmm", "naive", "csr", {"csr"}, always}, spmm_naive_csr},
-      {{"spmm", "eigen", "csr", {"csr"}, always}, spmm_eigen_csr},
-      {{"spmm", "openmp", "csr", {"csr"}, always}, spmm_openmp_csr},
-      {{"spmm", "openmp", "bsr", {"bsr"}, always}, spmm_openmp_bsr},
-      {{"spmm", "openmp", "nm", {"nm"}, always}, spmm_openmp_nm},
+      {{"spmm", "naive", "csr", {"csr"}, always, pattern_fits_csr}, spmm_naive_csr},
+      {{"spmm", "eigen", "csr", {"csr"}, always, pattern_fits_csr}, spmm_eigen_csr},
+      {{"spmm", "openmp", "csr", {"csr"}, always, pattern_fits_csr}, spmm_openmp_csr},
+      {{"spmm", "openmp", "bsr", {"bsr"}, always, pattern_fits_bsr}, spmm_openmp_bsr},
+      {{"spmm", "openmp", "nm", {"nm"}, always, pattern_fits_nm}, spmm_openmp_nm},
   };
   return table;
+}
+
+const std::vector<SpmmDenseRoute>& spmm_dense_routes() {
+  static const std::vector<SpmmDenseRoute> table = {
+      {{"spmm", "openmp", "masked", {"dense"}, always, pattern_fits_csr}, "openmp", false},
+      {{"spmm", "openmp", "structured", {"dense"}, always, pattern_is_structured}, "openmp", true},
+      {{"spmm", "openblas", "structured", {"dense"}, openblas_status, pattern_is_structured}, "openblas", true},
+  };
+  return table;
+}
+
+std::vector<std::string> spmm_kernel_ids() {
+  std::vector<std::string> ids;
+  for (const auto& k : spmm_kernels()) ids.push_back(k.info.id());
+  for (const auto& r : spmm_dense_routes()) ids.push_back(r.info.id());
+  return ids;
 }
 
 const Kernel<SpmmFn>* find_spmm_kernel(const std::string& backend, const std::string& format) {

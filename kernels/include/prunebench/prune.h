@@ -36,6 +36,17 @@ struct PatternSpec {
   int r = 1, c = 1;  // block shape, or n and m
 };
 PatternSpec parse_pattern(const std::string& name);
+
+// Which weight formats a pattern can be given in, for the registry's serves(): every unstructured pattern (and a
+// real .smtx pattern, "file") as CSR; blocks whose height has register-blocked code as BSR; N:M as N:M;
+// structured patterns (whole rows/filters or input channels removed) as a smaller dense problem; "dense" is no
+// pruning at all. Unknown names serve nothing.
+bool bsr_block_supported(int block_rows);  // heights 1, 2, 4, 8
+bool pattern_is_dense(const std::string& pattern);
+bool pattern_is_structured(const std::string& pattern);
+bool pattern_fits_csr(const std::string& pattern);
+bool pattern_fits_bsr(const std::string& pattern);
+bool pattern_fits_nm(const std::string& pattern);
 Mask make_mask(const PatternSpec& p, std::span<const float> w, index_t M, index_t K, double sparsity,
                std::uint64_t seed);
 

@@ -1,8 +1,10 @@
 // Sparse weights (M x K) times dense activations (K x N), row-major: C = W * B (C overwritten).
 #pragma once
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "prunebench/prune.h"
 #include "prunebench/registry.h"
 #include "prunebench/sparse.h"
 
@@ -35,10 +37,24 @@ void spmm_openmp_bsr(const SpmmArgs& a);
 void spmm_openmp_nm(const SpmmArgs& a);
 
 const std::vector<Kernel<SpmmFn>>& spmm_kernels();
+
+// SpMM rows that run a GEMM kernel on the pruned weights instead of a sparse kernel: the dense product on the
+// masked weights ("masked": what pruning costs without a sparse kernel) and, for structured pruning, the smaller
+// dense problem left once rows or channels are removed ("structured"). Listed beside the sparse kernels so the
+// config, the benchmarks and --list-kernels read one table.
+struct SpmmDenseRoute {
+  KernelInfo info;
+  std::string gemm_backend;  // the gemm registry's kernel that runs it
+  bool compact;              // true: the smaller dense problem; false: the full problem on masked weights
+};
+const std::vector<SpmmDenseRoute>& spmm_dense_routes();
+// Every spmm kernel id ("openmp/csr", "openmp/masked", ...): what the config's "kernels" key may name.
+std::vector<std::string> spmm_kernel_ids();
+// The openmp kernels compiled for each ISA this CPU runs (AVX-512, AVX2, generic), for the tests: dispatch picks
+// the widest, so without this the narrower paths would never run on a wide host.
+std::vector<std::pair<std::string, Kernel<SpmmFn>>> spmm_openmp_isa_variants();
 const Kernel<SpmmFn>* find_spmm_kernel(const std::string& backend, const std::string& format);
 
-// Block heights spmm_openmp_bsr has register-blocked code for: 1, 2, 4, 8 (any block width).
-inline bool bsr_block_supported(int br) { return br == 1 || br == 2 || br == 4 || br == 8; }
 
 // Row ranges of equal work: boundaries[t]..boundaries[t+1] for part t of `parts`, cut where the cumulative
 // non-zero count (plus one per row, for the output write) crosses t/parts of the total. Real pruned layers have

@@ -16,11 +16,20 @@ std::vector<std::string>& registered_names() {
   static std::vector<std::string> names;
   return names;
 }
+std::vector<std::pair<std::string, nlohmann::ordered_json>>& rows() {
+  static std::vector<std::pair<std::string, nlohmann::ordered_json>> r;
+  return r;
+}
 }  // namespace
 
-benchmark::internal::Benchmark* register_row(const Config&, const std::string& name,
-                                             std::function<void(benchmark::State&)> fn, bool manual_time) {
+const std::vector<std::pair<std::string, nlohmann::ordered_json>>& registered_rows() { return rows(); }
+
+benchmark::internal::Benchmark* register_row(const Config&, const RowSpec& row,
+                                             std::function<void(benchmark::State&)> fn) {
+  const std::string name = row.name();
+  const bool manual_time = row.device == "gpu";
   registered_names().push_back(name);
+  rows().emplace_back(name, row.meta());
   auto* b = benchmark::RegisterBenchmark(name.c_str(), [fn = std::move(fn)](benchmark::State& st) { fn(st); });
   b->Unit(benchmark::kMicrosecond);
   if (manual_time) {
@@ -69,11 +78,6 @@ double verify_rows(const float* C, index_t N, index_t K, const float* A, index_t
   got.reserve(ref.size());
   for (index_t r : out_rows) got.insert(got.end(), C + r * N, C + (r + 1) * N);
   return ref::max_rel_err(got.data(), N, ref.data(), static_cast<index_t>(out_rows.size()), N);
-}
-
-std::string gemm_name(const std::string& backend_id, index_t M, index_t N, index_t K, int threads) {
-  return "gemm/" + backend_id + "/M:" + std::to_string(M) + "/N:" + std::to_string(N) + "/K:" + std::to_string(K) +
-         "/threads:" + std::to_string(threads);
 }
 
 bool skip_if_unavailable(benchmark::State& st, const std::string& id, const std::string& why) {

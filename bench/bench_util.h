@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config.h"
+#include "row_spec.h"
 #include "verify_sample.h"
 #include "prunebench/conv.h"
 
@@ -32,14 +33,13 @@ std::string openblas_corename();
 // Registers one row with the settings every row shares: real time (threads and GPUs make CPU time meaningless),
 // the config's min_time and repetitions. Records the name for the progress count.
 // manual_time: the row reports its own time (CUDA events) through SetIterationTime.
-benchmark::internal::Benchmark* register_row(const Config& c, const std::string& name,
-                                             std::function<void(benchmark::State&)> fn, bool manual_time = false);
+// The row's device decides its clock: GPU rows report CUDA-event time (UseManualTime).
+benchmark::internal::Benchmark* register_row(const Config& c, const RowSpec& row,
+                                             std::function<void(benchmark::State&)> fn);
 // How many registered rows a --benchmark_filter value selects (Google Benchmark's rule: regex search, a leading
 // '-' negates; empty selects all).
 std::size_t count_matching(const std::string& filter);
 
-// "gemm/openmp/M:2048/N:2048/K:2048/threads:2"
-std::string gemm_name(const std::string& backend_id, index_t M, index_t N, index_t K, int threads);
 
 // Skips the row with "<id> unsupported: <why>" when the kernel cannot run here; true if skipped.
 bool skip_if_unavailable(benchmark::State& st, const std::string& id, const std::string& why);

@@ -168,11 +168,13 @@ void run_conv(benchmark::State& st, const Kernel<ConvFn>& k, const ConvShape& s,
 
 // Pruned rows (sparsity > 0) also name their pattern, as spmm rows do: two patterns at one sparsity must not
 // collide. Dense rows keep exactly the keys of the example in docs/design.md.
-std::string conv_name(const std::string& id, const ConvShape& s, double sp, const std::string& pattern, int t) {
-  return "conv/" + id + "/N:" + std::to_string(s.N) + "/C:" + std::to_string(s.C) + "/H:" + std::to_string(s.H) +
-         "/W:" + std::to_string(s.W) + "/K:" + std::to_string(s.K) + "/R:" + std::to_string(s.R) + "/S:" +
-         std::to_string(s.S) + "/stride:" + std::to_string(s.stride) + "/pad:" + std::to_string(s.pad) +
-         "/sparsity:" + sparsity_str(sp) + (sp > 0 ? "/pattern:" + pattern : "") + "/threads:" + std::to_string(t);
+// The unpruned layer (sparsity 0) is the dense baseline of its pruned rows.
+RowSpec conv_spec(const std::string& id, const ConvShape& s, double sp, const std::string& pattern, int t) {
+  RowSpec r("conv", id);
+  r.p("N", s.N).p("C", s.C).p("H", s.H).p("W", s.W).p("K", s.K).p("R", s.R).p("S", s.S).p("stride", s.stride);
+  r.p("pad", s.pad).p("sparsity", sparsity_str(sp));
+  if (sp > 0) r.p("pattern", pattern);
+  return r.p("threads", t).dense(sp == 0);
 }
 
 }  // namespace
@@ -189,9 +191,9 @@ void register_conv(const Config& c) {
         const double sp = spec.kind == PatternSpec::nm && sp0 > 0 ? 1.0 - double(spec.r) / spec.c : sp0;
         for (int t : c.threads) {
           auto add = [&](const Kernel<ConvFn>& k, const std::string& algo) {
-            const std::string name = conv_name(k.info.backend + "/" + algo, s, sp, pattern, t);
-            if (!done.insert(name).second) return;
-            register_row(c, name, [&k, s, pattern, sp, t](benchmark::State& st) { run_conv(st, k, s, pattern, sp, t); });
+            const RowSpec row = conv_spec(k.info.backend + "/" + algo, s, sp, pattern, t);
+            if (!done.insert(row.name()).second) return;
+            register_row(c, row, [&k, s, pattern, sp, t](benchmark::State& st) { run_conv(st, k, s, pattern, sp, t); });
           };
           // Sparsity 0 is the dense ladder; a structured pattern runs the smaller dense layer (the row's variant
           // names the pattern); any other pattern goes to the sparse kernels that serve it.

@@ -24,9 +24,8 @@ bool gpu_skip(benchmark::State& st, const std::string& id) {
   return skip_if_unavailable(st, id, gpu::why_unavailable());
 }
 
-benchmark::internal::Benchmark* register_gpu(const Config& c, const std::string& name,
-                                             std::function<void(benchmark::State&)> fn) {
-  return register_row(c, name, std::move(fn), /*manual_time=*/true);
+benchmark::internal::Benchmark* register_gpu(const Config& c, RowSpec row, std::function<void(benchmark::State&)> fn) {
+  return register_row(c, row.on_gpu(), std::move(fn));
 }
 
 template <class F>
@@ -71,9 +70,11 @@ double verify_all(const float* got, index_t M, index_t N, index_t K, const float
   return verify_rows(got, N, K, A, K, B, rows, rows);
 }
 
-std::string gemm_gpu_name(const std::string& id, const GemmShape& s, const std::string& dtype) {
-  return "gemm/" + id + "/M:" + std::to_string(s.M) + "/N:" + std::to_string(s.N) + "/K:" + std::to_string(s.K) +
-         (dtype.empty() ? "" : "/dtype:" + dtype);
+RowSpec gemm_gpu_spec(const std::string& id, const GemmShape& s, const std::string& dtype) {
+  RowSpec r("gemm", id);
+  r.p("M", s.M).p("N", s.N).p("K", s.K);
+  if (!dtype.empty()) r.p("dtype", dtype);
+  return r.dense();
 }
 
 void run_gemm_gpu(benchmark::State& st, const std::string& name, const std::string& id, const std::string& variant,
@@ -99,9 +100,9 @@ void run_gemm_gpu(benchmark::State& st, const std::string& name, const std::stri
 
 void register_gemm_gpu(const Config& c, const std::string& id, const std::string& variant, const GemmShape& s,
                        const std::string& dtype, double tol) {
-  const std::string name = gemm_gpu_name(id, s, dtype);
-  const std::string backend = id.substr(0, id.find('/'));
-  register_gpu(c, name, [=](benchmark::State& st) { run_gemm_gpu(st, name, backend, variant, s, tol); });
+  const RowSpec row = gemm_gpu_spec(id, s, dtype);
+  const std::string name = row.name(), backend = row.backend;
+  register_gpu(c, row, [=](benchmark::State& st) { run_gemm_gpu(st, name, backend, variant, s, tol); });
 }
 
 }  // namespace
@@ -112,7 +113,7 @@ void register_gpu_rows(const Config& c) {
   // Ceilings.
   for (index_t b : c.gpu.copy_bytes)
     for (const char* kind : {"d2d", "h2d_pinned", "h2d_pageable", "d2h_pinned"})
-      register_gpu(c, std::string("mem_bw/cuda/") + kind + "/bytes:" + std::to_string(b), [b, kind](benchmark::State& st) {
+      register_gpu(c, RowSpec("mem_bw", std::string("cuda/") + kind).p("bytes", b), [b, kind](benchmark::State& st) {
         if (gpu_skip(st, "cuda")) return;
         guarded(st, [&] {
           double bps = 0;
@@ -124,7 +125,7 @@ void register_gpu_rows(const Config& c) {
         });
       });
   for (index_t b : c.gpu.chase_bytes)
-    register_gpu(c, "mem_lat/cuda/chase/bytes:" + std::to_string(b), [b](benchmark::State& st) {
+    register_gpu(c, RowSpec("mem_lat", "cuda/chase").p("bytes", b), [b](benchmark::State& st) {
       if (gpu_skip(st, "cuda")) return;
       guarded(st, [&] {
         double ns = 0;
@@ -134,7 +135,7 @@ void register_gpu_rows(const Config& c) {
     });
   if (!c.gpu.copy_bytes.empty()) {
     for (bool graph : {false, true})
-      register_gpu(c, std::string("latency_op/cuda/") + (graph ? "launch_graph" : "launch"), [graph](benchmark::State& st) {
+      register_gpu(c, RowSpec("latency_op", graph ? "cuda/launch_graph" : "cuda/launch"), [graph](benchmark::State& st) {
         if (gpu_skip(st, "cuda")) return;
         guarded(st, [&] {
           double us = 0;
@@ -142,7 +143,7 @@ void register_gpu_rows(const Config& c) {
           st.counters["ns_per_op"] = C(us * 1e3);
         });
       });
-    register_gpu(c, "latency_op/cuda/fma/dtype:f32", [](benchmark::State& st) {
+    register_gpu(c, RowSpec("latency_op", "cuda/fma").p("dtype", "f32"), [](benchmark::State& st) {
       if (gpu_skip(st, "cuda")) return;
       guarded(st, [&] {
         double ns = 0;
@@ -150,7 +151,7 @@ void register_gpu_rows(const Config& c) {
         st.counters["ns_per_op"] = C(ns);
       });
     });
-    register_gpu(c, "peak/cuda/fma/dtype:f32", [](benchmark::State& st) {
+    register_gpu(c, RowSpec("peak", "cuda/fma").p("dtype", "f32"), [](benchmark::State& st) {
       if (gpu_skip(st, "cuda")) return;
       guarded(st, [&] {
         double f = 0;
@@ -187,9 +188,10 @@ void register_gpu_rows(const Config& c) {
               {"cuda/csr", "csr"}, {"cuda/csr_tiled", "csr_tiled"}, {"cusparse/csr", "cusparse_csr"}};
           if (spec.kind == PatternSpec::block && spec.r == spec.c) ks.push_back({"cusparse/bell", "cusparse_bell"});
           for (const auto& [id, variant] : ks) {
-            const std::string name = "spmm/" + id + "/M:" + std::to_string(e.M) + "/N:" + std::to_string(N) + "/K:" +
-                                     std::to_string(e.K) + "/sparsity:" + sparsity_str(sp) + "/pattern:" + pattern;
-            register_gpu(c, name, [name, e, N, sp, id = id, variant = variant, spec](benchmark::State& st) {
+            RowSpec row("spmm", id);
+            row.p("M", e.M).p("N", N).p("K", e.K).p("sparsity", sparsity_str(sp)).p("pattern", pattern);
+            const std::string name = row.name();
+            register_gpu(c, row, [name, e, N, sp, id = id, variant = variant, spec](benchmark::State& st) {
               if (gpu_skip(st, id)) return;
               guarded(st, [&] {
                 const Prepared& p = prepared(name, [&] {
@@ -222,11 +224,11 @@ void register_gpu_rows(const Config& c) {
   for (const ConvEntry& e : c.gpu.conv) {
     const ConvShape s = e.shape;
     for (const auto& [id, variant] : {std::pair<std::string, std::string>{"cuda/direct", "direct"}, {"cudnn/direct", "cudnn"}}) {
-      const std::string name = "conv/" + id + "/N:" + std::to_string(s.N) + "/C:" + std::to_string(s.C) + "/H:" +
-                               std::to_string(s.H) + "/W:" + std::to_string(s.W) + "/K:" + std::to_string(s.K) + "/R:" +
-                               std::to_string(s.R) + "/S:" + std::to_string(s.S) + "/stride:" + std::to_string(s.stride) +
-                               "/pad:" + std::to_string(s.pad) + "/sparsity:0.00";
-      register_gpu(c, name, [name, s, id = id, variant = variant](benchmark::State& st) {
+      RowSpec row("conv", id);
+      row.p("N", s.N).p("C", s.C).p("H", s.H).p("W", s.W).p("K", s.K).p("R", s.R).p("S", s.S).p("stride", s.stride);
+      row.p("pad", s.pad).p("sparsity", "0.00").dense();
+      const std::string name = row.name();
+      register_gpu(c, row, [name, s, id = id, variant = variant](benchmark::State& st) {
         if (gpu_skip(st, id)) return;
         guarded(st, [&] {
           const Prepared& p = prepared(name, [&] {

@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -108,6 +110,39 @@ std::unique_ptr<benchmark::BenchmarkReporter> file_reporter(const std::string& f
 
 bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
 
+// Adds "prunebench_rows" to a Google Benchmark JSON document: each row's description (family, kernel, device,
+// dtype, dense baseline, parameters) keyed by its name, for the rows the document holds, so the scripts read a
+// row's meaning instead of parsing its name. A document nlohmann cannot parse (Google Benchmark writes a bare
+// inf or nan for a degenerate counter) is returned as it was: the scripts fall back to the names.
+std::string with_row_meta(const std::string& text) {
+  nlohmann::ordered_json doc = nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.contains("benchmarks")) return text;
+  std::map<std::string, const nlohmann::ordered_json*> meta;
+  for (const auto& [name, m] : pb::bench::registered_rows()) meta[name] = &m;
+  nlohmann::ordered_json rows = nlohmann::ordered_json::object();
+  for (const auto& b : doc["benchmarks"]) {
+    std::string n = b.value("run_name", b.value("name", ""));
+    for (const char* suffix : {"/real_time", "/manual_time"})
+      if (n.size() > std::strlen(suffix) && n.compare(n.size() - std::strlen(suffix), std::string::npos, suffix) == 0)
+        n.resize(n.size() - std::strlen(suffix));
+    if (auto it = meta.find(n); it != meta.end()) rows[n] = *it->second;
+  }
+  doc["prunebench_rows"] = rows;
+  return doc.dump(2);
+}
+
+// Rewrites the finished JSON file in place with the rows' descriptions (before it is renamed into place).
+void add_row_meta(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  in.close();
+  const std::string out = with_row_meta(text.str());
+  if (out == text.str()) return;
+  std::ofstream f(path, std::ios::trunc);
+  f << out << "\n";
+}
+
 // --serve: the process stays up with its inputs and caches warm while a driver asks for one row after another.
 // Each answer is one complete JSON document (context and the rows run), then the end marker. A filter that
 // matches nothing gets a document with an empty benchmark list and an "error" key.
@@ -124,7 +159,7 @@ int serve() {
       ran = benchmark::RunSpecifiedBenchmarks(&reporter, filter);
     }
     if (ran == 0) json.str("{\"benchmarks\": [], \"error\": \"no benchmark matched\"}");
-    std::cout << json.str() << "\n%%END%%" << std::endl;
+    std::cout << with_row_meta(json.str()) << "\n%%END%%" << std::endl;
   }
   return 0;
 }
@@ -282,6 +317,7 @@ int main(int argc, char** argv) {
   benchmark::Shutdown();
 
   if (!g_tmp_out.empty()) {
+    if (out_format == "json") add_row_meta(g_tmp_out);
     std::error_code ec;
     std::filesystem::rename(g_tmp_out, out_path, ec);
     if (ec) {

@@ -90,7 +90,7 @@ void register_memory(const Config& c) {
           if (k.info.variant != op) continue;
           for (int t : c.threads) {
             if (!k.threaded && t != 1) continue;
-            register_row(c, "mem_bw/" + k.info.id() + "/bytes:" + std::to_string(bytes) + "/threads:" + std::to_string(t),
+            register_row(c, RowSpec("mem_bw", k.info.id()).p("bytes", bytes).p("threads", t),
                          [&k, bytes, t](benchmark::State& st) { run_bw(st, k, bytes, t); });
           }
         }
@@ -98,7 +98,7 @@ void register_memory(const Config& c) {
   if (c.mem_lat.enabled) {
     for (const auto& pattern : c.mem_lat.kinds)
       for (index_t bytes : c.mem_lat.bytes)
-        register_row(c, "mem_lat/naive/" + pattern + "/bytes:" + std::to_string(bytes),
+        register_row(c, RowSpec("mem_lat", "naive/" + pattern).p("bytes", bytes),
                      [random = pattern != "stride", huge = pattern == "chase_huge", bytes](benchmark::State& st) {
                        run_lat(st, random, huge, bytes);
                      });

@@ -79,19 +79,19 @@ void register_peak(const Config& c) {
       for (const auto& k : peak_kernels()) {
         for (int t : c.threads) {
           if (!k.threaded && t != 1) continue;
-          register_row(c, "peak/" + k.info.id() + "/dtype:" + dts + "/threads:" + std::to_string(t),
+          register_row(c, RowSpec("peak", k.info.id()).p("dtype", dts).p("threads", t),
                        [&k, dt = parse_dtype(dts), t](benchmark::State& st) { run_peak(st, k, dt, t); });
         }
       }
     }
   }
   if (c.latency_op.enabled) {
-    register_row(c, "latency_op/naive/add/dtype:i64", run_clock);
+    register_row(c, RowSpec("latency_op", "naive/add").p("dtype", "i64"), run_clock);
     for (const auto& k : latency_kernels()) {
       if (std::find(c.latency_op.ops.begin(), c.latency_op.ops.end(), k.info.variant) == c.latency_op.ops.end())
         continue;
       for (const auto& dts : c.latency_op.dtypes)
-        register_row(c, "latency_op/" + k.info.id() + "/dtype:" + dts,
+        register_row(c, RowSpec("latency_op", k.info.id()).p("dtype", dts),
                      [&k, dt = parse_dtype(dts)](benchmark::State& st) { run_latency(st, k, dt); });
     }
   }

@@ -198,11 +198,12 @@ void run_dense_on_pruned(benchmark::State& st, const Kernel<GemmFn>& k, bool str
                       static_cast<double>(p->nnz));
 }
 
-std::string row_name(const std::string& id, index_t M, index_t N, index_t K, double sparsity,
-                     const std::string& pattern, int threads, const std::string& name) {
-  return "spmm/" + id + "/M:" + std::to_string(M) + "/N:" + std::to_string(N) + "/K:" + std::to_string(K) +
-         "/sparsity:" + sparsity_str(sparsity) + "/pattern:" + pattern + "/threads:" + std::to_string(threads) +
-         (name.empty() ? "" : "/name:" + name);
+RowSpec row_spec(const std::string& id, index_t M, index_t N, index_t K, double sparsity, const std::string& pattern,
+                 int threads, const std::string& name) {
+  RowSpec r("spmm", id);
+  r.p("M", M).p("N", N).p("K", K).p("sparsity", sparsity_str(sparsity)).p("pattern", pattern).p("threads", threads);
+  if (!name.empty()) r.p("name", name);
+  return r;
 }
 
 bool wanted(const SpmmEntry& e, const std::string& id) {
@@ -219,13 +220,13 @@ void register_problem(const Config& c, const SpmmEntry& e, const Source& src, in
     for (const auto& k : spmm_kernels()) {
       if (!k.info.serves(served) || !wanted(e, k.info.id())) continue;
       if (k.info.backend == "naive" && (t != 1 || useful_gflop > c.naive_max_gflop)) continue;
-      register_row(c, row_name(k.info.id(), M, N, K, sparsity, pattern, t, name),
+      register_row(c, row_spec(k.info.id(), M, N, K, sparsity, pattern, t, name),
                    [&k, src, N, t](benchmark::State& st) { run_sparse(st, k, src, N, t); });
     }
     for (const auto& r : spmm_dense_routes()) {
       const auto* g = find_gemm_kernel(r.gemm_backend);
       if (!g || !r.info.serves(served) || !wanted(e, r.info.id())) continue;
-      register_row(c, row_name(r.info.id(), M, N, K, sparsity, pattern, t, name),
+      register_row(c, row_spec(r.info.id(), M, N, K, sparsity, pattern, t, name),
                    [g, compact = r.compact, src, N, t](benchmark::State& st) {
                      run_dense_on_pruned(st, *g, compact, src, N, t);
                    });

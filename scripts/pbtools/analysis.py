@@ -8,7 +8,6 @@ from collections import defaultdict
 from . import guard
 from .ceilings import bandwidth_roof, level_of
 from .ceilings import compute as compute_ceilings
-from .results import GPU_BACKENDS
 
 COMPUTE_FAMILIES = ("gemm", "spmm", "conv")
 
@@ -31,9 +30,11 @@ def best_dense(rows) -> dict:
             continue
         if r.params.get("dtype", "f32") != "f32":
             continue  # tensor-core rows (TF32, BF16) compute something else; sparse FP32 is judged against FP32
-        dense = (r.family == "gemm") or (r.family == "conv" and float(r.params.get("sparsity", 0)) == 0.0
-                                         and r.variant in ("direct", "im2col", "winograd", "gemm", "implicit_gemm", "1x1"))
-        if not dense:
+        # The run says which rows are dense baselines; a file without row descriptions: every gemm row, and conv
+        # rows of the unpruned layer.
+        dense = r.dense_baseline if r.dense_baseline is not None else (
+            r.family == "gemm" or (r.family == "conv" and float(r.params.get("sparsity", 0)) == 0.0))
+        if not dense or r.family not in ("gemm", "conv"):
             continue
         fam = "spmm" if r.family == "gemm" else "conv"
         key = (fam, dims(r), r.p("threads"))
@@ -132,7 +133,7 @@ def verdicts(ctx, rows, ceil=None) -> list[dict]:
     ceil = ceil or compute_ceilings(ctx, rows)
     out = []
     for r in rows:
-        if r.error or r.family not in COMPUTE_FAMILIES or r.backend in GPU_BACKENDS:
+        if r.error or r.family not in COMPUTE_FAMILIES or r.device == "gpu":
             continue
         if not r.counter("flops") or not r.counter("ai"):
             continue
@@ -182,7 +183,7 @@ def above_roof(ctx, rows, ceil=None) -> list[dict]:
 def what_pays(rows) -> list[dict]:
     """Per problem and target sparsity (at the largest thread count measured): the fastest pruned kernel and its
     speedup over the best dense kernel, or 'dense is faster'. CPU rows; the GPU's are in gpu_overview."""
-    sp = [s for s in speedups(rows) if s["row"].backend not in GPU_BACKENDS]
+    sp = [s for s in speedups(rows) if s["row"].device != "gpu"]
     if not sp:
         return []
     tmax = max(s["row"].p("threads") or 1 for s in sp)
@@ -207,7 +208,7 @@ def what_pays(rows) -> list[dict]:
 def gpu_overview(rows) -> dict:
     """The GPU half of a run: ceilings, the GEMM ladder per shape (TFLOP/s), and every sparse row's speedup over
     cuBLAS FP32 dense and over cuSPARSE CSR at the same problem."""
-    ok = [r for r in rows if not r.error and r.backend in GPU_BACKENDS]
+    ok = [r for r in rows if not r.error and r.device == "gpu"]
     out = {"ceilings": {}, "gemm": {}, "spmm": []}
     if not ok:
         return out

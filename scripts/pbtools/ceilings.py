@@ -13,7 +13,6 @@ import math
 import statistics
 from collections import defaultdict
 from . import guard
-from .results import GPU_BACKENDS
 
 CEILING_FAMILIES = ("peak", "mem_bw", "mem_lat", "latency_op")
 PLATEAU_TOL = math.log(1.3)  # a working set whose latency differs by more than 30% starts a new plateau
@@ -94,7 +93,7 @@ def compute(ctx: dict, rows) -> dict:
     suspect = [{"row": d["name"], "reason": "measured while disturbed: " + d["reason"]}
                for d in guard.disturbed(ctx, rows) if d["name"].split("/", 1)[0] in CEILING_FAMILIES]
     skip = {x["row"] for x in suspect}
-    ok = [r for r in rows if not r.error and r.backend not in GPU_BACKENDS and r.name not in skip]
+    ok = [r for r in rows if not r.error and r.device != "gpu" and r.name not in skip]
     # Peak per backend/dtype and thread count, from each row's best repetition. A T-thread figure that does not
     # beat the 1-thread one by half a core (T > 1) was measured while the machine was disturbed: it is flagged
     # and left out, never taken as a roof.

@@ -4,6 +4,7 @@ runs hold nothing to draw)."""
 from __future__ import annotations
 
 import math
+import zlib
 from collections import defaultdict
 from pathlib import Path
 
@@ -15,15 +16,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 from . import analysis  # noqa: E402
 from .ceilings import compute as compute_ceilings  # noqa: E402
 
-BACKEND_COLORS = {"naive": "#9e9e9e", "eigen": "#1f77b4", "openmp": "#d62728", "openblas": "#2ca02c",
-                  "onednn": "#17becf", "cuda": "#ff7f0e", "cublas": "#8c564b", "cusparse": "#e377c2",
-                  "cudnn": "#bcbd22"}
 RUN_STYLES = ["-", "--", ":", "-."]
 RUN_MARKERS = ["o", "s", "D", "v"]
 
 
 def color(backend: str) -> str:
-    return BACKEND_COLORS.get(backend, "#7f7f7f")
+    """A backend's colour, the same in every plot and every run, from its name alone (no list of backends here:
+    a backend added to the registry gets one too)."""
+    return matplotlib.colormaps["tab20"](zlib.crc32(backend.encode()) % 20)
 
 
 def _save(fig, out: Path, name: str) -> Path:
@@ -211,8 +211,7 @@ def ladder(runs, out: Path):
     if not data:
         return None
     shapes = sorted({d for _, d, _, _, _ in data}, key=lambda d: d[0] * d[1] * d[2])
-    order = ["naive", "eigen", "openmp", "openblas", "onednn", "cuda", "cublas"]
-    backends = sorted({b for _, _, b, _, _ in data}, key=lambda b: order.index(b) if b in order else 99)
+    backends = list(dict.fromkeys(b for _, _, b, _, _ in data))  # registration order: the ladder's rungs
     fig, ax = plt.subplots(figsize=(max(8, 0.9 * len(shapes) * max(1, len(runs))), 5))
     w = 0.8 / (len(backends) * len(runs))
     for j, b in enumerate(backends):

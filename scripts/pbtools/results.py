@@ -1,8 +1,10 @@
-"""Reading Google Benchmark JSON (ours or anybody's) and parsing prunebench's benchmark names.
+"""Reading Google Benchmark JSON (ours or anybody's).
 
-Names follow docs/design.md: <family>/<backend>[/<variant>]/<key>:<value>/... ; Google Benchmark appends a time-type
-suffix (/real_time, /manual_time) and, for aggregates, _mean/_median/... — both are stripped here so every script
-sees the contract's name.
+A prunebench run describes each row under "prunebench_rows" (family, backend, variant, device, dtype, whether it is
+a dense baseline, its parameters; bench/row_spec.h): the scripts read that. Older runs and other Google Benchmark
+binaries have only names, <family>/<backend>[/<variant>]/<key>:<value>/... (docs/design.md), which are parsed
+instead; there a row timed with CUDA events (the /manual_time suffix) is a GPU row. Google Benchmark's time-type
+suffix and aggregate names are stripped so every script sees the contract's name.
 """
 from __future__ import annotations
 
@@ -19,7 +21,6 @@ class InputError(Exception):
 
 
 TIME_SUFFIXES = ("/real_time", "/manual_time")
-GPU_BACKENDS = {"cuda", "cublas", "cusparse", "cudnn"}  # rows measured on the GPU (CUDA events)
 _UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
 
@@ -35,6 +36,8 @@ class Row:
     counters: dict = field(default_factory=dict)  # counter -> list of values, one per repetition
     error: str | None = None
     label: str = ""           # what a library chose (Google Benchmark's label), e.g. oneDNN's implementation
+    device: str = "cpu"       # "gpu": measured on the GPU
+    dense_baseline: bool | None = None  # from the run's row description; None: not described (older files)
 
     def counter(self, key: str) -> float | None:
         vals = [v for v in self.counters.get(key, []) if v is not None and math.isfinite(v)]
@@ -130,16 +133,25 @@ _SKIP_KEYS = {"name", "run_name", "run_type", "repetitions", "repetition_index",
 def rows(doc: dict) -> list[Row]:
     """One Row per benchmark, repetitions gathered (aggregates are recomputed from them, never trusted)."""
     out: dict[str, Row] = {}
+    meta = doc.get("prunebench_rows") if isinstance(doc.get("prunebench_rows"), dict) else {}
     for b in doc["benchmarks"]:
         if not isinstance(b, dict) or "name" not in b:
             continue
         if b.get("run_type") == "aggregate":
             continue
-        name = contract_name(b.get("run_name", b["name"]))
+        full = b.get("run_name", b["name"])
+        name = contract_name(full)
         row = out.get(name)
         if row is None:
-            family, backend, variant, params = parse_name(name)
-            row = out[name] = Row(name, family, backend, variant, params)
+            m = meta.get(name)
+            if isinstance(m, dict) and isinstance(m.get("params"), dict):
+                row = out[name] = Row(name, m.get("family", ""), m.get("backend", ""), m.get("variant", ""),
+                                      {str(k): str(v) for k, v in m["params"].items()},
+                                      device=m.get("device", "cpu"), dense_baseline=bool(m.get("dense_baseline")))
+            else:
+                family, backend, variant, params = parse_name(name)
+                row = out[name] = Row(name, family, backend, variant, params,
+                                      device="gpu" if full.endswith("/manual_time") else "cpu")
         if b.get("label") and not row.label:
             row.label = str(b["label"])
         if b.get("error_occurred"):

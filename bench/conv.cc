@@ -31,7 +31,7 @@ struct Layer {
   SparseWeights sw;             // the same as CSR, K x CRS
   ConvShape small;              // structured: the smaller layer
   std::vector<index_t> kept;    // structured: kept filters or channels
-  AlignedBuffer<float> x_small; // channels: the input of the kept channels only
+  std::vector<float> x_small;   // channels: the input of the kept channels only
   std::vector<float> w_small;
   index_t nnz = 0;
   std::vector<double> ref;      // the float64 oracle of the pruned layer, N x K x OH x OW (filled on first use)
@@ -59,41 +59,23 @@ std::shared_ptr<Layer> layer_for(const ConvShape& s, const std::string& pattern,
   fill_random(L->w, 6000 + static_cast<std::uint64_t>(s.K * 13 + CRS));
   if (sp > 0) {
     Mask m;
+    // Filters are rows of the K x CRS filter matrix; channels are groups of R*S columns (kernels/prune).
     if (pattern == "filters") {
       m = mask_rows(L->w, s.K, CRS, sp);
     } else if (pattern == "channels") {
-      // Input channel c owns the R*S columns c*R*S ... : prune whole channels by their L1 norm.
-      std::vector<double> l1(static_cast<std::size_t>(s.C), 0.0);
-      for (index_t k = 0; k < s.K; ++k)
-        for (index_t j = 0; j < CRS; ++j) l1[j / (s.R * s.S)] += std::abs(L->w[k * CRS + j]);
-      std::vector<float> score(static_cast<std::size_t>(s.C));
-      for (index_t c = 0; c < s.C; ++c) score[c] = static_cast<float>(l1[c]);
-      const Mask cm = mask_columns(score, 1, s.C, sp);
-      m.assign(static_cast<std::size_t>(s.K * CRS), 0);
-      for (index_t k = 0; k < s.K; ++k)
-        for (index_t j = 0; j < CRS; ++j) m[k * CRS + j] = cm[j / (s.R * s.S)];
+      m = mask_conv_channels(L->w, s.K, s.C, s.R * s.S, sp);
     } else {  // magnitude, or blocks / N:M along C*R*S
       m = make_mask(parse_pattern(pattern), L->w, s.K, CRS, sp, 17);
     }
     apply_mask(L->w, m);
-    if (pattern == "filters") {
-      for (index_t k = 0; k < s.K; ++k)
-        if (m[k * CRS]) L->kept.push_back(k);
+    if (pattern == "filters" || pattern == "channels") {
+      Compact c = pattern == "filters" ? compact_rows(L->w, m, s.K, CRS)
+                                       : compact_conv_channels(L->w, m, s.K, s.C, s.R * s.S);
+      L->kept = std::move(c.kept);
+      L->w_small = std::move(c.w);
       L->small = s;
-      L->small.K = static_cast<index_t>(L->kept.size());
-      for (index_t k : L->kept) L->w_small.insert(L->w_small.end(), &L->w[k * CRS], &L->w[(k + 1) * CRS]);
-    } else if (pattern == "channels") {
-      for (index_t c = 0; c < s.C; ++c)
-        if (m[c * s.R * s.S]) L->kept.push_back(c);
-      L->small = s;
-      L->small.C = static_cast<index_t>(L->kept.size());
-      const index_t rs = s.R * s.S, hw = s.H * s.W;
-      for (index_t k = 0; k < s.K; ++k)
-        for (index_t c : L->kept) L->w_small.insert(L->w_small.end(), &L->w[(k * s.C + c) * rs], &L->w[(k * s.C + c + 1) * rs]);
-      L->x_small.resize(static_cast<std::size_t>(s.N * L->small.C * hw));
-      for (index_t n = 0; n < s.N; ++n)
-        for (std::size_t i = 0; i < L->kept.size(); ++i)
-          std::copy_n(L->x.data() + (n * s.C + L->kept[i]) * hw, hw, L->x_small.data() + (n * L->small.C + static_cast<index_t>(i)) * hw);
+      (pattern == "filters" ? L->small.K : L->small.C) = static_cast<index_t>(L->kept.size());
+      if (pattern == "channels") L->x_small = gather_channels(L->x.data(), s.N, s.C, s.H * s.W, L->kept);
     }
   }
   L->sw.M = s.K, L->sw.K = CRS;

@@ -20,7 +20,7 @@ namespace pb::bench {
 namespace {
 
 // Each timed call moves at least this much, so a 4 KiB working set is not measured by one tiny loop.
-constexpr index_t kMinBytesPerCall = index_t{256} << 20;
+constexpr index_t kMinBytesPerCall = index_t{64} << 20;
 constexpr std::int64_t kChaseSteps = 1 << 20;
 
 struct Buffer {

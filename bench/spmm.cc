@@ -73,19 +73,11 @@ std::shared_ptr<Problem> build(const Source& s) {
     p->W.csr = csr_from_dense(p->dense, p->M, p->K);
     if (p->spec.kind == PatternSpec::block) p->W.bsr = bsr_from_dense(p->dense, p->M, p->K, p->spec.r, p->spec.c);
     if (p->spec.kind == PatternSpec::nm) p->W.nm = nm_from_dense(p->dense, p->M, p->K, p->spec.r, p->spec.c);
-    if (p->spec.kind == PatternSpec::rows || p->spec.kind == PatternSpec::channels) {
+    if (p->spec.kind == PatternSpec::rows || p->spec.kind == PatternSpec::channels) {  // the smaller dense problem
       const bool rows = p->spec.kind == PatternSpec::rows;
-      for (index_t i = 0; i < (rows ? p->M : p->K); ++i) {
-        bool any = false;
-        for (index_t j = 0; j < (rows ? p->K : p->M) && !any; ++j) any = rows ? mask[i * p->K + j] : mask[j * p->K + i];
-        if (any) (rows ? p->kept_rows : p->kept_cols).push_back(i);
-      }
-      if (rows) {
-        for (index_t i : p->kept_rows) p->compact.insert(p->compact.end(), &p->dense[i * p->K], &p->dense[(i + 1) * p->K]);
-      } else {
-        for (index_t i = 0; i < p->M; ++i)
-          for (index_t k : p->kept_cols) p->compact.push_back(p->dense[i * p->K + k]);
-      }
+      Compact c = rows ? compact_rows(p->dense, mask, p->M, p->K) : compact_columns(p->dense, mask, p->M, p->K);
+      (rows ? p->kept_rows : p->kept_cols) = std::move(c.kept);
+      p->compact = std::move(c.w);
     }
   }
   p->W.M = p->M, p->W.K = p->K;

@@ -182,4 +182,40 @@ TEST(Formats, RoundTrips) {
   EXPECT_THROW(pb::nm_from_dense(dense, 4, 8, 2, 4), std::invalid_argument);  // not 2:4
 }
 
+// Structured pruning's smaller problem, built in the library (kernels/prune/structured.cc).
+TEST(Structured, CompactRowsAndColumnsKeepWhatTheMaskKeeps) {
+  // 3 x 4, values 1..12; the mask keeps rows 0 and 2, or columns 1 and 3.
+  std::vector<float> w(12);
+  for (int i = 0; i < 12; ++i) w[i] = float(i + 1);
+  const pb::Mask rows = {1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1};
+  const pb::Compact r = pb::compact_rows(w, rows, 3, 4);
+  EXPECT_EQ(r.kept, (std::vector<index_t>{0, 2}));
+  EXPECT_EQ(r.w, (std::vector<float>{1, 2, 3, 4, 9, 10, 11, 12}));
+  const pb::Mask cols = {0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1};
+  const pb::Compact c = pb::compact_columns(w, cols, 3, 4);
+  EXPECT_EQ(c.kept, (std::vector<index_t>{1, 3}));
+  EXPECT_EQ(c.w, (std::vector<float>{2, 4, 6, 8, 10, 12}));
+  // Nothing kept, and an empty matrix: empty problems, not errors.
+  EXPECT_TRUE(pb::compact_rows(w, pb::Mask(12, 0), 3, 4).kept.empty());
+  EXPECT_TRUE(pb::compact_columns({}, {}, 0, 0).w.empty());
+}
+
+TEST(Structured, ConvChannelsGoByTheirL1NormOverEveryFilter) {
+  // K=2 filters, C=3 channels, R*S=2: channel 1 is weakest overall although filter 0 holds its largest weight.
+  const index_t K = 2, C = 3, RS = 2;
+  const std::vector<float> w = {1, 1,  5, 0.1f,  -2, 2,     // filter 0: channels 0, 1, 2
+                                3, -3, -0.1f, 0,  4, 4};    // filter 1
+  const pb::Mask m = pb::mask_conv_channels(w, K, C, RS, 1.0 / 3);  // drop one channel of three
+  for (index_t k = 0; k < K; ++k)
+    for (index_t j = 0; j < C * RS; ++j) EXPECT_EQ(m[k * C * RS + j], j / RS == 1 ? 0 : 1) << k << "," << j;
+  std::vector<float> pruned = w;
+  pb::apply_mask(pruned, m);
+  const pb::Compact c = pb::compact_conv_channels(pruned, m, K, C, RS);
+  EXPECT_EQ(c.kept, (std::vector<index_t>{0, 2}));
+  EXPECT_EQ(c.w, (std::vector<float>{1, 1, -2, 2, 3, -3, 4, 4}));  // K x kept x RS
+  // The input of the smaller layer: N=2 images, C=3 channels of HW=2 pixels; channels 0 and 2 kept.
+  const std::vector<float> x = {0, 1, 10, 11, 20, 21, 100, 101, 110, 111, 120, 121};
+  EXPECT_EQ(pb::gather_channels(x.data(), 2, 3, 2, c.kept), (std::vector<float>{0, 1, 20, 21, 100, 101, 120, 121}));
+}
+
 }  // namespace

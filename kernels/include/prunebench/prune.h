@@ -27,6 +27,21 @@ Mask mask_blocks(std::span<const float> w, index_t M, index_t K, int r, int c, d
 Mask mask_nm(std::span<const float> w, index_t M, index_t K, int n, int m);
 
 void apply_mask(std::span<float> w, const Mask& mask);
+
+// Structured pruning as the smaller dense problem it leaves (kernels/prune/structured.cc). `kept` lists the rows,
+// columns or channels that keep at least one weight, ascending; `w` holds the compact weights, row-major.
+struct Compact {
+  std::vector<index_t> kept;
+  std::vector<float> w;
+};
+Compact compact_rows(std::span<const float> w, const Mask& m, index_t M, index_t K);     // kept rows x K
+Compact compact_columns(std::span<const float> w, const Mask& m, index_t M, index_t K);  // M x kept columns
+// Convolution filters, K x C x (R*S): whole input channels by the L1 norm of their weights over every filter.
+Mask mask_conv_channels(std::span<const float> w, index_t K, index_t C, index_t RS, double sparsity);
+// The kept input channels and the K x C' x (R*S) filters of the smaller layer.
+Compact compact_conv_channels(std::span<const float> w, const Mask& m, index_t K, index_t C, index_t RS);
+// The input of the smaller layer: channels `kept` of an N x C x HW activation, as N x kept x HW.
+std::vector<float> gather_channels(const float* x, index_t N, index_t C, index_t HW, const std::vector<index_t>& kept);
 double mask_sparsity(const Mask& mask);
 
 // A pattern by name, as configs and benchmark names spell it: "random", "magnitude", "rows", "channels",

@@ -57,15 +57,17 @@ bool GuardedFileReporter::ReportContext(const Context& context) {
 
 void GuardedFileReporter::ReportRuns(const std::vector<Run>& runs) {
   if (runs.empty()) return;
-  guards_.row_done(runs.front().run_name.str());
+  const std::string name = runs.front().run_name.str();
+  if (guards_) guards_->row_done(name);
+  if (names_.empty() || names_.back() != name) names_.push_back(name);
   held_.push_back(runs);
 }
 
 void GuardedFileReporter::Finalize() {
-  const CanaryReading calm = guards_.calm();
+  const CanaryReading calm = guards_ ? guards_->calm() : CanaryReading{};
   for (auto& runs : held_) {
-    if (const RowGuard* g = guards_.find(runs.front().run_name.str()))
-      add_guard_counters(runs, *g, calm, guards_.settings());
+    if (const RowGuard* g = guards_ ? guards_->find(runs.front().run_name.str()) : nullptr)
+      add_guard_counters(runs, *g, calm, guards_->settings());
     inner_->ReportRuns(runs);
   }
   held_.clear();

@@ -40,19 +40,22 @@ void add_guard_counters(std::vector<benchmark::BenchmarkReporter::Run>& runs, co
                         const CanaryReading& calm, const GuardSettings& s);
 
 // Wraps the file reporter: keeps every row until the run ends, when the calm state of the whole run is known,
-// then adds the guard counters and hands the rows to the JSON (or CSV, console) reporter.
+// then adds the guard counters (when there is a guard) and hands the rows to the JSON (or CSV, console) reporter.
+// It also records the name of every row written, for the row descriptions appended to the JSON.
 class GuardedFileReporter : public benchmark::BenchmarkReporter {
  public:
-  GuardedFileReporter(std::unique_ptr<benchmark::BenchmarkReporter> inner, RowGuards& guards)
+  GuardedFileReporter(std::unique_ptr<benchmark::BenchmarkReporter> inner, RowGuards* guards)
       : inner_(std::move(inner)), guards_(guards) {}
   bool ReportContext(const Context& context) override;
   void ReportRuns(const std::vector<Run>& runs) override;
   void Finalize() override;
+  const std::vector<std::string>& row_names() const { return names_; }  // run names, in the order written
 
  private:
   std::unique_ptr<benchmark::BenchmarkReporter> inner_;
-  RowGuards& guards_;
+  RowGuards* guards_;
   std::vector<std::vector<Run>> held_;
+  std::vector<std::string> names_;
 };
 
 }  // namespace pb::bench

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -110,37 +111,34 @@ std::unique_ptr<benchmark::BenchmarkReporter> file_reporter(const std::string& f
 
 bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
 
-// Adds "prunebench_rows" to a Google Benchmark JSON document: each row's description (family, kernel, device,
-// dtype, dense baseline, parameters) keyed by its name, for the rows the document holds, so the scripts read a
-// row's meaning instead of parsing its name. A document nlohmann cannot parse (Google Benchmark writes a bare
-// inf or nan for a degenerate counter) is returned as it was: the scripts fall back to the names.
-std::string with_row_meta(const std::string& text) {
-  nlohmann::ordered_json doc = nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.contains("benchmarks")) return text;
+// The "prunebench_rows" member appended to a Google Benchmark JSON document: each written row's description
+// (family, kernel, device, dtype, dense baseline, parameters; bench/row_spec.h) keyed by its name, so the scripts
+// read a row's meaning instead of parsing its name. Inserted as text before the document's closing brace:
+// Google Benchmark's own output stays byte for byte as it wrote it (it writes NaN for the spread of a constant
+// counter, which a strict JSON parser would refuse).
+std::string with_row_meta(const std::string& text, const std::vector<std::string>& run_names) {
+  const auto close = text.find_last_of('}');
+  if (close == std::string::npos) return text;
   std::map<std::string, const nlohmann::ordered_json*> meta;
   for (const auto& [name, m] : pb::bench::registered_rows()) meta[name] = &m;
   nlohmann::ordered_json rows = nlohmann::ordered_json::object();
-  for (const auto& b : doc["benchmarks"]) {
-    std::string n = b.value("run_name", b.value("name", ""));
+  for (std::string n : run_names) {
     for (const char* suffix : {"/real_time", "/manual_time"})
       if (n.size() > std::strlen(suffix) && n.compare(n.size() - std::strlen(suffix), std::string::npos, suffix) == 0)
         n.resize(n.size() - std::strlen(suffix));
     if (auto it = meta.find(n); it != meta.end()) rows[n] = *it->second;
   }
-  doc["prunebench_rows"] = rows;
-  return doc.dump(2);
+  std::string body = text.substr(0, close);
+  while (!body.empty() && std::isspace(static_cast<unsigned char>(body.back()))) body.pop_back();
+  return body + ",\n  \"prunebench_rows\": " + rows.dump() + "\n}\n";
 }
 
-// Rewrites the finished JSON file in place with the rows' descriptions (before it is renamed into place).
-void add_row_meta(const std::string& path) {
+void add_row_meta(const std::string& path, const std::vector<std::string>& run_names) {
   std::ifstream in(path);
   std::stringstream text;
   text << in.rdbuf();
   in.close();
-  const std::string out = with_row_meta(text.str());
-  if (out == text.str()) return;
-  std::ofstream f(path, std::ios::trunc);
-  f << out << "\n";
+  std::ofstream(path, std::ios::trunc) << with_row_meta(text.str(), run_names);
 }
 
 // --serve: the process stays up with its inputs and caches warm while a driver asks for one row after another.
@@ -152,14 +150,16 @@ int serve() {
     if (filter.empty()) continue;
     std::ostringstream json;
     std::size_t ran = 0;
+    std::vector<std::string> names;
     {
-      benchmark::JSONReporter reporter;
+      pb::bench::GuardedFileReporter reporter(std::make_unique<benchmark::JSONReporter>(), nullptr);
       reporter.SetOutputStream(&json);
       reporter.SetErrorStream(&std::cerr);
       ran = benchmark::RunSpecifiedBenchmarks(&reporter, filter);
+      names = reporter.row_names();
     }
     if (ran == 0) json.str("{\"benchmarks\": [], \"error\": \"no benchmark matched\"}");
-    std::cout << with_row_meta(json.str()) << "\n%%END%%" << std::endl;
+    std::cout << (ran ? with_row_meta(json.str(), names) : json.str()) << "\n%%END%%" << std::endl;
   }
   return 0;
 }
@@ -308,16 +308,18 @@ int main(int argc, char** argv) {
   if (cfg.guard.enabled) guards = std::make_unique<pb::bench::RowGuards>(pb::cpu::cores(), cfg.guard);
   ProgressReporter reporter(pb::bench::count_matching(filter), guards.get());
   std::size_t ran = 0;
-  if (guards && !g_tmp_out.empty()) {
-    pb::bench::GuardedFileReporter to_file(file_reporter(out_format), *guards);
+  std::vector<std::string> written;  // rows in the file, for their descriptions
+  if (!g_tmp_out.empty()) {
+    pb::bench::GuardedFileReporter to_file(file_reporter(out_format), guards.get());
     ran = benchmark::RunSpecifiedBenchmarks(&reporter, &to_file);
+    written = to_file.row_names();
   } else {
     ran = benchmark::RunSpecifiedBenchmarks(&reporter);
   }
   benchmark::Shutdown();
 
   if (!g_tmp_out.empty()) {
-    if (out_format == "json") add_row_meta(g_tmp_out);
+    if (out_format == "json") add_row_meta(g_tmp_out, written);
     std::error_code ec;
     std::filesystem::rename(g_tmp_out, out_path, ec);
     if (ec) {

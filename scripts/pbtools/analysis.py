@@ -180,6 +180,28 @@ def above_roof(ctx, rows, ceil=None) -> list[dict]:
     return out
 
 
+def store(doc: dict, ctx: dict, rows, c: dict) -> dict:
+    """Puts the run's analysis into its document: the ceilings under prunebench_ceilings, and under
+    prunebench_analysis the rows above a roof, the disturbed rows and the digest of the rows it was computed from
+    (so a later reader reuses it only while the rows are unchanged). Returns the analysis block."""
+    from .ceilings import digest
+    block = {"above_roof": above_roof(ctx, rows, c), "disturbed": disturbed(ctx, rows), "digest": digest(doc)}
+    doc["prunebench_ceilings"] = c
+    doc["prunebench_analysis"] = block
+    return block
+
+
+def write_json_atomic(doc: dict, path) -> None:
+    import json
+    import os
+    import tempfile
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(doc, f, indent=2)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
 def what_pays(rows) -> list[dict]:
     """Per problem and target sparsity (at the largest thread count measured): the fastest pruned kernel and its
     speedup over the best dense kernel, or 'dense is faster'. CPU rows; the GPU's are in gpu_overview."""

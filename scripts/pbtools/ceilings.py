@@ -9,6 +9,8 @@ by a hypervisor) shows up. Without latency rows, the OS cache sizes define the w
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import statistics
 from collections import defaultdict
@@ -171,6 +173,20 @@ def compute(ctx: dict, rows) -> dict:
             "bw_curves": {str(t): sorted(c.items()) for t, c in sorted(curves.items())},
             "clock_ghz": _float(ctx.get("cpu_clock_ghz")),
             "source": ("huge-page chase plateaus" if huge else "chase plateaus") if lat else "OS cache sizes"}
+
+
+def digest(doc: dict) -> str:
+    """A fingerprint of a run's rows: a stored analysis is reused only while the rows it was computed from are
+    still the ones in the file (a merge or a re-measure changes them)."""
+    return hashlib.sha1(json.dumps(doc.get("benchmarks", []), sort_keys=True).encode()).hexdigest()
+
+
+def of_run(doc: dict, ctx: dict, rows) -> dict:
+    """The ceilings scripts/analyze stored in the file when they still match its rows, else computed now."""
+    stored = doc.get("prunebench_ceilings")
+    if isinstance(stored, dict) and doc.get("prunebench_analysis", {}).get("digest") == digest(doc):
+        return stored
+    return compute(ctx, rows)
 
 
 def _float(v):

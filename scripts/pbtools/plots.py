@@ -20,6 +20,15 @@ RUN_STYLES = ["-", "--", ":", "-."]
 RUN_MARKERS = ["o", "s", "D", "v"]
 
 
+_CEIL: dict = {}  # id(rows) -> ceilings, for one draw_all: computed once per run, or given by the caller
+
+
+def _ceilings(ctx, rows):
+    if id(rows) not in _CEIL:
+        _CEIL[id(rows)] = compute_ceilings(ctx, rows)
+    return _CEIL[id(rows)]
+
+
 def color(backend: str) -> str:
     """A backend's colour, the same in every plot and every run, from its name alone (no list of backends here:
     a backend added to the registry gets one too)."""
@@ -60,7 +69,7 @@ def roofline(runs, out: Path):
     x = [min(ais) / 4, max(ais) * 4]
     xs = [x[0] * (x[1] / x[0]) ** (k / 64) for k in range(65)]
     for i, (lab, ctx, rows) in enumerate(runs):
-        ceil = compute_ceilings(ctx, rows)
+        ceil = _ceilings(ctx, rows)
         top = max((p["flops"] for p in ceil["peak"].values()), default=None)
         style = RUN_STYLES[i % len(RUN_STYLES)]
         tag = f" [{lab}]" if len(runs) > 1 else ""
@@ -109,7 +118,7 @@ def latency(runs, out: Path):
             p.sort()
             ax.plot([a for a, _ in p], [b for _, b in p], RUN_STYLES[i % 4], marker=".",
                     label=f"{variant}" + (f" [{lab}]" if len(runs) > 1 else ""))
-        ceil = compute_ceilings(ctx, rows)
+        ceil = _ceilings(ctx, rows)
         for lv in ceil["levels"]:
             if lv.get("os_bytes") and i == 0:
                 ax.axvline(lv["os_bytes"], color="grey", ls=":", lw=1)
@@ -271,5 +280,12 @@ def scaling(runs, out: Path):
 ALL = (roofline, latency, bandwidth, sparsity, ladder, scaling)
 
 
-def draw_all(runs, out: Path) -> list[Path]:
-    return [p for p in (f(runs, out) for f in ALL) if p]
+def draw_all(runs, out: Path, ceil=None) -> list[Path]:
+    """Every figure; `ceil`: the ceilings of a single run, already computed (scripts/analyze, a stored analysis)."""
+    _CEIL.clear()
+    if ceil is not None and len(runs) == 1:
+        _CEIL[id(runs[0][2])] = ceil
+    try:
+        return [p for p in (f(runs, out) for f in ALL) if p]
+    finally:
+        _CEIL.clear()

@@ -15,9 +15,11 @@ BIN = Path(__file__).resolve().parents[2] / "build" / "portable" / "bin" / "prun
 @pytest.mark.skipif(not BIN.exists(), reason="needs build/portable (./scripts/test builds it first)")
 def test_every_row_is_described_and_its_name_is_built_from_the_description(tmp_path):
     out = tmp_path / "r.json"
-    subprocess.run([str(BIN), "--profile=quick", "--benchmark_filter=gemm/openmp/M:256|spmm/openmp/csr|peak/openmp",
-                    "--benchmark_repetitions=1", "--benchmark_min_time=0.01s", f"--out={out}"], check=True,
-                   capture_output=True)
+    # Two repetitions: Google Benchmark then writes aggregates, and the cv of a constant counter (a dense conv's
+    # sparsity 0) as a bare NaN, which the description must survive.
+    subprocess.run([str(BIN), "--profile=quick", "--benchmark_filter=gemm/openmp/M:256|spmm/openmp/csr|peak/openmp|"
+                    "conv/openmp/im2col/.*sparsity:0.00/threads:1", "--benchmark_repetitions=2",
+                    "--benchmark_min_time=0.01s", f"--out={out}"], check=True, capture_output=True)
     doc = json.loads(out.read_text())
     meta = doc["prunebench_rows"]
     names = {b["run_name"].rsplit("/", 1)[0] for b in doc["benchmarks"]}
@@ -27,8 +29,9 @@ def test_every_row_is_described_and_its_name_is_built_from_the_description(tmp_p
                          + [f"{k}:{v}" for k, v in m["params"].items()])
         assert built == name  # parameters in the contract's order
         assert m["device"] == "cpu"
-        assert m["dense_baseline"] == (m["family"] == "gemm")
+        assert m["dense_baseline"] == (m["family"] in ("gemm", "conv"))
     assert list(doc)[:2] == ["context", "benchmarks"]  # Google Benchmark's layout kept
+    assert any(k.startswith("conv/") for k in meta) and "NaN" in out.read_text()
 
 
 def _bench(name):

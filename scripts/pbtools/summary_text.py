@@ -1,0 +1,106 @@
+"""The short text summary of a run (what scripts/summary and scripts/analyze print): ceilings, rows above a roof
+or disturbed, the GEMM ladder against OpenBLAS, the GPU half, rows not timed. The ceilings come from the caller."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from . import analysis
+from .results import geomean
+
+
+def print_gpu(ctx, g) -> None:
+    if not (g["ceilings"] or g["gemm"] or g["spmm"]):
+        return
+    c = g["ceilings"]
+    print(f"\nGPU: {ctx.get('gpu_name', '?')} ({ctx.get('gpu_sm_count', '?')} SMs), CUDA runtime {ctx.get('cuda_runtime', '?')}")
+    for kind, curve in sorted(c.get("copy", {}).items()):  # per working set: L2-resident sizes, then HBM
+        note = " (read + write)" if kind == "d2d" else ""
+        print(f"  copy {kind:<13} " + ", ".join(f"{b >> 20} MiB: {bw / 1e9:.0f} GB/s" for b, bw in curve) + note)
+    if "fma_flops" in c:
+        print(f"  FP32 FMA peak      {c['fma_flops'] / 1e12:8.1f} TFLOP/s")
+    for k in ("launch_ns", "launch_graph_ns", "fma_ns"):
+        if k in c:
+            print(f"  latency {k[:-3]:<10} {c[k]:8.1f} ns")
+    if c.get("chase"):
+        print("  pointer chase      " + ", ".join(f"{b >> 10} KiB: {ns:.0f} ns" for b, ns in c["chase"]))
+    if g["gemm"]:
+        cols = sorted({k for v in g["gemm"].values() for k in v})
+        print("\nGPU GEMM TFLOP/s")
+        w = max(12, *(len(k) + 2 for k in cols))  # every label readable, columns apart
+        print(f"  {'M x N x K':<20}" + "".join(f"{k:>{w}}" for k in cols))
+        for d, v in sorted(g["gemm"].items()):
+            print(f"  {'x'.join(map(str, d)):<20}" + "".join(f"{v[k] / 1e12:>{w}.1f}" if k in v else f"{'-':>{w}}" for k in cols))
+    if g["spmm"]:
+        print("\nGPU SpMM: speedup over cuBLAS FP32 dense and over cuSPARSE CSR (same problem)")
+        for e in sorted(g["spmm"], key=lambda e: (dims_key(e["row"]), e["series"], e["sparsity"])):
+            r = e["row"]
+            vs = f"{e['vs_cusparse']:5.2f}x" if e["vs_cusparse"] else "    -"
+            print(f"  {'x'.join(map(str, dims_key(r))):<16} {e['series']:<28} {e['sparsity']:.2f} "
+                  f"{r.time_ns / 1e3:9.1f} us  {e['speedup']:5.2f}x  {vs}")
+
+
+def dims_key(r):
+    return analysis.dims(r)
+
+
+def print_summary(ctx, rows, c) -> None:
+    print(f"\n== {ctx.get('cpu_model', '?')} ({ctx.get('cores', '?')} cores, {ctx.get('isa', '?')}) — "
+          f"profile {ctx.get('profile', '?')}, git {ctx.get('git_sha', '?')}")
+    if ctx.get("openblas_coretype"):
+        print(f"   OpenBLAS {ctx.get('openblas_version')} runs {ctx.get('openblas_coretype')} kernels "
+              f"(OPENBLAS_CORETYPE={ctx.get('openblas_coretype_env', 'unset')}); "
+              f"our GEMM micro-kernel: {ctx.get('gemm_openmp_microkernel', '?')}")
+    if c["peak"] or any(lv["latency_ns"] for lv in c["levels"]):
+        print("\nCeilings (measured):")
+        for k, p in sorted(c["peak"].items()):
+            print(f"  peak {k:<12} {p['flops'] / 1e9:8.1f} GFLOP/s ({p['threads']} threads)")
+        for lv in c["levels"]:
+            if lv["latency_ns"] is None and lv["best_bandwidth"] is None:
+                continue
+            lat = f"{lv['latency_ns']:6.1f} ns" if lv["latency_ns"] else "     -   "
+            bw = f"{lv['best_bandwidth'] / 1e9:7.1f} GB/s" if lv["best_bandwidth"] else "      -"
+            os_b = f", OS says {lv['os_bytes'] >> 10} KiB" if lv.get("os_bytes") else ""
+            print(f"  {lv['name']:<10} {lat} {bw}  (up to {lv['to_bytes'] >> 10} KiB measured{os_b})")
+    flagged = analysis.above_roof(ctx, rows, c)
+    if flagged:
+        print(f"\n{len(flagged)} rows above their roof or disturbed (a bug until explained; not used as ceilings):")
+        for f in flagged[:20]:
+            print(f"  {f['name']}: {f['reason']}")
+    disturbed = analysis.disturbed(ctx, rows)
+    if disturbed:
+        print(f"\n{len(disturbed)} rows measured while the machine was disturbed (the guard's canaries beside them "
+              "slowed, or the host stole time; ceilings leave them out, speedups involving them are suspect):")
+        for f in disturbed[:20]:
+            print(f"  {f['name']}: {f['reason']}")
+    errors = [r for r in rows if r.error]
+    gemm = [r for r in rows if r.family == "gemm" and not r.error and r.counter("flops") and r.device != "gpu"]
+    by_key = defaultdict(dict)  # (shape, threads) -> backend -> GFLOP/s
+    for r in gemm:
+        by_key[(r.shape, r.p("threads"))][r.backend] = r.counter("flops") / 1e9
+    if by_key:
+        backends = list(dict.fromkeys(r.backend for r in gemm))  # registration order: the ladder's rungs
+        print("\nGEMM GFLOP/s (ratio to openblas at the same shape and threads)")
+        print(f"  {'shape':<26}{'thr':>4}" + "".join(f"{b:>18}" for b in backends))
+        ratios = defaultdict(list)
+        for (shape, t), vals in sorted(by_key.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+            ref = vals.get("openblas")
+            cells = []
+            for b in backends:
+                v = vals.get(b)
+                if v is None:
+                    cells.append(f"{'-':>18}")
+                    continue
+                ratio = f" ({v / ref:4.2f}x)" if ref else ""
+                cells.append(f"{v:>10.1f}{ratio:>8}")
+                if ref:
+                    ratios[(b, t)].append(v / ref)
+            label = "x".join(v for _, v in shape)
+            print(f"  {label:<26}{t:>4}" + "".join(cells))
+        print("  geomean vs openblas: " + ", ".join(
+            f"{b}@{t}t {geomean(v):.2f}x" for (b, t), v in sorted(ratios.items()) if b != "openblas"))
+    print_gpu(ctx, analysis.gpu_overview(rows))
+    if errors:
+        print(f"\n{len(errors)} rows not timed:")
+        for r in errors[:20]:
+            print(f"  {r.name}: {r.error}")
+    print()

@@ -78,7 +78,7 @@ RowSpec gemm_gpu_spec(const std::string& id, const GemmShape& s, const std::stri
 }
 
 void run_gemm_gpu(benchmark::State& st, const std::string& name, const std::string& id, const std::string& variant,
-                  GemmShape s, double tol) {
+                  GemmShape s, double tol, double elem) {
   if (gpu_skip(st, id)) return;
   guarded(st, [&] {
     const Prepared& p = prepared(name, [&] {
@@ -93,16 +93,23 @@ void run_gemm_gpu(benchmark::State& st, const std::string& name, const std::stri
     });
     if (skip_if_wrong(st, p.err, tol)) return;
     time_op(st, *p.op);
-    const double elem = variant.find("bf16") != std::string::npos ? 2.0 : 4.0;  // bytes per element moved
     set_dense_counters(st, 2.0 * s.M * s.N * s.K, elem * (s.M * s.K + s.K * s.N + s.M * s.N), p.err);
   });
 }
 
-void register_gemm_gpu(const Config& c, const std::string& id, const std::string& variant, const GemmShape& s,
-                       const std::string& dtype, double tol) {
-  const RowSpec row = gemm_gpu_spec(id, s, dtype);
-  const std::string name = row.name(), backend = row.backend;
-  register_gpu(c, row, [=](benchmark::State& st) { run_gemm_gpu(st, name, backend, variant, s, tol); });
+void register_gemm_gpu(const Config& c, const gpu::GpuKernel& k, const GemmShape& s) {
+  const RowSpec row = gemm_gpu_spec(k.info.id(), s, k.dtype);
+  const std::string name = row.name(), backend = row.backend, variant = k.factory;
+  const double tol = k.lowp ? lowp_tolerance(s.K) : ref::dot_tolerance(s.K);
+  const double elem = k.dtype == "bf16" ? 2.0 : 4.0;  // bytes per element moved
+  register_gpu(c, row, [=](benchmark::State& st) { run_gemm_gpu(st, name, backend, variant, s, tol, elem); });
+}
+
+// The dense FP32 baseline every GPU SpMM row is judged against: the registry's FP32 library GEMM (cuBLAS).
+const gpu::GpuKernel* dense_fp32_gemm() {
+  for (const auto& k : gpu::gpu_kernels())
+    if (k.info.op == "gemm" && k.dtype == "f32") return &k;
+  return nullptr;
 }
 
 }  // namespace
@@ -163,35 +170,31 @@ void register_gpu_rows(const Config& c) {
       });
     });
   }
-  // GEMM: ours, and cuBLAS in three precisions (the tensor-core roofs).
-  for (const GemmShape& s : c.gpu.gemm) {
-    const double tol = ref::dot_tolerance(s.K);
-    const double lowp = lowp_tolerance(s.K);
-    if (2e-9 * s.M * s.N * s.K <= 50)  // one thread per output: only where it finishes
-      register_gemm_gpu(c, "cuda/naive", "naive", s, "", tol);
-    register_gemm_gpu(c, "cuda/tiled", "tiled", s, "", tol);
-    register_gemm_gpu(c, "cublas", "cublas_f32", s, "f32", tol);
-    register_gemm_gpu(c, "cublas", "cublas_tf32", s, "tf32", lowp);
-    register_gemm_gpu(c, "cublas", "cublas_bf16", s, "bf16", lowp);
-    register_gemm_gpu(c, "cublas/lt", "cublaslt_bf16", s, "bf16", lowp);
-  }
+  // GEMM: ours, and cuBLAS in three precisions (the tensor-core roofs), as the registry lists them.
+  for (const GemmShape& s : c.gpu.gemm)
+    for (const auto& k : gpu::gpu_kernels()) {
+      if (k.info.op != "gemm") continue;
+      if (k.info.variant == "naive" && 2e-9 * s.M * s.N * s.K > 50) continue;  // one thread per output: where it ends
+      register_gemm_gpu(c, k, s);
+    }
   // SpMM with the dense cuBLAS FP32 baseline at the same shape.
   std::set<std::tuple<index_t, index_t, index_t>> dense_done;
   for (const SpmmEntry& e : c.gpu.spmm)
     for (index_t N : e.N) {
       const GemmShape d{e.M, N, e.K};
-      if (dense_done.insert({e.M, N, e.K}).second) register_gemm_gpu(c, "cublas", "cublas_f32", d, "f32", ref::dot_tolerance(d.K));
+      if (const auto* dense = dense_fp32_gemm(); dense && dense_done.insert({e.M, N, e.K}).second)
+        register_gemm_gpu(c, *dense, d);
       for (const auto& pattern : e.patterns)
         for (double sp : e.sparsity) {
           const PatternSpec spec = parse_pattern(pattern);
-          std::vector<std::pair<std::string, std::string>> ks = {
-              {"cuda/csr", "csr"}, {"cuda/csr_tiled", "csr_tiled"}, {"cusparse/csr", "cusparse_csr"}};
-          if (spec.kind == PatternSpec::block && spec.r == spec.c) ks.push_back({"cusparse/bell", "cusparse_bell"});
-          for (const auto& [id, variant] : ks) {
+          for (const auto& k : gpu::gpu_kernels()) {
+            if (k.info.op != "spmm" || !k.info.serves(pattern)) continue;
+            const std::string id = k.info.id(), variant = k.factory;
+            const bool lowp = k.lowp;
             RowSpec row("spmm", id);
             row.p("M", e.M).p("N", N).p("K", e.K).p("sparsity", sparsity_str(sp)).p("pattern", pattern);
             const std::string name = row.name();
-            register_gpu(c, row, [name, e, N, sp, id = id, variant = variant, spec](benchmark::State& st) {
+            register_gpu(c, row, [name, e, N, sp, id, variant, lowp, spec](benchmark::State& st) {
               if (gpu_skip(st, id)) return;
               guarded(st, [&] {
                 const Prepared& p = prepared(name, [&] {
@@ -209,8 +212,8 @@ void register_gpu_rows(const Config& c) {
                   r.nnz = double(csr.nnz());
                   return r;
                 });
-                // cuSPARSE runs Blocked-ELL on tensor cores with FP32 inputs rounded to TF32: the TF32 tolerance.
-                const double tol = variant == "cusparse_bell" ? lowp_tolerance(e.K) : ref::dot_tolerance(e.K);
+                // Tensor-core kernels (Blocked-ELL rounds FP32 inputs to TF32): the low-precision tolerance.
+                const double tol = lowp ? lowp_tolerance(e.K) : ref::dot_tolerance(e.K);
                 if (skip_if_wrong(st, p.err, tol)) return;
                 time_op(st, *p.op);
                 set_sparse_counters(st, 2.0 * p.nnz * N, 2.0 * e.M * N * e.K, 8.0 * p.nnz + 4.0 * (e.M + 1 + e.K * N + e.M * N),
@@ -223,12 +226,14 @@ void register_gpu_rows(const Config& c) {
   // Convolution: ours (direct) and cuDNN, dense.
   for (const ConvEntry& e : c.gpu.conv) {
     const ConvShape s = e.shape;
-    for (const auto& [id, variant] : {std::pair<std::string, std::string>{"cuda/direct", "direct"}, {"cudnn/direct", "cudnn"}}) {
+    for (const auto& k : gpu::gpu_kernels()) {
+      if (k.info.op != "conv") continue;
+      const std::string id = k.info.id(), variant = k.factory;
       RowSpec row("conv", id);
       row.p("N", s.N).p("C", s.C).p("H", s.H).p("W", s.W).p("K", s.K).p("R", s.R).p("S", s.S).p("stride", s.stride);
       row.p("pad", s.pad).p("sparsity", "0.00").dense();
       const std::string name = row.name();
-      register_gpu(c, row, [name, s, id = id, variant = variant](benchmark::State& st) {
+      register_gpu(c, row, [name, s, id, variant](benchmark::State& st) {
         if (gpu_skip(st, id)) return;
         guarded(st, [&] {
           const Prepared& p = prepared(name, [&] {

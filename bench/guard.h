@@ -31,8 +31,10 @@ struct GuardSettings {
   double steal = 0.05;
 };
 
-// What one row saw: the worse canary on either side of it and the share of CPU time stolen while it ran
-// (-1 where /proc/stat has no steal column).
+// What one row saw: the better of the canaries on either side of it (a row counts as disturbed only when the
+// machine was slow both before and after it: a disturbance that spoils a row lasts, while one slow canary in
+// twenty is the canary's own spread here, and taking the worse flagged 12% of a default run's rows) and the
+// share of CPU time stolen while it ran (-1 where /proc/stat has no steal column).
 struct RowGuard {
   CanaryReading canary;
   double steal_share = -1;

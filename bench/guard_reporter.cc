@@ -14,7 +14,7 @@ void RowGuards::row_done(const std::string& run_name) {
   const CpuTimes now_times = read_cpu_times();
   const CanaryReading now = canary_.measure();
   RowGuard g;
-  g.canary = {std::min(last_.clock_ghz, now.clock_ghz), std::min(last_.write_gbs, now.write_gbs)};
+  g.canary = {std::max(last_.clock_ghz, now.clock_ghz), std::max(last_.write_gbs, now.write_gbs)};
   g.steal_share = steal_share(last_times_, now_times);
   rows_[run_name] = g;
   last_ = now;

@@ -17,11 +17,11 @@ class RowGuards {
  public:
   RowGuards(int threads, const GuardSettings& s);
   // Closes the row named run_name (Google Benchmark's run_name, without aggregate suffixes): runs the canary and
-  // files the worse of it and the one before, with the steal share since then. A second call for the same row
+  // files the better of it and the one before, with the steal share since then. A second call for the same row
   // (the file reporter after the console) does nothing.
   void row_done(const std::string& run_name);
   const RowGuard* find(const std::string& run_name) const;
-  // The calm state over the rows closed so far (each row's worse canary, as the analysis in Python sees them).
+  // The calm state over the rows closed so far (each row's canary reading, as the analysis in Python sees them).
   CanaryReading calm() const;
   const GuardSettings& settings() const { return settings_; }
 

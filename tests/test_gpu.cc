@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
 
 #include "prunebench/gpu.h"
 #include "prunebench/prune.h"
@@ -35,15 +36,15 @@ TEST(Gpu, GemmVariants) {
                          {131, 260, 36}, {384, 256, 1024}, {0, 5, 3}, {5, 0, 3}, {5, 3, 0}}) {
     std::vector<float> A(M * K), B(K * N), C(M * N);
     pb::fill_random(A, 1), pb::fill_random(B, 2);
-    for (const char* v : {"naive", "tiled", "cublas_f32", "cublas_tf32", "cublas_bf16", "cublaslt_bf16"}) {
-      if (M * N == 0 && std::string(v).rfind("cublas", 0) == 0) continue;  // our guard, not cuBLAS, is under test
-      SCOPED_TRACE(std::string(v) + " " + std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K));
-      auto op = pb::gpu::make_gemm(v, M, N, K, A.data(), B.data());
+    for (const auto& k : pb::gpu::gpu_kernels()) {  // every GEMM the registry lists
+      if (k.info.op != "gemm") continue;
+      if (M * N == 0 && k.info.backend != "cuda") continue;  // our guard, not cuBLAS, is under test
+      SCOPED_TRACE(k.factory + " " + std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K));
+      auto op = pb::gpu::make_gemm(k.factory, M, N, K, A.data(), B.data());
       op->run();
       op->download(C.data());
-      const bool lowp = std::string(v).find("tf32") != std::string::npos || std::string(v).find("bf16") != std::string::npos;
       if (M * N > 0) {
-        EXPECT_LE(gemm_err(C, M, N, K, A, B), lowp ? 2e-2 : pb::ref::dot_tolerance(K));
+        EXPECT_LE(gemm_err(C, M, N, K, A, B), k.lowp ? 2e-2 : pb::ref::dot_tolerance(K));
       }
       EXPECT_GT(op->time_ms(2), 0.0);
     }
@@ -83,13 +84,14 @@ TEST(Gpu, SpmmVariants) {
     pb::fill_random(w, 3), pb::fill_random(B, 4);
     pb::apply_mask(w, pb::mask_blocks(w, M, K, 8, 8, 0.8));
     const pb::Csr csr = pb::csr_from_dense(w, M, K);
-    for (const char* v : {"csr", "csr_tiled", "cusparse_csr", "cusparse_bell"}) {
-      SCOPED_TRACE(std::string(v) + " N=" + std::to_string(N));
-      auto op = pb::gpu::make_spmm(v, csr, N, B.data(), 8);
+    for (const auto& k : pb::gpu::gpu_kernels()) {  // every SpMM the registry lists; an 8x8 block pattern serves all
+      if (k.info.op != "spmm" || !k.info.serves("block8x8")) continue;
+      SCOPED_TRACE(k.factory + " N=" + std::to_string(N));
+      auto op = pb::gpu::make_spmm(k.factory, csr, N, B.data(), 8);
       op->run();
       op->download(C.data());
-      // cuSPARSE runs Blocked-ELL on tensor cores, FP32 inputs rounded to TF32 (measured 2e-4 to 3e-4 on an H200).
-      const double tol = std::string(v) == "cusparse_bell" ? 2e-3 : pb::ref::dot_tolerance(K);
+      // Tensor-core kernels: Blocked-ELL rounds FP32 inputs to TF32 (measured 2e-4 to 3e-4 on an H200).
+      const double tol = k.lowp ? 2e-3 : pb::ref::dot_tolerance(K);
       EXPECT_LE(gemm_err(C, M, N, K, w, B), tol);
     }
   }
@@ -105,9 +107,10 @@ TEST(Gpu, SpmmOwnKernelsOddShapes) {
     pb::fill_random(w, 7), pb::fill_random(B, 8);
     if (M * K > 0) pb::apply_mask(w, pb::mask_magnitude(w, M, K, sp));
     const pb::Csr csr = pb::csr_from_dense(w, M, K);
-    for (const char* v : {"csr", "csr_tiled"}) {
-      SCOPED_TRACE(std::string(v) + " " + std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K));
-      auto op = pb::gpu::make_spmm(v, csr, N, B.data(), 0);
+    for (const auto& k : pb::gpu::gpu_kernels()) {  // our own SpMM kernels
+      if (k.info.op != "spmm" || k.info.backend != "cuda") continue;
+      SCOPED_TRACE(k.factory + " " + std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K));
+      auto op = pb::gpu::make_spmm(k.factory, csr, N, B.data(), 0);
       op->run();
       op->download(C.data());
       if (M * N > 0) {
@@ -144,11 +147,12 @@ TEST(Gpu, ConvVariants) {
     pb::fill_random(x, 5), pb::fill_random(w, 6);
     std::vector<double> ref(y.size());
     pb::ref::conv(s, x.data(), w.data(), 0, s.K, ref.data());
-    for (const char* v : {"direct", "cudnn"}) {
-      auto op = pb::gpu::make_conv(v, s, x.data(), w.data());
+    for (const auto& k : pb::gpu::gpu_kernels()) {
+      if (k.info.op != "conv") continue;
+      auto op = pb::gpu::make_conv(k.factory, s, x.data(), w.data());
       op->run();
       op->download(y.data());
-      EXPECT_LE(pb::ref::max_rel_err(y.data(), index_t(y.size()), ref.data(), 1, index_t(y.size())), 1e-4) << v;
+      EXPECT_LE(pb::ref::max_rel_err(y.data(), index_t(y.size()), ref.data(), 1, index_t(y.size())), 1e-4) << k.factory;
     }
   }
 }
@@ -159,6 +163,17 @@ TEST(Gpu, Ceilings) {
   EXPECT_GT(pb::gpu::launch_latency_us(false, 100), 0.0);
   EXPECT_GT(pb::gpu::fma_peak_flops(2), 1e11);
   EXPECT_GT(pb::gpu::chase_ns_per_load(1 << 16), 0.0);
+}
+
+// The GPU table lists every factory variant once, and each one the factories accept (also without a GPU: the
+// names are the registry's, the factories' own checks run only on a device).
+TEST(Gpu, RegistryListsEveryKernelOnce) {
+  std::set<std::string> seen;
+  for (const auto& k : pb::gpu::gpu_kernels()) {
+    EXPECT_TRUE(seen.insert(k.info.op + ":" + k.factory).second) << k.factory;
+    EXPECT_FALSE(k.info.backend.empty());
+  }
+  EXPECT_EQ(seen.size(), 12u);
 }
 
 TEST(Gpu, ReportsWhyWhenAbsent) {

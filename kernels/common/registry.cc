@@ -1,6 +1,6 @@
 #include "prunebench/registry.h"
 
-#include <tuple>
+#include <algorithm>
 
 #include "prunebench/conv.h"
 #include "prunebench/gemm.h"
@@ -20,13 +20,13 @@ std::vector<KernelInfo> all_kernels() {
   for (const auto& k : spmm_kernels()) out.push_back(k.info);
   for (const auto& r : spmm_dense_routes()) out.push_back(r.info);
   for (const auto& k : conv_kernels()) out.push_back(k.info);
-  // CUDA backends (kernels/cuda/, benchmarked by bench/gpu.cc through pb::gpu factories).
-  for (auto [op, backend, variant] : {std::tuple<const char*, const char*, const char*>{"gemm", "cuda", "naive"},
-                                      {"gemm", "cuda", "tiled"}, {"gemm", "cublas", ""}, {"gemm", "cublas", "lt"},
-                                      {"spmm", "cuda", "csr"}, {"spmm", "cuda", "csr_tiled"},
-                                      {"spmm", "cusparse", "csr"}, {"spmm", "cusparse", "bell"},
-                                      {"conv", "cuda", "direct"}, {"conv", "cudnn", "direct"}})
-    out.push_back({op, backend, variant, {}, [] { return gpu::why_unavailable(); }});
+  // CUDA backends, once per id (cuBLAS has one entry per precision under the same id).
+  for (const auto& k : gpu::gpu_kernels()) {
+    const bool seen = std::any_of(out.begin(), out.end(), [&](const KernelInfo& i) {
+      return i.op == k.info.op && i.id() == k.info.id();
+    });
+    if (!seen) out.push_back(k.info);
+  }
   out.push_back({"mem_lat", "naive", "chase", {}, nullptr});
   out.push_back({"mem_lat", "naive", "chase_huge", {}, nullptr});
   out.push_back({"mem_lat", "naive", "stride", {}, nullptr});

@@ -1,6 +1,6 @@
 """The disturbance guard's verdict on each row, from the counters bench/guard_reporter.cc writes.
 
-Every row carries guard_clock_ghz and guard_write_gbs (the worse of the canaries run just before and just after
+Every row carries guard_clock_ghz and guard_write_gbs (the better of the canaries run just before and just after
 it: the slowest core's clock and a streaming write to DRAM on every core) and guard_steal (the share of CPU time
 the host stole while it ran). A row is disturbed when a canary fell more than its margin under the run's calm
 state (the 90th percentile of the rows' canaries) or the steal share passed its limit: the same rule as judge()

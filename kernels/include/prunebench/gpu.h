@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "prunebench/conv.h"
+#include "prunebench/registry.h"
 #include "prunebench/sparse.h"
 
 namespace pb::gpu {
@@ -47,6 +48,17 @@ std::unique_ptr<Op> make_gemm(const std::string& variant, index_t M, index_t N, 
 std::unique_ptr<Op> make_spmm(const std::string& variant, const Csr& W, index_t N, const float* B, int block = 0);
 // Convolution. variant: "direct" (ours, one thread per output), "cudnn" (cuDNN's fastest forward algorithm).
 std::unique_ptr<Op> make_conv(const std::string& variant, const ConvShape& s, const float* x, const float* w);
+
+// The GPU rows of the registry (kernels/cuda/gpu_registry.cc): each kernel's KernelInfo (op, backend, variant,
+// formats, serves, dense baseline, why unavailable) as in the CPU tables, the factory variant the make_* function
+// above takes, and the dtype its rows compute in ("" for our FP32 kernels, whose names carry no dtype key).
+struct GpuKernel {
+  KernelInfo info;
+  std::string factory;
+  std::string dtype;
+  bool lowp = false;  // inputs rounded to TF32 or BF16 on tensor cores: checked with the low-precision tolerance
+};
+const std::vector<GpuKernel>& gpu_kernels();
 
 // Ceilings, each measured on the device with CUDA events.
 double copy_bandwidth(index_t bytes, const std::string& kind, int reps);  // kind: d2d, h2d_pinned, h2d_pageable,

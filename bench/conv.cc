@@ -173,7 +173,7 @@ void register_conv(const Config& c) {
         const double sp = spec.kind == PatternSpec::nm && sp0 > 0 ? 1.0 - double(spec.r) / spec.c : sp0;
         for (int t : c.threads) {
           auto add = [&](const Kernel<ConvFn>& k, const std::string& algo) {
-            const RowSpec row = conv_spec(k.info.backend + "/" + algo, s, sp, pattern, t);
+            const RowSpec row = conv_spec(k.info.backend + "/" + algo, s, sp, pattern, t).peer(k.info.library_peer);
             if (!done.insert(row.name()).second) return;
             register_row(c, row, [&k, s, pattern, sp, t](benchmark::State& st) { run_conv(st, k, s, pattern, sp, t); });
           };

@@ -81,7 +81,7 @@ void register_gemm_shape(const Config& c, const GemmShape& s) {
       if (scalar && gflop > c.naive_max_gflop) continue;  // the scalar rung would take minutes
       for (int t : c.threads) {
         if (scalar && t != 1) continue;  // single-threaded by definition
-        register_row(c, RowSpec("gemm", k.info.id()).p("M", s.M).p("N", s.N).p("K", s.K).p("threads", t).dense(k.info.dense_baseline),
+        register_row(c, RowSpec("gemm", k.info.id()).p("M", s.M).p("N", s.N).p("K", s.K).p("threads", t).dense(k.info.dense_baseline).peer(k.info.library_peer),
                      [&k, s, t](benchmark::State& st) { run_gemm(st, k, s, t); });
       }
     }

@@ -98,7 +98,7 @@ void run_gemm_gpu(benchmark::State& st, const std::string& name, const std::stri
 }
 
 void register_gemm_gpu(const Config& c, const gpu::GpuKernel& k, const GemmShape& s) {
-  const RowSpec row = gemm_gpu_spec(k.info.id(), s, k.dtype);
+  const RowSpec row = gemm_gpu_spec(k.info.id(), s, k.dtype).peer(k.info.library_peer);
   const std::string name = row.name(), backend = row.backend, variant = k.factory;
   const double tol = k.lowp ? lowp_tolerance(s.K) : ref::dot_tolerance(s.K);
   const double elem = k.dtype == "bf16" ? 2.0 : 4.0;  // bytes per element moved
@@ -192,6 +192,7 @@ void register_gpu_rows(const Config& c) {
             const std::string id = k.info.id(), variant = k.factory;
             const bool lowp = k.lowp;
             RowSpec row("spmm", id);
+            row.peer(k.info.library_peer);
             row.p("M", e.M).p("N", N).p("K", e.K).p("sparsity", sparsity_str(sp)).p("pattern", pattern);
             const std::string name = row.name();
             register_gpu(c, row, [name, e, N, sp, id, variant, lowp, spec](benchmark::State& st) {
@@ -230,6 +231,7 @@ void register_gpu_rows(const Config& c) {
       if (k.info.op != "conv") continue;
       const std::string id = k.info.id(), variant = k.factory;
       RowSpec row("conv", id);
+      row.peer(k.info.library_peer);
       row.p("N", s.N).p("C", s.C).p("H", s.H).p("W", s.W).p("K", s.K).p("R", s.R).p("S", s.S).p("stride", s.stride);
       row.p("pad", s.pad).p("sparsity", "0.00").dense();
       const std::string name = row.name();

@@ -23,7 +23,7 @@ std::string RowSpec::name() const {
 
 nlohmann::ordered_json RowSpec::meta() const {
   nlohmann::ordered_json j = {{"family", family}, {"backend", backend}, {"variant", variant}, {"device", device},
-                      {"dtype", "f32"}, {"dense_baseline", dense_baseline}};
+                      {"dtype", "f32"}, {"dense_baseline", dense_baseline}, {"library_peer", library_peer}};
   nlohmann::ordered_json ps = nlohmann::ordered_json::object();
   for (const auto& [k, v] : params) {
     ps[k] = v;

@@ -19,15 +19,18 @@ struct RowSpec {
   std::vector<std::pair<std::string, std::string>> params;
   std::string device = "cpu";   // "gpu": timed with CUDA events
   bool dense_baseline = false;  // a dense row pruned rows of the same problem are judged against
+  bool library_peer = false;    // the library a user would pick instead (registry: KernelInfo::library_peer)
 
   RowSpec(std::string family_, const std::string& kernel_id);  // "openmp/csr" -> backend openmp, variant csr
   RowSpec& p(const std::string& key, const std::string& value);
   RowSpec& p(const std::string& key, long long value);
   RowSpec& on_gpu() { device = "gpu"; return *this; }
   RowSpec& dense(bool is_baseline = true) { dense_baseline = is_baseline; return *this; }
+  RowSpec& peer(bool is_peer = true) { library_peer = is_peer; return *this; }
 
   std::string name() const;  // family/backend[/variant]/key:value/...
-  // {"family", "backend", "variant", "device", "dtype", "dense_baseline", "params": {key: value}}; dtype is the
+  // {"family", "backend", "variant", "device", "dtype", "dense_baseline", "library_peer", "params": {key: value}};
+  // dtype is the
   // row's dtype parameter, else f32 (every CPU GEMM, SpMM and convolution computes in FP32).
   nlohmann::ordered_json meta() const;
 };

@@ -212,7 +212,7 @@ void register_problem(const Config& c, const SpmmEntry& e, const Source& src, in
     for (const auto& k : spmm_kernels()) {
       if (!k.info.serves(served) || !wanted(e, k.info.id())) continue;
       if (k.info.backend == "naive" && (t != 1 || useful_gflop > c.naive_max_gflop)) continue;
-      register_row(c, row_spec(k.info.id(), M, N, K, sparsity, pattern, t, name),
+      register_row(c, row_spec(k.info.id(), M, N, K, sparsity, pattern, t, name).peer(k.info.library_peer),
                    [&k, src, N, t](benchmark::State& st) { run_sparse(st, k, src, N, t); });
     }
     for (const auto& r : spmm_dense_routes()) {

@@ -25,18 +25,18 @@ const std::vector<GpuKernel>& gpu_kernels() {
       // GEMM: ours (FP32, no dtype key in the row name) and cuBLAS at each precision, cuBLASLt BF16.
       {{"gemm", "cuda", "naive", {}, status, pattern_is_dense, true}, "naive", ""},
       {{"gemm", "cuda", "tiled", {}, status, pattern_is_dense, true}, "tiled", ""},
-      {{"gemm", "cublas", "", {}, status, pattern_is_dense, true}, "cublas_f32", "f32"},
+      {{"gemm", "cublas", "", {}, status, pattern_is_dense, true, true}, "cublas_f32", "f32"},
       {{"gemm", "cublas", "", {}, status, pattern_is_dense, true}, "cublas_tf32", "tf32", true},
       {{"gemm", "cublas", "", {}, status, pattern_is_dense, true}, "cublas_bf16", "bf16", true},
       {{"gemm", "cublas", "lt", {}, status, pattern_is_dense, true}, "cublaslt_bf16", "bf16", true},
       // SpMM on CSR weights (ours and cuSPARSE's), and cuSPARSE Blocked-ELL (tensor cores, TF32 inputs).
       {{"spmm", "cuda", "csr", {"csr"}, status, pattern_fits_csr}, "csr", ""},
       {{"spmm", "cuda", "csr_tiled", {"csr"}, status, pattern_fits_csr}, "csr_tiled", ""},
-      {{"spmm", "cusparse", "csr", {"csr"}, status, pattern_fits_csr}, "cusparse_csr", ""},
+      {{"spmm", "cusparse", "csr", {"csr"}, status, pattern_fits_csr, false, true}, "cusparse_csr", ""},
       {{"spmm", "cusparse", "bell", {"bell"}, status, square_blocks}, "cusparse_bell", "", true},
       // Convolution, dense: ours and cuDNN's fastest forward algorithm.
       {{"conv", "cuda", "direct", {"dense"}, status, pattern_is_dense, true}, "direct", ""},
-      {{"conv", "cudnn", "direct", {"dense"}, status, pattern_is_dense, true}, "cudnn", ""},
+      {{"conv", "cudnn", "direct", {"dense"}, status, pattern_is_dense, true, true}, "cudnn", ""},
   };
   return table;
 }

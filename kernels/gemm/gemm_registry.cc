@@ -21,7 +21,7 @@ const std::vector<Kernel<GemmFn>>& gemm_kernels() {
       {{"gemm", "naive", "", {}, always, pattern_is_dense, true}, gemm_naive},
       {{"gemm", "eigen", "", {}, always, pattern_is_dense, true}, gemm_eigen},
       {{"gemm", "openmp", "", {}, always, pattern_is_dense, true}, gemm_openmp},
-      {{"gemm", "openblas", "", {}, openblas_status, pattern_is_dense, true}, gemm_openblas},
+      {{"gemm", "openblas", "", {}, openblas_status, pattern_is_dense, true, true}, gemm_openblas},
   };
   return table;
 }

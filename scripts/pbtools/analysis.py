@@ -8,6 +8,7 @@ from collections import defaultdict
 from . import guard
 from .ceilings import bandwidth_roof, level_of
 from .ceilings import compute as compute_ceilings
+from .results import is_library_peer
 
 COMPUTE_FAMILIES = ("gemm", "spmm", "conv")
 
@@ -252,8 +253,9 @@ def gpu_overview(rows) -> dict:
         if r.family == "gemm" and r.counter("flops"):
             label = r.backend + (f"/{r.variant}" if r.variant else "") + (f" {r.params['dtype']}" if "dtype" in r.params else "")
             out["gemm"].setdefault(dims(r), {})[label] = r.counter("flops")
+    # The library peer for sparse weights (cuSPARSE CSR in the registry) at the same problem.
     cusparse = {(dims(r), r.params.get("pattern"), r.params.get("sparsity")): r.time_ns
-                for r in ok if r.family == "spmm" and r.backend == "cusparse" and r.variant == "csr"}
+                for r in ok if r.family == "spmm" and is_library_peer(r)}
     for e in speedups(ok):
         r = e["row"]
         if r.family != "spmm":

@@ -38,6 +38,7 @@ class Row:
     label: str = ""           # what a library chose (Google Benchmark's label), e.g. oneDNN's implementation
     device: str = "cpu"       # "gpu": measured on the GPU
     dense_baseline: bool | None = None  # from the run's row description; None: not described (older files)
+    library_peer: bool | None = None    # the library a user would pick instead (OpenBLAS, oneDNN, cuBLAS, cuSPARSE)
 
     def counter(self, key: str) -> float | None:
         vals = [v for v in self.counters.get(key, []) if v is not None and math.isfinite(v)]
@@ -147,7 +148,8 @@ def rows(doc: dict) -> list[Row]:
             if isinstance(m, dict) and isinstance(m.get("params"), dict):
                 row = out[name] = Row(name, m.get("family", ""), m.get("backend", ""), m.get("variant", ""),
                                       {str(k): str(v) for k, v in m["params"].items()},
-                                      device=m.get("device", "cpu"), dense_baseline=bool(m.get("dense_baseline")))
+                                      device=m.get("device", "cpu"), dense_baseline=bool(m.get("dense_baseline")),
+                                      library_peer=m.get("library_peer"))  # absent before df3ce10+1
             else:
                 family, backend, variant, params = parse_name(name)
                 row = out[name] = Row(name, family, backend, variant, params,
@@ -167,6 +169,17 @@ def rows(doc: dict) -> list[Row]:
             if k not in _SKIP_KEYS and isinstance(v, (int, float)) and not isinstance(v, bool):
                 row.counters.setdefault(k, []).append(float(v))
     return list(out.values())
+
+
+# Files written before rows were described (prunebench_rows) name their library peers only in the row names: for
+# those alone, the peers of that time. Runs since say it themselves (KernelInfo::library_peer).
+_LEGACY_PEERS = {("gemm", "openblas"), ("conv", "onednn"), ("gemm", "cublas"), ("spmm", "cusparse"), ("conv", "cudnn")}
+
+
+def is_library_peer(r: Row) -> bool:
+    if r.library_peer is not None:
+        return r.library_peer
+    return (r.family, r.backend) in _LEGACY_PEERS and (r.family != "spmm" or r.variant == "csr")
 
 
 def load(path) -> tuple[dict, list[Row]]:

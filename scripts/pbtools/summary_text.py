@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from . import analysis
-from .results import geomean
+from .results import geomean, is_library_peer
 
 
 def print_gpu(ctx, g) -> None:
@@ -79,11 +79,12 @@ def print_summary(ctx, rows, c) -> None:
         by_key[(r.shape, r.p("threads"))][r.backend] = r.counter("flops") / 1e9
     if by_key:
         backends = list(dict.fromkeys(r.backend for r in gemm))  # registration order: the ladder's rungs
-        print("\nGEMM GFLOP/s (ratio to openblas at the same shape and threads)")
+        peer = next((r.backend for r in gemm if is_library_peer(r)), None)  # the library a user would pick
+        print(f"\nGEMM GFLOP/s (ratio to {peer or 'no library'} at the same shape and threads)")
         print(f"  {'shape':<26}{'thr':>4}" + "".join(f"{b:>18}" for b in backends))
         ratios = defaultdict(list)
         for (shape, t), vals in sorted(by_key.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-            ref = vals.get("openblas")
+            ref = vals.get(peer) if peer else None
             cells = []
             for b in backends:
                 v = vals.get(b)
@@ -96,8 +97,9 @@ def print_summary(ctx, rows, c) -> None:
                     ratios[(b, t)].append(v / ref)
             label = "x".join(v for _, v in shape)
             print(f"  {label:<26}{t:>4}" + "".join(cells))
-        print("  geomean vs openblas: " + ", ".join(
-            f"{b}@{t}t {geomean(v):.2f}x" for (b, t), v in sorted(ratios.items()) if b != "openblas"))
+        if peer:
+            print(f"  geomean vs {peer}: " + ", ".join(
+                f"{b}@{t}t {geomean(v):.2f}x" for (b, t), v in sorted(ratios.items()) if b != peer))
     print_gpu(ctx, analysis.gpu_overview(rows))
     if errors:
         print(f"\n{len(errors)} rows not timed:")

@@ -17,7 +17,7 @@ def test_every_row_is_described_and_its_name_is_built_from_the_description(tmp_p
     out = tmp_path / "r.json"
     # Two repetitions: Google Benchmark then writes aggregates, and the cv of a constant counter (a dense conv's
     # sparsity 0) as a bare NaN, which the description must survive.
-    subprocess.run([str(BIN), "--profile=quick", "--benchmark_filter=gemm/openmp/M:256|spmm/openmp/csr|peak/openmp|"
+    subprocess.run([str(BIN), "--profile=quick", "--benchmark_filter=gemm/(openmp|openblas)/M:256|spmm/openmp/csr|peak/openmp|"
                     "conv/openmp/im2col/.*sparsity:0.00/threads:1", "--benchmark_repetitions=2",
                     "--benchmark_min_time=0.01s", f"--out={out}"], check=True, capture_output=True)
     doc = json.loads(out.read_text())
@@ -30,6 +30,7 @@ def test_every_row_is_described_and_its_name_is_built_from_the_description(tmp_p
         assert built == name  # parameters in the contract's order
         assert m["device"] == "cpu"
         assert m["dense_baseline"] == (m["family"] in ("gemm", "conv"))
+        assert m["library_peer"] == (m["backend"] == "openblas")  # the registry's peer for dense GEMM
     assert list(doc)[:2] == ["context", "benchmarks"]  # Google Benchmark's layout kept
     assert any(k.startswith("conv/") for k in meta) and "NaN" in out.read_text()
 
@@ -51,6 +52,22 @@ def test_the_description_wins_over_the_name():
     assert r["conv/x/y/N:1/sparsity:0.00"].dense_baseline is False
     base = analysis.best_dense(rows(doc))
     assert [k[0] for k in base] == ["spmm"]  # the gemm row is a baseline; the unpruned conv row is not, as described
+
+
+def test_the_summary_quotes_the_registry_peer():
+    from pbtools import summary_text
+    import io
+    from contextlib import redirect_stdout
+    doc = {"benchmarks": [dict(_bench(f"gemm/{b}/M:8/N:8/K:8/threads:1/real_time"), flops=f)
+                          for b, f in (("ours", 2e9), ("mylib", 1e9))],
+           "prunebench_rows": {f"gemm/{b}/M:8/N:8/K:8/threads:1": {
+               "family": "gemm", "backend": b, "variant": "", "device": "cpu", "dtype": "f32", "dense_baseline": True,
+               "library_peer": b == "mylib", "params": {"M": "8", "N": "8", "K": "8", "threads": "1"}}
+               for b in ("ours", "mylib")}}
+    out = io.StringIO()
+    with redirect_stdout(out):
+        summary_text.print_summary({}, rows(doc), {"peak": {}, "levels": []})
+    assert "ratio to mylib" in out.getvalue() and "ours@1t 2.00x" in out.getvalue()
 
 
 def test_files_without_descriptions_fall_back_to_the_names():

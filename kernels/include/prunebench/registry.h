@@ -20,6 +20,9 @@ struct KernelInfo {
   bool (*serves_fn)(const std::string& pattern) = nullptr;
   // A dense kernel every pruned row of the same problem is judged against (speedups are over the fastest one).
   bool dense_baseline = false;
+  // The library a user would pick instead for this op and format (OpenBLAS, oneDNN, cuBLAS, cuSPARSE): the
+  // reference the summary and report quote ratios against.
+  bool library_peer = false;
 
   std::string why_unavailable() const { return unavailable ? unavailable() : std::string(); }
   bool available() const { return why_unavailable().empty(); }

@@ -131,6 +131,24 @@ def test_merge_runs_joins_parts_of_one_run(tmp_path):
     assert rc == 0, err
     doc = json.loads(out.read_text())
     assert len(doc["benchmarks"]) == 4 and doc["context"]["merged_from"] == ["a.json", "b.json"]
+    assert "prunebench_rows" not in doc  # parts without row descriptions: none invented
+
+
+def test_merge_runs_keeps_every_parts_row_descriptions(tmp_path):
+    import json
+    parts = []
+    for name, row in (("a.json", "gemm/cublas/M:8/N:8/K:8/dtype:f32"), ("b.json", "conv/cudnn/direct/N:1/sparsity:0.00")):
+        p = _part(tmp_path, name, [row])
+        d = json.loads(p.read_text())
+        d["prunebench_rows"] = {row: {"family": row.split("/")[0], "backend": row.split("/")[1], "variant": "",
+                                      "device": "gpu", "dtype": "f32", "dense_baseline": True, "params": {}}}
+        p.write_text(json.dumps(d))
+        parts.append(p)
+    out = tmp_path / "m.json"
+    rc, _, err = run_script("merge-runs", out, *parts)
+    assert rc == 0, err
+    assert set(json.loads(out.read_text())["prunebench_rows"]) == {"gemm/cublas/M:8/N:8/K:8/dtype:f32",
+                                                                   "conv/cudnn/direct/N:1/sparsity:0.00"}
 
 
 def test_merge_runs_refuses_other_machines_and_shared_rows(tmp_path):

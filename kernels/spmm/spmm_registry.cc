@@ -1,18 +1,14 @@
 // SpMM rows of the registry. Dense GEMM on masked weights ("masked") and structured pruning run as the smaller
 // dense GEMM ("structured") reuse the gemm kernels; bench/spmm.cc adds those rows from the gemm registry.
+#include "prunebench/gemm.h"
 #include "prunebench/spmm.h"
 
 namespace pb {
 
 namespace {
 std::string always() { return {}; }
-std::string openblas_status() {
-#ifdef PB_HAVE_OPENBLAS
-  return {};
-#else
-  return "OpenBLAS was not found at configure time (install libopenblas-dev)";
-#endif
-}
+// A dense route is available exactly when the gemm kernel that runs it is.
+std::string openblas_status() { return find_gemm_kernel("openblas")->info.why_unavailable(); }
 }  // namespace
 
 const std::vector<Kernel<SpmmFn>>& spmm_kernels() {

@@ -192,17 +192,6 @@ def store(doc: dict, ctx: dict, rows, c: dict) -> dict:
     return block
 
 
-def write_json_atomic(doc: dict, path) -> None:
-    import json
-    import os
-    import tempfile
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(doc, f, indent=2)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-
-
 def what_pays(rows) -> list[dict]:
     """Per problem and target sparsity (at the largest thread count measured): the fastest pruned kernel and its
     speedup over the best dense kernel, or 'dense is faster'. CPU rows; the GPU's are in gpu_overview."""

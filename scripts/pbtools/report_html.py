@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import base64
 import html
-import os
-import tempfile
-from pathlib import Path
 
 from . import analysis
 from .results import machine_id
@@ -44,6 +41,12 @@ def bar(share):
 
 def img(path):
     return f'<img alt="{esc(path.stem)}" src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}">'
+
+
+def name_table(items, second: str) -> str:
+    """A table of benchmark names and one text each (why flagged, what a library chose)."""
+    trs = "".join(f"<tr><td class='name'>{esc(n)}</td><td class='name'>{esc(t)}</td></tr>" for n, t in items)
+    return f"<table><tr><th>benchmark</th><th>{esc(second)}</th></tr>{trs}</table>"
 
 
 def build(ctx, rows, pngs, c):
@@ -104,28 +107,23 @@ def build(ctx, rows, pngs, c):
     verdicts = analysis.verdicts(ctx, rows, c)
     flagged = analysis.above_roof(ctx, rows, c)
     if flagged:
-        trs = "".join(f"<tr><td class='name'>{esc(f['name'])}</td><td class='name'>{esc(f['reason'])}</td></tr>" for f in flagged)
         parts.append(f"<section><h2>Above the roof: {len(flagged)} rows</h2><p>A number above what this machine "
                      "measurably can do is a bug until explained (a wrong FLOP or byte count, the wrong thread count, "
-                     "a disturbed ceiling); these rows are not used as ceilings.</p><table><tr><th>benchmark</th>"
-                     f"<th>why</th></tr>{trs}</table></section>")
+                     "a disturbed ceiling); these rows are not used as ceilings.</p>"
+                     + name_table([(f["name"], f["reason"]) for f in flagged], "why") + "</section>")
     chosen = [r for r in rows if r.label and not r.error]
     if chosen:
-        trs = "".join(f"<tr><td class='name'>{esc(r.name)}</td><td class='name'>{esc(r.label)}</td></tr>"
-                      for r in sorted(chosen, key=lambda r: r.name))
         parts.append(f"<section><details><summary>What the libraries chose: {len(chosen)} rows</summary><p>A library "
                      "picks its own algorithm per problem (oneDNN's implementation, cuBLASLt's algorithm and tile, "
-                     "cuDNN's forward algorithm, cuSPARSE's); each row's label says which one was timed.</p><table>"
-                     f"<tr><th>benchmark</th><th>chosen</th></tr>{trs}</table></details></section>")
+                     "cuDNN's forward algorithm, cuSPARSE's); each row's label says which one was timed.</p>"
+                     + name_table(sorted((r.name, r.label) for r in chosen), "chosen") + "</details></section>")
     disturbed = analysis.disturbed(ctx, rows)
     if disturbed:
-        trs = "".join(f"<tr><td class='name'>{esc(f['name'])}</td><td class='name'>{esc(f['reason'])}</td></tr>"
-                      for f in disturbed)
         parts.append(f"<section><h2>Measured while disturbed: {len(disturbed)} rows</h2><p>A short canary (every "
-                     "core's clock, a streaming write to DRAM) runs after every row; these rows had a canary beside "
-                     "them well under the run's calm state, or the host stole CPU time while they ran. They were "
-                     "measured again where scripts/bench could; what stays here is suspect, and ceilings leave it "
-                     f"out.</p><table><tr><th>benchmark</th><th>why</th></tr>{trs}</table></section>")
+                     "core's clock, a streaming write to DRAM) runs after every row; these rows had the canaries on "
+                     "both sides well under the run's calm state, or the host stole CPU time while they ran. They "
+                     "were measured again where scripts/bench could; what stays here is suspect, and ceilings leave "
+                     "it out.</p>" + name_table([(f["name"], f["reason"]) for f in disturbed], "why") + "</section>")
     dset = {f["name"] for f in disturbed}
     fams = sorted({v["row"].family for v in verdicts})
     for fam in fams:
@@ -215,11 +213,3 @@ def render(ctx, rows, pngs, c) -> str:
             f" · git {esc(ctx.get('git_sha', '?'))} · {esc(ctx.get('date', ''))} · {len(rows)} benchmarks</p></header>"
             f"<main>{body}</main></body></html>")
 
-
-def write_atomic(out: Path, text: str) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(tmp, 0o644)  # mkstemp makes it private; a result is for reading
-    os.replace(tmp, out)

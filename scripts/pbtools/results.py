@@ -182,6 +182,23 @@ def is_library_peer(r: Row) -> bool:
     return (r.family, r.backend) in _LEGACY_PEERS and (r.family != "spmm" or r.variant == "csr")
 
 
+def write_text_atomic(path, text: str) -> None:
+    """Writes a result file whole or not at all: a temporary file beside it, renamed into place."""
+    import os
+    import tempfile
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=out.name + ".", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; a result is for reading
+    os.replace(tmp, out)
+
+
+def write_json_atomic(doc: dict, path, indent: int = 2) -> None:
+    write_text_atomic(path, json.dumps(doc, indent=indent))
+
+
 def load(path) -> tuple[dict, list[Row]]:
     doc = load_json(path)
     return doc.get("context", {}), rows(doc)

@@ -1,5 +1,5 @@
-// openmp SpMM: dispatch to the widest ISA instance this CPU runs (same rule as gemm_openmp), and the work
-// balancing shared by all of them.
+// openmp SpMM: the widest ISA instance of the kernel table (spmm_openmp_impl.h) this CPU runs (same rule as
+// gemm_openmp), and the work balancing shared by all of them.
 #include <algorithm>
 
 #include "prunebench/cpu.h"
@@ -7,62 +7,51 @@
 
 namespace pb {
 namespace detail {
-#define PB_DECLARE(isa)                               \
-  void spmm_openmp_csr_##isa(const SpmmArgs& g);      \
-  void spmm_openmp_bsr_##isa(const SpmmArgs& g);      \
-  void spmm_openmp_nm_##isa(const SpmmArgs& g);
-PB_DECLARE(avx512)
-PB_DECLARE(avx2)
-PB_DECLARE(generic)
-#undef PB_DECLARE
+std::vector<Kernel<SpmmFn>> spmm_openmp_table_avx512();
+std::vector<Kernel<SpmmFn>> spmm_openmp_table_avx2();
+std::vector<Kernel<SpmmFn>> spmm_openmp_table_generic();
 }  // namespace detail
 
 namespace {
-enum class Isa { avx512, avx2, generic };
-Isa isa() {
-  static const Isa i = cpu::has_avx512f() ? Isa::avx512 : cpu::has_avx2_fma() ? Isa::avx2 : Isa::generic;
-  return i;
+// Every ISA instance of the openmp table this CPU runs, widest first.
+const std::vector<std::pair<std::string, std::vector<Kernel<SpmmFn>>>>& isa_tables() {
+  static const auto tables = [] {
+    std::vector<std::pair<std::string, std::vector<Kernel<SpmmFn>>>> t;
+    if (cpu::has_avx512f()) t.emplace_back("avx512", detail::spmm_openmp_table_avx512());
+    if (cpu::has_avx2_fma()) t.emplace_back("avx2", detail::spmm_openmp_table_avx2());
+    t.emplace_back("generic", detail::spmm_openmp_table_generic());
+    return t;
+  }();
+  return tables;
+}
+
+SpmmFn native(const std::string& variant) {
+  for (const auto& k : spmm_openmp_kernels())
+    if (k.info.variant == variant) return k.run;
+  return nullptr;
 }
 }  // namespace
 
+const std::vector<Kernel<SpmmFn>>& spmm_openmp_kernels() { return isa_tables().front().second; }
+
+// The convolution's im2col route calls these directly.
 void spmm_openmp_csr(const SpmmArgs& g) {
-  switch (isa()) {
-    case Isa::avx512: return detail::spmm_openmp_csr_avx512(g);
-    case Isa::avx2: return detail::spmm_openmp_csr_avx2(g);
-    default: return detail::spmm_openmp_csr_generic(g);
-  }
+  static const SpmmFn fn = native("csr");
+  fn(g);
 }
-
 void spmm_openmp_bsr(const SpmmArgs& g) {
-  switch (isa()) {
-    case Isa::avx512: return detail::spmm_openmp_bsr_avx512(g);
-    case Isa::avx2: return detail::spmm_openmp_bsr_avx2(g);
-    default: return detail::spmm_openmp_bsr_generic(g);
-  }
+  static const SpmmFn fn = native("bsr");
+  fn(g);
 }
-
 void spmm_openmp_nm(const SpmmArgs& g) {
-  switch (isa()) {
-    case Isa::avx512: return detail::spmm_openmp_nm_avx512(g);
-    case Isa::avx2: return detail::spmm_openmp_nm_avx2(g);
-    default: return detail::spmm_openmp_nm_generic(g);
-  }
+  static const SpmmFn fn = native("nm");
+  fn(g);
 }
 
 std::vector<std::pair<std::string, Kernel<SpmmFn>>> spmm_openmp_isa_variants() {
   std::vector<std::pair<std::string, Kernel<SpmmFn>>> v;
-  auto add = [&](const char* isa, SpmmFn csr, SpmmFn bsr, SpmmFn nm) {
-    for (const auto& k : spmm_kernels()) {
-      if (k.info.backend != "openmp") continue;
-      const SpmmFn fn = k.info.variant == "csr" ? csr : k.info.variant == "bsr" ? bsr : nm;
-      v.push_back({isa, {k.info, fn}});
-    }
-  };
-  if (cpu::has_avx512f())
-    add("avx512", detail::spmm_openmp_csr_avx512, detail::spmm_openmp_bsr_avx512, detail::spmm_openmp_nm_avx512);
-  if (cpu::has_avx2_fma())
-    add("avx2", detail::spmm_openmp_csr_avx2, detail::spmm_openmp_bsr_avx2, detail::spmm_openmp_nm_avx2);
-  add("generic", detail::spmm_openmp_csr_generic, detail::spmm_openmp_bsr_generic, detail::spmm_openmp_nm_generic);
+  for (const auto& [isa, table] : isa_tables())
+    for (const auto& k : table) v.push_back({isa, k});
   return v;
 }
 

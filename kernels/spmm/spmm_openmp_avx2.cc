@@ -3,7 +3,5 @@
 #include "spmm_openmp_impl.h"
 
 namespace pb::detail {
-void spmm_openmp_csr_avx2(const SpmmArgs& g) { spmm_csr<SimdAvx2>(g); }
-void spmm_openmp_bsr_avx2(const SpmmArgs& g) { spmm_bsr<SimdAvx2>(g); }
-void spmm_openmp_nm_avx2(const SpmmArgs& g) { spmm_nm<SimdAvx2>(g); }
+std::vector<Kernel<SpmmFn>> spmm_openmp_table_avx2() { return openmp_spmm_table<SimdAvx2>(); }
 }  // namespace pb::detail

@@ -3,7 +3,5 @@
 #include "spmm_openmp_impl.h"
 
 namespace pb::detail {
-void spmm_openmp_csr_avx512(const SpmmArgs& g) { spmm_csr<SimdAvx512>(g); }
-void spmm_openmp_bsr_avx512(const SpmmArgs& g) { spmm_bsr<SimdAvx512>(g); }
-void spmm_openmp_nm_avx512(const SpmmArgs& g) { spmm_nm<SimdAvx512>(g); }
+std::vector<Kernel<SpmmFn>> spmm_openmp_table_avx512() { return openmp_spmm_table<SimdAvx512>(); }
 }  // namespace pb::detail

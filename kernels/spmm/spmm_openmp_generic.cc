@@ -3,7 +3,5 @@
 #include "spmm_openmp_impl.h"
 
 namespace pb::detail {
-void spmm_openmp_csr_generic(const SpmmArgs& g) { spmm_csr<SimdGeneric>(g); }
-void spmm_openmp_bsr_generic(const SpmmArgs& g) { spmm_bsr<SimdGeneric>(g); }
-void spmm_openmp_nm_generic(const SpmmArgs& g) { spmm_nm<SimdGeneric>(g); }
+std::vector<Kernel<SpmmFn>> spmm_openmp_table_generic() { return openmp_spmm_table<SimdGeneric>(); }
 }  // namespace pb::detail

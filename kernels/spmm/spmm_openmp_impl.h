@@ -42,38 +42,42 @@ constexpr index_t kPrefetch = 12;
 
 // C[i, j0 : j0 + NV*L] = sum over the row's non-zeros of v * B[col, j0 : ...]. The narrower the tile (NV small,
 // chosen so a K x tile slice of B fits in L2), the more accumulator sets U: consecutive non-zeros go to
-// different sets, so there are always NV*U = 8 independent FMA chains.
+// different sets, so there are always at least 8 independent FMA chains (NV*U = 8, or NV alone when wider).
 template <class T, int NV, class Row>
 inline void row_tile(const Row& r, index_t p0, index_t p1, bool first, const float* B, index_t ldb, float* c,
                      index_t j0) {
   using V = typename T::V;
-  constexpr int L = T::L, U = 8 / NV;
+  constexpr int L = T::L, U = NV >= 8 ? 1 : 8 / NV;
   V acc[U][NV];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
   for (int u = 0; u < U; ++u)
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) acc[u][v] = T::zero();
   auto step = [&](index_t p, V (&a)[NV]) {
     if (p + kPrefetch < p1) {
       const float* pf = B + r.column(p + kPrefetch) * ldb + j0;
-#pragma GCC unroll 8
+#pragma GCC unroll 16
       for (int v = 0; v < NV * L; v += 16) __builtin_prefetch(pf + v, 0, 3);
     }
     const V w = T::broadcast(r.v + p);
     const float* b = B + r.column(p) * ldb + j0;
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) a[v] = T::fmadd(w, T::loadu(b + v * L), a[v]);
   };
   index_t p = p0;
   for (; p + U <= p1; p += U)
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int u = 0; u < U; ++u) step(p + u, acc[u]);
-  for (int u = 0; p < p1; ++p, ++u) step(p, acc[u]);
+  // The remainder (< U non-zeros) still goes to separate sets, each under a compile-time index: a run-time index
+  // into acc would force every accumulator out to the stack.
 #pragma GCC unroll 8
+  for (int u = 0; u < U - 1; ++u)
+    if (p + u < p1) step(p + u, acc[u]);
+#pragma GCC unroll 16
   for (int u = 1; u < U; ++u)
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) acc[0][v] = T::add(acc[0][v], acc[u][v]);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
   for (int v = 0; v < NV; ++v)
     T::storeu(c + j0 + v * L, first ? acc[0][v] : T::add(T::loadu(c + j0 + v * L), acc[0][v]));
 }
@@ -90,37 +94,39 @@ inline void row_scalar(const Row& r, index_t p0, index_t p1, bool first, const f
   }
 }
 
-// K is cut into panels of kb rows so that a kb x (8 vectors) slice of B fits in half of L2 and survives the
+// K is cut into panels of kb rows so that a kb x (MaxNV vectors) slice of B fits in half of L2 and survives the
 // sparse arrays streaming past it; each row then runs panel by panel (its column indices are sorted, so a panel
 // is a contiguous run of its non-zeros) and C is accumulated across panels. One panel when K is small.
-template <class T>
+template <class T, int MaxNV>
 index_t panel_rows(index_t K) {
   static const index_t l2 = [] {
     const auto b = pb::cpu::cache_bytes(2);
     return b > 0 ? b : index_t{256} << 10;
   }();
-  const index_t per_row = 8 * T::L * static_cast<index_t>(sizeof(float));
+  const index_t per_row = MaxNV * T::L * static_cast<index_t>(sizeof(float));
   const index_t kb = std::max<index_t>(64, l2 / 2 / per_row);
   if (K <= kb) return K;
   const index_t panels = (K + kb - 1) / kb;
   return (K + panels - 1) / panels;  // equal panels
 }
 
-// Calls tile(j0, NV) over [0, N): tiles of max_nv vectors, then narrower ones for the remainder, then a scalar
+// Calls tile(j0, NV) over [0, N): tiles of MaxNV vectors, then narrower ones for the remainder, then a scalar
 // tail.
-template <class T, class Tile, class Tail>
+template <class T, int MaxNV, class Tile, class Tail>
 inline void for_column_tiles(index_t N, Tile&& tile, Tail&& tail) {
   constexpr int L = T::L;
   index_t j = 0;
-  for (; j + 8 * L <= N; j += 8 * L) tile.template operator()<8>(j);
+  for (; j + MaxNV * L <= N; j += MaxNV * L) tile.template operator()<MaxNV>(j);
+  if constexpr (MaxNV > 8)
+    if (j + 8 * L <= N) tile.template operator()<8>(j), j += 8 * L;
   if (j + 4 * L <= N) tile.template operator()<4>(j), j += 4 * L;
   if (j + 2 * L <= N) tile.template operator()<2>(j), j += 2 * L;
   if (j + L <= N) tile.template operator()<1>(j), j += L;
   if (j < N) tail(j, N);
 }
-template <class T, class MakeRow>
+template <class T, int MaxNV, class MakeRow>
 void rows_kernel(const pb::SpmmArgs& g, const std::vector<index_t>& bounds, MakeRow&& make_row) {
-  const index_t kb = panel_rows<T>(g.W->K);
+  const index_t kb = panel_rows<T, MaxNV>(g.W->K);
   const index_t panels = (g.W->K + kb - 1) / kb;
 #pragma omp parallel num_threads(g.threads)
   {
@@ -138,7 +144,7 @@ void rows_kernel(const pb::SpmmArgs& g, const std::vector<index_t>& bounds, Make
       }
       s[panels] = row.n;
     }
-    for_column_tiles<T>(
+    for_column_tiles<T, MaxNV>(
         g.N,
         [&]<int NV>(index_t j0) {
           for (index_t q = 0; q < panels; ++q)
@@ -156,12 +162,12 @@ void rows_kernel(const pb::SpmmArgs& g, const std::vector<index_t>& bounds, Make
   }
 }
 
-template <class T>
+template <class T, int MaxNV = 8>
 void spmm_csr(const pb::SpmmArgs& g) {
   const pb::Csr& A = g.W->csr;
   if (A.rows == 0 || g.N == 0) return;
   const auto bounds = pb::balance_rows(A.rowptr, g.threads);
-  rows_kernel<T>(g, bounds, [&](index_t i) {
+  rows_kernel<T, MaxNV>(g, bounds, [&](index_t i) {
     return CsrRow{A.values.data() + A.rowptr[i], A.colidx.data() + A.rowptr[i], A.rowptr[i + 1] - A.rowptr[i]};
   });
 }
@@ -174,7 +180,7 @@ void spmm_nm(const pb::SpmmArgs& g) {
   std::vector<index_t> bounds(g.threads + 1);
   for (int t = 0; t <= g.threads; ++t) bounds[t] = A.rows * t / g.threads;
   const index_t per_row = A.groups * A.n;
-  rows_kernel<T>(g, bounds, [&](index_t i) {
+  rows_kernel<T, 8>(g, bounds, [&](index_t i) {
     return NmRow{A.values.data() + i * per_row, A.index.data() + i * per_row, per_row, A.n, A.m};
   });
 }
@@ -261,6 +267,30 @@ void spmm_bsr(const pb::SpmmArgs& g) {
     case 8: spmm_bsr_fixed<T, 8>(g); break;
     default: break;  // refused earlier: bsr_block_supported()
   }
+}
+
+// Column tiles of 16 vectors where the ISA has 32 vector registers (AVX-512: 16 accumulators, a broadcast and a
+// load in flight), 8 elsewhere. Per non-zero the broadcast and the column index are then loaded once per 16 FMAs
+// instead of 8, and the sparse arrays stream past half as often; the B slice a tile keeps in cache doubles.
+template <class T>
+void spmm_csr_wide(const pb::SpmmArgs& g) {
+  spmm_csr<T, sizeof(typename T::V) == 64 ? 16 : 8>(g);
+}
+
+std::string openmp_always() { return {}; }
+
+// The registry entries of the openmp SpMM kernels, one line each. They sit here, beside the templates, because
+// each ISA translation unit (spmm_openmp_<isa>.cc) instantiates the whole table: spmm_kernels() takes the widest
+// instance this CPU runs, the tests take every instance. A new variant is its template above and one line here.
+template <class T>
+std::vector<pb::Kernel<pb::SpmmFn>> openmp_spmm_table() {
+  using pb::pattern_fits_bsr, pb::pattern_fits_csr, pb::pattern_fits_nm;
+  return {
+      {{"spmm", "openmp", "csr", {"csr"}, openmp_always, pattern_fits_csr}, spmm_csr<T>},
+      {{"spmm", "openmp", "bsr", {"bsr"}, openmp_always, pattern_fits_bsr}, spmm_bsr<T>},
+      {{"spmm", "openmp", "nm", {"nm"}, openmp_always, pattern_fits_nm}, spmm_nm<T>},
+      {{"spmm", "openmp", "csr_wide", {"csr"}, openmp_always, pattern_fits_csr}, spmm_csr_wide<T>},
+  };
 }
 
 }  // namespace

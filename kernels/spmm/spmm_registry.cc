@@ -12,13 +12,15 @@ std::string openblas_status() { return find_gemm_kernel("openblas")->info.why_un
 }  // namespace
 
 const std::vector<Kernel<SpmmFn>>& spmm_kernels() {
-  static const std::vector<Kernel<SpmmFn>> table = {
-      {{"spmm", "naive", "csr", {"csr"}, always, pattern_fits_csr}, spmm_naive_csr},
-      {{"spmm", "eigen", "csr", {"csr"}, always, pattern_fits_csr}, spmm_eigen_csr},
-      {{"spmm", "openmp", "csr", {"csr"}, always, pattern_fits_csr}, spmm_openmp_csr},
-      {{"spmm", "openmp", "bsr", {"bsr"}, always, pattern_fits_bsr}, spmm_openmp_bsr},
-      {{"spmm", "openmp", "nm", {"nm"}, always, pattern_fits_nm}, spmm_openmp_nm},
-  };
+  static const std::vector<Kernel<SpmmFn>> table = [] {
+    std::vector<Kernel<SpmmFn>> t = {
+        {{"spmm", "naive", "csr", {"csr"}, always, pattern_fits_csr}, spmm_naive_csr},
+        {{"spmm", "eigen", "csr", {"csr"}, always, pattern_fits_csr}, spmm_eigen_csr},
+    };
+    // Our openmp kernels: their entries are in spmm_openmp_impl.h (one table instantiated per ISA).
+    for (const auto& k : spmm_openmp_kernels()) t.push_back(k);
+    return t;
+  }();
   return table;
 }
 

@@ -32,10 +32,28 @@ def names(profile: str) -> list[str]:
 
 @pytest.mark.parametrize("profile", ["default", "gpu"])
 def test_row_names_are_unchanged(profile):
+    """Every pinned name is still produced, in the pinned order; rows of a newly registered kernel may be added
+    (they are listed, not failed: adding a kernel is what gets it benchmarked)."""
     if not DLMC.exists():
         pytest.skip("the DLMC sample (../shared/data/dlmc) names rows of these profiles")
     golden = (GOLDEN / f"rows-{profile}.txt").read_text().split()
     got = names(profile)
-    missing, extra = sorted(set(golden) - set(got)), sorted(set(got) - set(golden))
-    assert not missing and not extra, f"{len(missing)} names gone (e.g. {missing[:3]}), {len(extra)} new (e.g. {extra[:3]})"
-    assert got == golden  # the order too: rows run (and baselines list them) in registration order
+    missing = sorted(set(golden) - set(got))
+    assert not missing, f"{len(missing)} names gone (e.g. {missing[:3]})"
+    pinned = set(golden)
+    assert [n for n in got if n in pinned] == golden  # the order too: rows run (and baselines list them) in order
+    extra = [n for n in got if n not in pinned]
+    if extra:
+        print(f"{len(extra)} rows not pinned (new kernels or shapes), e.g. {extra[:2]}")
+
+
+def test_a_renamed_row_fails(monkeypatch):
+    """The check above fails when a pinned name changes, not only when it disappears."""
+    if not DLMC.exists():
+        pytest.skip("needs the DLMC sample")
+    real = names("default")
+    renamed = [n.replace("/real_time", "/sparsity:0.9/real_time") if i == 5 else n for i, n in enumerate(real)]
+    assert renamed != real
+    monkeypatch.setattr(__import__(__name__), "names", lambda profile: renamed)
+    with pytest.raises(AssertionError, match="names gone"):
+        test_row_names_are_unchanged("default")

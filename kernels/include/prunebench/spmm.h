@@ -37,6 +37,8 @@ void spmm_openmp_bsr(const SpmmArgs& a);
 void spmm_openmp_nm(const SpmmArgs& a);
 
 const std::vector<Kernel<SpmmFn>>& spmm_kernels();
+// The openmp part of it: the widest ISA instance of spmm_openmp_impl.h's table that this CPU runs.
+const std::vector<Kernel<SpmmFn>>& spmm_openmp_kernels();
 
 // SpMM rows that run a GEMM kernel on the pruned weights instead of a sparse kernel: the dense product on the
 // masked weights ("masked": what pruning costs without a sparse kernel) and, for structured pruning, the smaller

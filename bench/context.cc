@@ -65,6 +65,7 @@ void add_context(const Config& c) {
   using benchmark::AddCustomContext;
   AddCustomContext("prunebench_version", PB_VERSION);
   AddCustomContext("git_sha", PB_GIT_SHA);
+  AddCustomContext("git_commit_time", PB_GIT_COMMIT_TIME);
   AddCustomContext("build_type", PB_BUILD_TYPE);
   AddCustomContext("compiler", PB_COMPILER);
   AddCustomContext("cxx_flags", PB_CXX_FLAGS);

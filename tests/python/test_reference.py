@@ -13,7 +13,8 @@ REF = Path(__file__).resolve().parents[2] / "results" / "reference"
 # the roof check finds what was wrong with them (test_analysis.py).
 BEFORE_THE_FIXES = {"amd-epyc-zen3-2c-default.json"}
 CPU_REFS = sorted(p for p in REF.glob("*.json")  # benchmark runs only (not the fidelity tables)
-                  if "gpu" not in p.name and "fidelity" not in p.name and p.name not in BEFORE_THE_FIXES)
+                  if "gpu" not in p.name and "fidelity" not in p.name and "history-study" not in p.name
+                  and p.name not in BEFORE_THE_FIXES)
 
 
 def test_the_fidelity_table_agrees_with_the_independent_tools():
@@ -26,6 +27,17 @@ def test_the_fidelity_table_agrees_with_the_independent_tools():
         assert {r["kind"] for r in rows} == {"peak", "bandwidth", "latency"}
         for r in rows:
             assert abs(r["ratio"] - 1) <= r["tolerance"], (t.name, r["what"], r["ratio"])
+
+
+def test_the_history_study_says_what_docs_history_md_says():
+    """The committed change-detection study (scripts/history-study --json) is the source of docs/history.md's table."""
+    import json
+    quiet = json.loads((REF / "intel-xeon-emerald-rapids-2c-history-study-quiet.json").read_text())
+    assert quiet["commits"] == 60 and quiet["trials"] == 3 and quiet["rows"] == 59
+    assert quiet["false_per_100_commits_per_series"] <= 1.0
+    doc = (REF.parents[1] / "docs" / "history.md").read_text()
+    assert f"{quiet['found']['0.10']['share']:.1%}" in doc
+    assert f"{quiet['false_per_100_commits_per_series']:.2f}" in doc
 
 
 def test_there_is_a_cpu_reference_to_check():

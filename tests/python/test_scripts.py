@@ -2,6 +2,7 @@
 import json
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -207,6 +208,35 @@ def test_ci_workflows_are_valid_yaml_and_gate_on_compare():
     gate = yaml.safe_load((ROOT / ".github" / "workflows" / "perf-gate.yml").read_text())
     script = "\n".join(s.get("run", "") for s in gate["jobs"]["compare"]["steps"])
     assert "scripts/abab" in script and "--format markdown" in script and "exit 1" in script
+
+
+def test_ci_workflows_match_githubs_schema():
+    """Validated against the GitHub workflow schema SchemaStore publishes (vendored in check-jsonschema, so offline)."""
+    from conftest import ROOT
+    import sys
+    exe = Path(sys.executable).parent / "check-jsonschema"
+    flows = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+    r = subprocess.run([str(exe), "--builtin-schema", "vendor.github-workflows", *map(str, flows)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_history_workflow_records_publishes_and_alerts():
+    import yaml
+    from conftest import ROOT
+    flow = yaml.safe_load((ROOT / ".github" / "workflows" / "history.yml").read_text())
+    assert flow[True]["push"]["branches"] == ["main"]  # YAML 1.1 reads the key `on` as True
+    steps = flow["jobs"]["record"]["steps"]
+    script = "\n".join(s.get("run", "") for s in steps)
+    for needed in ("--profile=quick", "scripts/analyze run.json", "scripts/history add --store data/history run.json",
+                   "scripts/history changes --store data/history", "scripts/history report --store data/history",
+                   "git push -q origin perf-history", "gh issue create", "gh issue comment"):
+        assert needed in script, needed
+    alert = next(s for s in steps if "gh issue create" in s.get("run", ""))
+    assert "steps.changes.outputs.status == '1'" in alert["if"] and "changed == 'true'" in alert["if"]
+    uses = [s.get("uses", "") for j in flow["jobs"].values() for s in j["steps"]]
+    assert any(u.startswith("actions/upload-pages-artifact") for u in uses)
+    assert any(u.startswith("actions/deploy-pages") for u in uses)
 
 
 def _system_python():

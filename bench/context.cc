@@ -11,6 +11,7 @@
 #include "prunebench/cpu.h"
 #include "prunebench/gemm.h"
 #include "prunebench/gpu.h"
+#include "prunebench/mkl.h"
 #include "prunebench/peak.h"
 
 #ifdef PB_HAVE_OPENBLAS
@@ -108,6 +109,9 @@ void add_context(const Config& c) {
   AddCustomContext("openblas_version", "not built");
   AddCustomContext("openblas_coretype", "not built");
 #endif
+  // oneMKL's version and the code path it dispatches to on this CPU (it picks slower paths on some vendors' CPUs).
+  AddCustomContext("mkl_version", mkl_version());
+  AddCustomContext("mkl_code_path", mkl_code_path());
 #ifdef PB_HAVE_ONEDNN
   const dnnl_version_t* v = dnnl_version();
   AddCustomContext("onednn_version", std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch));

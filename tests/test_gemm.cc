@@ -133,3 +133,23 @@ TEST(Registry, NamesAreUniqueAndLowerCase) {
 }
 
 }  // namespace
+
+#ifdef PB_HAVE_MKL
+#include <dlfcn.h>
+
+#include "prunebench/mkl.h"
+
+// oneMKL is reached through pointers from libmkl_rt (kernels/mkl/mkl_rt.h). libmkl_rt loads its layer libraries
+// into the global scope, after the binary's own dependencies: a global lookup of cblas_sgemm (what the OpenBLAS row
+// calls) must still find OpenBLAS's, not MKL's, once MKL is loaded.
+TEST(Gemm, OpenBlasRowsCallOpenBlasWithOneMklLoaded) {
+  if (!pb::mkl_unavailable().empty()) GTEST_SKIP() << pb::mkl_unavailable();
+  EXPECT_FALSE(pb::mkl_version().empty());
+  Dl_info info{};
+  ASSERT_NE(dladdr(dlsym(RTLD_DEFAULT, "mkl_sparse_s_mm"), &info), 0);  // MKL is loaded by now
+#ifdef PB_HAVE_OPENBLAS
+  ASSERT_NE(dladdr(dlsym(RTLD_DEFAULT, "cblas_sgemm"), &info), 0);
+  EXPECT_NE(std::string(info.dli_fname).find("openblas"), std::string::npos) << info.dli_fname;
+#endif
+}
+#endif

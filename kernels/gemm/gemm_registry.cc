@@ -1,6 +1,7 @@
 // The GEMM rows of the registry. Adding a backend here is what gets it tested (tests/test_gemm.cc) and
 // benchmarked (bench/gemm.cc).
 #include "prunebench/gemm.h"
+#include "prunebench/mkl.h"
 #include "prunebench/prune.h"
 
 namespace pb {
@@ -22,6 +23,7 @@ const std::vector<Kernel<GemmFn>>& gemm_kernels() {
       {{"gemm", "eigen", "", {}, always, pattern_is_dense, true}, gemm_eigen},
       {{"gemm", "openmp", "", {}, always, pattern_is_dense, true}, gemm_openmp},
       {{"gemm", "openblas", "", {}, openblas_status, pattern_is_dense, true, true}, gemm_openblas},
+      {{"gemm", "mkl", "", {}, mkl_unavailable, pattern_is_dense, true, true}, gemm_mkl},
   };
   return table;
 }

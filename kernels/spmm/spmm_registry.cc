@@ -1,6 +1,7 @@
 // SpMM rows of the registry. Dense GEMM on masked weights ("masked") and structured pruning run as the smaller
 // dense GEMM ("structured") reuse the gemm kernels; bench/spmm.cc adds those rows from the gemm registry.
 #include "prunebench/gemm.h"
+#include "prunebench/mkl.h"
 #include "prunebench/spmm.h"
 
 namespace pb {
@@ -19,6 +20,8 @@ const std::vector<Kernel<SpmmFn>>& spmm_kernels() {
     };
     // Our openmp kernels: their entries are in spmm_openmp_impl.h (one table instantiated per ISA).
     for (const auto& k : spmm_openmp_kernels()) t.push_back(k);
+    // oneMKL's inspector-executor SpMM: the sparse library a user would pick instead (library peer).
+    t.push_back({{"spmm", "mkl", "csr", {"csr"}, mkl_unavailable, pattern_fits_csr, false, true}, spmm_mkl_csr});
     return t;
   }();
   return table;

@@ -207,13 +207,22 @@ def what_pays(rows) -> list[dict]:
         key = (r.family, dims(r), round(s["sparsity"], 2), r.params.get("name", ""))
         if key not in best or s["speedup"] > best[key]["speedup"]:
             best[key] = s
+    # The sparse library a user would pick instead (oneMKL's SpMM; a library peer in the registry) on the same
+    # problem, pattern and thread count: how far the fastest pruned kernel is from it.
+    library = {(r.family, dims(r), round(float(r.params.get("sparsity", 0)), 2), r.params.get("name", ""),
+                r.params.get("pattern"), r.p("threads") or 1): r
+               for r in rows if not r.error and r.time_ns and r.device != "gpu" and r.family in ("spmm", "conv")
+               and is_library_peer(r)}
     out = []
     for (fam, d, spars, name), s in sorted(best.items(), key=lambda kv: (kv[0][0], str(kv[0][1]), kv[0][2], kv[0][3])):
         r = s["row"]
+        lib = library.get((fam, d, spars, name, r.params.get("pattern"), tmax))
         out.append({"family": fam, "dims": d, "sparsity": spars, "name": name, "threads": tmax,
                     "best": f"{r.backend}/{r.variant} ({r.params.get('pattern', '')})",
                     "speedup": s["speedup"], "baseline": f"{s['baseline'].backend}",
-                    "advice": f"{s['speedup']:.2f}x" if s["speedup"] >= 1 else "dense is faster"})
+                    "advice": f"{s['speedup']:.2f}x" if s["speedup"] >= 1 else "dense is faster",
+                    "library": f"{lib.backend}/{lib.variant}" if lib else None,
+                    "vs_library": lib.time_ns / r.time_ns if lib else None})
     return out
 
 

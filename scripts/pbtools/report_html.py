@@ -24,6 +24,11 @@ details summary{cursor:pointer;font-weight:600;margin:6px 0}.note{font-size:12px
 """
 
 
+def vs_library(p: dict) -> str:
+    """'1.23x (mkl/csr)': the library's time over the fastest pruned kernel's, or '-' where it did not run."""
+    return f"{p['vs_library']:.2f}x ({p['library']})" if p.get("vs_library") else "-"
+
+
 def esc(x):
     return html.escape(str(x))
 
@@ -85,11 +90,14 @@ def build(ctx, rows, pngs, c):
         trs = "".join(
             f"<tr><td>{esc(p['family'])} {esc('x'.join(map(str, p['dims'])))}{(' ' + esc(p['name'])) if p['name'] else ''}</td>"
             f"<td>{p['sparsity']:.2f}</td><td>{esc(p['best'])}</td><td>{esc(p['baseline'])}</td>"
-            f"<td class='{'good' if p['speedup'] >= 1 else 'bad'}'>{esc(p['advice'])}</td></tr>" for p in pays)
+            f"<td class='{'good' if p['speedup'] >= 1 else 'bad'}'>{esc(p['advice'])}</td>"
+            f"<td>{esc(vs_library(p))}</td></tr>" for p in pays)
         parts.append("<section><h2>What pays here</h2><p class='note'>Per layer and sparsity, at "
                      f"{pays[0]['threads']} threads: the fastest pruned kernel against the best dense kernel at the same "
-                     "shape (speedup = dense time / sparse time).</p><table><tr><th>layer (M x N x K)</th><th>sparsity</th>"
-                     f"<th>fastest pruned kernel</th><th>best dense</th><th>speedup</th></tr>{trs}</table></section>")
+                     "shape (speedup = dense time / sparse time), and against the sparse library a user would pick "
+                     "instead (oneMKL's SpMM) on the same weights.</p><table><tr><th>layer (M x N x K)</th><th>sparsity</th>"
+                     f"<th>fastest pruned kernel</th><th>best dense</th><th>speedup</th><th>vs sparse library</th></tr>"
+                     f"{trs}</table></section>")
     be = analysis.break_evens(rows)
     if be:
         trs = "".join(

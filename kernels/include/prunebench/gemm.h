@@ -27,6 +27,7 @@ void gemm_naive(const GemmArgs& a);
 void gemm_eigen(const GemmArgs& a);
 void gemm_openmp(const GemmArgs& a);
 void gemm_openblas(const GemmArgs& a);
+void gemm_mkl(const GemmArgs& a);
 
 const std::vector<Kernel<GemmFn>>& gemm_kernels();
 const Kernel<GemmFn>* find_gemm_kernel(const std::string& backend);

@@ -1,5 +1,6 @@
 // Sparse weights (M x K) times dense activations (K x N), row-major: C = W * B (C overwritten).
 #pragma once
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,11 +13,28 @@ namespace pb {
 
 // One pruned weight matrix in the formats kernels ask for; the benchmark builds only the one a kernel names in
 // its KernelInfo::formats, outside the timed region.
+// A library's own form of a set of weights (oneMKL's analysed handle): made by its kernel on the first call
+// for these weights (in a benchmark, the verification call before timing) and reused by the timed calls. `key`
+// names what it was made for (N, threads). A copy of the weights starts without one: a handle points into the
+// arrays of the weights that made it.
+struct PreparedForm {
+  std::shared_ptr<void> handle;
+  std::string key;
+  PreparedForm() = default;
+  PreparedForm(const PreparedForm&) {}
+  PreparedForm& operator=(const PreparedForm&) {
+    handle.reset();
+    key.clear();
+    return *this;
+  }
+};
+
 struct SparseWeights {
   index_t M = 0, K = 0;
   Csr csr;
   Bsr bsr;
   NmMatrix nm;
+  mutable PreparedForm prepared;
 };
 
 struct SpmmArgs {
@@ -35,6 +53,7 @@ void spmm_eigen_csr(const SpmmArgs& a);
 void spmm_openmp_csr(const SpmmArgs& a);
 void spmm_openmp_bsr(const SpmmArgs& a);
 void spmm_openmp_nm(const SpmmArgs& a);
+void spmm_mkl_csr(const SpmmArgs& a);
 
 const std::vector<Kernel<SpmmFn>>& spmm_kernels();
 // The openmp part of it: the widest ISA instance of spmm_openmp_impl.h's table that this CPU runs.

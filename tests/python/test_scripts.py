@@ -228,7 +228,7 @@ def test_history_workflow_records_publishes_and_alerts():
     assert flow[True]["push"]["branches"] == ["main"]  # YAML 1.1 reads the key `on` as True
     steps = flow["jobs"]["record"]["steps"]
     script = "\n".join(s.get("run", "") for s in steps)
-    for needed in ("--profile=quick", "scripts/analyze run.json", "scripts/history add --store data/history run.json",
+    for needed in ("--profile=quick", "scripts/analyze run$i.json", "scripts/history add --store data/history run1.json",
                    "scripts/history changes --store data/history", "scripts/history report --store data/history",
                    "git push -q origin perf-history", "gh issue create", "gh issue comment"):
         assert needed in script, needed

@@ -94,9 +94,9 @@ def build(ctx, rows, pngs, c):
             f"<td>{esc(vs_library(p))}</td></tr>" for p in pays)
         parts.append("<section><h2>What pays here</h2><p class='note'>Per layer and sparsity, at "
                      f"{pays[0]['threads']} threads: the fastest pruned kernel against the best dense kernel at the same "
-                     "shape (speedup = dense time / sparse time), and against the sparse library a user would pick "
-                     "instead (oneMKL's SpMM) on the same weights.</p><table><tr><th>layer (M x N x K)</th><th>sparsity</th>"
-                     f"<th>fastest pruned kernel</th><th>best dense</th><th>speedup</th><th>vs sparse library</th></tr>"
+                     "shape (speedup = dense time / sparse time), and against the library a user would pick instead "
+                     "on the same weights and pattern (oneMKL's SpMM; oneDNN for a convolution).</p><table><tr><th>layer (M x N x K)</th><th>sparsity</th>"
+                     f"<th>fastest pruned kernel</th><th>best dense</th><th>speedup</th><th>vs library</th></tr>"
                      f"{trs}</table></section>")
     be = analysis.break_evens(rows)
     if be:

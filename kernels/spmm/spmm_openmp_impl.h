@@ -282,7 +282,8 @@ void spmm_bsr(const pb::SpmmArgs& g) {
 // Where that reuse is too small to pay (kRowTileMinReuse), the set-up picks the wide CSR kernel instead.
 struct RowTiles {
   static constexpr int R = 4;
-  std::vector<index_t> run;          // run[p * 16 + m]: first column entry of panel p, mask m (m = 1..15); 16 per panel
+  index_t kb = 0, kpanels = 1;       // K in panels of kb rows (as rows_kernel does): the B slice stays in L2
+  std::vector<index_t> run;          // run[(p * kpanels + q) * 16 + m]: first column entry of panel p, K panel q, mask m
   std::vector<std::int32_t> col;     // column of each entry
   std::vector<index_t> val_at;       // first weight of each run (weights of an entry: one per row in its mask)
   std::vector<float> val;
@@ -296,12 +297,15 @@ struct RowTiles {
 // 4-vector column tiles pass over the sparse arrays 4x as often and give a lone row only 4 FMA chains.
 constexpr double kRowTileMinReuse = 1.3;
 
-inline std::shared_ptr<RowTiles> make_row_tiles(const pb::Csr& A) {
+inline std::shared_ptr<RowTiles> make_row_tiles(const pb::Csr& A, index_t kb) {
   auto t = std::make_shared<RowTiles>();
   const int R = RowTiles::R;
   t->panels = (A.rows + R - 1) / R;
-  t->run.assign(static_cast<std::size_t>(t->panels * 16 + 1), 0);
-  t->val_at.assign(static_cast<std::size_t>(t->panels * 16 + 1), 0);
+  t->kb = std::max<index_t>(kb, 1);
+  t->kpanels = std::max<index_t>(1, (A.cols + t->kb - 1) / t->kb);
+  const index_t slots = t->panels * t->kpanels;
+  t->run.assign(static_cast<std::size_t>(slots * 16 + 1), 0);
+  t->val_at.assign(static_cast<std::size_t>(slots * 16 + 1), 0);
   t->work.assign(static_cast<std::size_t>(t->panels + 1), 0);
   t->col.reserve(A.colidx.size());
   t->val.reserve(A.values.size());
@@ -329,18 +333,26 @@ inline std::shared_ptr<RowTiles> make_row_tiles(const pb::Csr& A) {
       cols.push_back(c), masks.push_back(mask), w.insert(w.end(), ws, ws + 4);
     }
     t->work[p + 1] = A.rowptr[std::min<index_t>((p + 1) * R, A.rows)];
-    for (int m = 1; m < 16; ++m) {
-      t->run[p * 16 + m] = static_cast<index_t>(t->col.size());
-      t->val_at[p * 16 + m] = static_cast<index_t>(t->val.size());
-      for (std::size_t k = 0; k < cols.size(); ++k) {
-        if (masks[k] != m) continue;
-        t->col.push_back(cols[k]);
-        for (int r = 0; r < R; ++r)
-          if (m >> r & 1) t->val.push_back(w[k * 4 + r]);
+    // Columns ascending: each K panel is a contiguous stretch of them.
+    std::size_t k0 = 0;
+    for (index_t q = 0; q < t->kpanels; ++q) {
+      std::size_t k1 = k0;
+      while (k1 < cols.size() && cols[k1] < (q + 1) * t->kb) ++k1;
+      const index_t slot = (p * t->kpanels + q) * 16;
+      for (int m = 1; m < 16; ++m) {
+        t->run[slot + m] = static_cast<index_t>(t->col.size());
+        t->val_at[slot + m] = static_cast<index_t>(t->val.size());
+        for (std::size_t k = k0; k < k1; ++k) {
+          if (masks[k] != m) continue;
+          t->col.push_back(cols[k]);
+          for (int r = 0; r < R; ++r)
+            if (m >> r & 1) t->val.push_back(w[k * 4 + r]);
+        }
       }
+      t->run[slot + 16] = static_cast<index_t>(t->col.size());  // == the next slot's [0], which is unused
+      t->val_at[slot + 16] = static_cast<index_t>(t->val.size());
+      k0 = k1;
     }
-    t->run[p * 16 + 16] = static_cast<index_t>(t->col.size());  // == run[(p + 1) * 16 + 0]: slot 0 is unused
-    t->val_at[p * 16 + 16] = static_cast<index_t>(t->val.size());
   }
   t->reuse = t->col.empty() ? 1.0 : static_cast<double>(A.values.size()) / static_cast<double>(t->col.size());
   return t;
@@ -374,8 +386,8 @@ inline void mask_run(const std::int32_t* col, const float* val, index_t n, const
 }
 
 template <class T, int NV, int... Ms>
-inline void panel_tile(const RowTiles& t, index_t p, const float* B, index_t ldb, float* C, index_t ldc, index_t rows,
-                       index_t j0, std::integer_sequence<int, Ms...>) {
+inline void panel_tile(const RowTiles& t, index_t p, index_t q, const float* B, index_t ldb, float* C, index_t ldc,
+                       index_t rows, index_t j0, std::integer_sequence<int, Ms...>) {
   using V = typename T::V;
   constexpr int L = T::L;
   V acc[4][NV];
@@ -383,8 +395,8 @@ inline void panel_tile(const RowTiles& t, index_t p, const float* B, index_t ldb
   for (int r = 0; r < 4; ++r)
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) acc[r][v] = T::zero();
-  const index_t* run = t.run.data() + p * 16;
-  const index_t* va = t.val_at.data() + p * 16;
+  const index_t* run = t.run.data() + (p * t.kpanels + q) * 16;
+  const index_t* va = t.val_at.data() + (p * t.kpanels + q) * 16;
   // Mask 0 is skipped (no row holds that column); the rest, each with its own compiled loop.
   ((Ms ? mask_run<T, NV, Ms>(t.col.data() + run[Ms], t.val.data() + va[Ms], run[Ms + 1] - run[Ms], B, ldb, j0, acc)
        : void()),
@@ -393,7 +405,10 @@ inline void panel_tile(const RowTiles& t, index_t p, const float* B, index_t ldb
   for (int r = 0; r < 4; ++r) {
     if (r >= rows) break;
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) T::storeu(C + r * ldc + j0 + v * L, acc[r][v]);
+    for (int v = 0; v < NV; ++v) {  // the first K panel writes C, later ones add to it
+      float* c = C + r * ldc + j0 + v * L;
+      T::storeu(c, q == 0 ? acc[r][v] : T::add(T::loadu(c), acc[r][v]));
+    }
   }
 }
 
@@ -401,10 +416,13 @@ template <class T>
 void spmm_csr_rt4(const pb::SpmmArgs& g) {
   const pb::SparseWeights& W = *g.W;
   if (W.M == 0 || g.N == 0) return;
-  if (W.prepared.key != "rt4") {  // set-up: once per set of weights (N and threads do not change the tiles)
+  constexpr int NVmax = sizeof(typename T::V) == 64 ? 4 : 2;  // see the column tiles below
+  const index_t kb = panel_rows<T, 2 * NVmax>(W.K);  // a quarter of L2 for the B slice: the sparse arrays stream past it
+  const std::string key = "rt4/" + std::to_string(kb);
+  if (W.prepared.key != key) {  // set-up: once per set of weights (N and threads do not change the tiles)
     const auto t0 = std::chrono::steady_clock::now();
-    W.prepared.handle = make_row_tiles(W.csr);
-    W.prepared.key = "rt4";
+    W.prepared.handle = make_row_tiles(W.csr, kb);
+    W.prepared.key = key;
     W.prepared.setup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   const RowTiles& t = *static_cast<const RowTiles*>(W.prepared.handle.get());
@@ -417,12 +435,16 @@ void spmm_csr_rt4(const pb::SpmmArgs& g) {
     const int th = omp_get_thread_num();
     const index_t p0 = bounds[th], p1 = bounds[th + 1];
     auto tile = [&]<int NV>(index_t j0) {
-      for (index_t p = p0; p < p1; ++p)
-        panel_tile<T, NV>(t, p, g.B, g.ldb, g.C + p * 4 * g.ldc, g.ldc, std::min<index_t>(4, W.M - p * 4), j0, Masks{});
+      for (index_t q = 0; q < t.kpanels; ++q)
+        for (index_t p = p0; p < p1; ++p)
+          panel_tile<T, NV>(t, p, q, g.B, g.ldb, g.C + p * 4 * g.ldc, g.ldc, std::min<index_t>(4, W.M - p * 4), j0,
+                            Masks{});
     };
+    // 4 rows x NV accumulators, NV B vectors and a weight must fit in the registers: 4 x 4 + 4 + 1 of AVX-512's 32,
+    // 4 x 2 + 2 + 1 of AVX2's 16.
     index_t j = 0;
-    for (; j + 4 * L <= g.N; j += 4 * L) tile.template operator()<4>(j);
-    if (j + 2 * L <= g.N) tile.template operator()<2>(j), j += 2 * L;
+    for (; j + NVmax * L <= g.N; j += NVmax * L) tile.template operator()<NVmax>(j);
+    if (NVmax > 2 && j + 2 * L <= g.N) tile.template operator()<2>(j), j += 2 * L;
     if (j + L <= g.N) tile.template operator()<1>(j), j += L;
     if (j < g.N) {  // scalar tail columns, row by row from the CSR arrays
       for (index_t i = p0 * 4; i < std::min<index_t>(p1 * 4, W.M); ++i) {

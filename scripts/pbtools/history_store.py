@@ -160,14 +160,14 @@ def connect(store: Path):
     import duckdb
 
     con = duckdb.connect()
-    files = sorted(str(f) for f in store.glob("*/*.jsonl"))
-    if not files:
+    if not any(store.glob("*/*.jsonl")):
         con.execute("CREATE VIEW rows AS SELECT * FROM (SELECT " + ", ".join(
             f"NULL::{t} AS {k}" for k, t in FIELDS.items()) + ", NULL::VARCHAR AS filename) WHERE false")
         return con
     cols = "{" + ", ".join(f"'{k}': '{t}'" for k, t in FIELDS.items()) + "}"
+    pattern = str(store.resolve() / "*" / "*.jsonl").replace("'", "''")  # a glob: DuckDB lists the files itself
     con.execute(f"""CREATE VIEW rows AS
-        SELECT * FROM read_json({files!r}, format='newline_delimited', columns={cols}, ignore_errors=true,
+        SELECT * FROM read_json('{pattern}', format='newline_delimited', columns={cols}, ignore_errors=true,
                                 filename=true)
         WHERE run_id IS NOT NULL AND name IS NOT NULL AND git_sha IS NOT NULL
           AND machine_id = split_part(filename, '/', -2)""")

@@ -29,6 +29,8 @@ double measured_clock_ghz();
 void add_context(const Config& c);
 // The kernel set OpenBLAS runs with ("Haswell", "SkylakeX", "Prescott" when it misdetects), or "not built".
 std::string openblas_corename();
+// Restarts the process with OPENBLAS_CORETYPE set when OpenBLAS picked kernels below the CPU's ISA (context.cc).
+void match_openblas_to_cpu(char** argv);
 
 // Registers one row with the settings every row shares: real time (threads and GPUs make CPU time meaningless),
 // the config's min_time and repetitions. Records the name for the progress count.

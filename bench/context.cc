@@ -3,7 +3,11 @@
 #include <omp.h>
 
 #include <Eigen/Core>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 #include "bench_util.h"
 #include "slowdown.h"
@@ -46,6 +50,37 @@ std::string openblas_corename() {
   return openblas_get_corename();
 #else
   return "not built";
+#endif
+}
+
+// OpenBLAS picks its kernels from the CPU model when it is loaded; Debian's 0.3.21 does not know recent Xeons and
+// falls back to SSE3 kernels ("Prescott") at a fifth of peak, which would publish a weak baseline. When the CPU runs
+// AVX-512 or AVX2 and OpenBLAS chose a kernel set without them, run again with the matching OPENBLAS_CORETYPE (the
+// choice is made at load time, so only a fresh image can change it) and say so. A core type the user set is left
+// alone; the context records both (openblas_coretype, openblas_coretype_env) and, after a restart, what OpenBLAS had
+// chosen (openblas_coretype_set_by).
+void match_openblas_to_cpu(char** argv) {
+#ifdef PB_HAVE_OPENBLAS
+  if (std::getenv("OPENBLAS_CORETYPE") || std::getenv("PB_OPENBLAS_RESTARTED")) return;
+  const std::string core = openblas_get_corename();
+  auto is = [&](std::initializer_list<const char*> names) {
+    for (const char* n : names)
+      if (core == n) return true;
+    return false;
+  };
+  const char* want = nullptr;
+  if (cpu::has_avx512f() && !is({"SkylakeX", "Cooperlake", "SapphireRapids"}))
+    want = "SkylakeX";
+  else if (!cpu::has_avx512f() && cpu::has_avx2_fma() && !is({"Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids"}))
+    want = "Haswell";
+  if (!want) return;
+  // Said in the context (openblas_coretype_set_by), not on stderr: a bad flag must still give exactly one line.
+  setenv("OPENBLAS_CORETYPE", want, 1);
+  setenv("PB_OPENBLAS_RESTARTED", core.c_str(), 1);
+  execv("/proc/self/exe", argv);
+  std::fprintf(stderr, "prunebench: could not restart (%s): OpenBLAS keeps '%s'\n", std::strerror(errno), core.c_str());
+#else
+  (void)argv;
 #endif
 }
 
@@ -105,6 +140,9 @@ void add_context(const Config& c) {
   // What OpenBLAS actually runs with (its own detection, or OPENBLAS_CORETYPE when set), and whether it was forced.
   AddCustomContext("openblas_coretype", openblas_get_corename());
   AddCustomContext("openblas_coretype_env", env_or("OPENBLAS_CORETYPE", "unset"));
+  if (const char* was = std::getenv("PB_OPENBLAS_RESTARTED"))
+    AddCustomContext("openblas_coretype_set_by",
+                     std::string("prunebench: OpenBLAS chose ") + was + " kernels on this CPU, below its ISA");
 #else
   AddCustomContext("openblas_version", "not built");
   AddCustomContext("openblas_coretype", "not built");

@@ -188,6 +188,7 @@ int usage_error(const std::string& msg) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  pb::bench::match_openblas_to_cpu(argv);
   std::string profile = "default", config_path, out_path, out_format = "json";
   bool list_kernels = false, serving = false;
   std::vector<std::string> passthrough;

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "config.h"
+#include "prunebench/cpu.h"
 #include "prunebench/gemm.h"
 
 namespace {
@@ -132,6 +133,19 @@ TEST_F(Binary, TinyRunHasTheContractsNamesCountersAndContext) {
                           "openblas_coretype", "onednn_version"})
     EXPECT_TRUE(j["context"].contains(key)) << key;
   EXPECT_EQ(j["context"]["profile"], "config");
+#ifdef PB_HAVE_OPENBLAS
+  // OpenBLAS runs kernels of the CPU's ISA, whatever its own detection said (match_openblas_to_cpu), unless the
+  // environment chose a core type.
+  if (!std::getenv("OPENBLAS_CORETYPE")) {
+    const std::string core = j["context"]["openblas_coretype"];
+    if (pb::cpu::has_avx512f()) {
+      EXPECT_TRUE(core == "SkylakeX" || core == "Cooperlake" || core == "SapphireRapids") << core;
+    } else if (pb::cpu::has_avx2_fma()) {
+      EXPECT_TRUE(core == "Haswell" || core == "Zen" || core == "SkylakeX" || core == "Cooperlake" ||
+                  core == "SapphireRapids") << core;
+    }
+  }
+#endif
 
   std::string ids;  // the registry's gemm backends: the test holds no list of its own
   for (const auto& k : pb::gemm_kernels()) ids += (ids.empty() ? "" : "|") + k.info.id();

@@ -338,19 +338,28 @@ inline std::shared_ptr<RowTiles> make_row_tiles(const pb::Csr& A, index_t kb) {
     for (index_t q = 0; q < t->kpanels; ++q) {
       std::size_t k1 = k0;
       while (k1 < cols.size() && cols[k1] < (q + 1) * t->kb) ++k1;
+      // Counting sort by mask (one pass to count, one to place; columns stay ascending inside a run).
       const index_t slot = (p * t->kpanels + q) * 16;
+      index_t count[16] = {};
+      for (std::size_t k = k0; k < k1; ++k) ++count[masks[k]];
+      index_t at_col[16], at_val[16];
+      index_t c0 = static_cast<index_t>(t->col.size()), v0 = static_cast<index_t>(t->val.size());
       for (int m = 1; m < 16; ++m) {
-        t->run[slot + m] = static_cast<index_t>(t->col.size());
-        t->val_at[slot + m] = static_cast<index_t>(t->val.size());
-        for (std::size_t k = k0; k < k1; ++k) {
-          if (masks[k] != m) continue;
-          t->col.push_back(cols[k]);
-          for (int r = 0; r < R; ++r)
-            if (m >> r & 1) t->val.push_back(w[k * 4 + r]);
-        }
+        t->run[slot + m] = at_col[m] = c0;
+        t->val_at[slot + m] = at_val[m] = v0;
+        c0 += count[m];
+        v0 += count[m] * __builtin_popcount(static_cast<unsigned>(m));
       }
-      t->run[slot + 16] = static_cast<index_t>(t->col.size());  // == the next slot's [0], which is unused
-      t->val_at[slot + 16] = static_cast<index_t>(t->val.size());
+      t->run[slot + 16] = c0;  // == the next slot's [0], which is unused
+      t->val_at[slot + 16] = v0;
+      t->col.resize(static_cast<std::size_t>(c0));
+      t->val.resize(static_cast<std::size_t>(v0));
+      for (std::size_t k = k0; k < k1; ++k) {
+        const int m = masks[k];
+        t->col[static_cast<std::size_t>(at_col[m]++)] = cols[k];
+        for (int r = 0; r < R; ++r)
+          if (m >> r & 1) t->val[static_cast<std::size_t>(at_val[m]++)] = w[k * 4 + r];
+      }
       k0 = k1;
     }
   }

@@ -108,7 +108,9 @@ void run_conv(benchmark::State& st, const Kernel<ConvFn>& k, const ConvShape& s,
   const index_t OHW = s.OH() * s.OW();
   AlignedBuffer<float> y(static_cast<std::size_t>(std::max<index_t>(1, run_s.N * run_s.K * OHW)));
   ConvArgs a{run_s, x, w, &L->sw, y.data(), threads, true};
+  L->sw.prepared = PreparedForm{};  // a kernel's own form of the weights is made (and its cost counted) by this row
   k.run(a);
+  const double setup_s = L->sw.prepared.setup_seconds;
   // Verify every output channel and position (of the images check_images picks) against the float64 oracle of
   // the pruned layer, computed once per layer: channel j of the run layer is channel kept[j] (filters) or j of
   // the pruned original.
@@ -146,6 +148,7 @@ void run_conv(benchmark::State& st, const Kernel<ConvFn>& k, const ConvShape& s,
   const double bytes = 4.0 * (run_s.N * run_s.C * s.H * s.W + run_s.N * run_s.K * OHW) + wbytes;
   set_sparse_counters(st, useful, dense, bytes, err, L->sparsity > 0 ? 1.0 - double(L->nnz) / (s.K * s.C * s.R * s.S) : 0.0,
                       static_cast<double>(L->nnz));
+  if (setup_s > 0) st.counters["setup_ms"] = setup_s * 1e3;  // once per weights, outside the timed calls
 }
 
 // Pruned rows (sparsity > 0) also name their pattern, as spmm rows do: two patterns at one sparsity must not

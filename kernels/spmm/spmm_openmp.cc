@@ -47,6 +47,10 @@ void spmm_openmp_nm(const SpmmArgs& g) {
   static const SpmmFn fn = native("nm");
   fn(g);
 }
+void spmm_openmp_csr_rt4(const SpmmArgs& g) {
+  static const SpmmFn fn = native("csr_rt4");
+  fn(g);
+}
 
 std::vector<std::pair<std::string, Kernel<SpmmFn>>> spmm_openmp_isa_variants() {
   std::vector<std::pair<std::string, Kernel<SpmmFn>>> v;

@@ -279,7 +279,7 @@ void spmm_bsr(const pb::SpmmArgs& g) {
 // columns of one mask form a run, and each run is multiplied by a loop compiled for that mask: per column, NV B
 // vectors are loaded once and feed an FMA for every row in the mask, into accumulators named at compile time. On
 // DLMC at 90% a 4-row panel holds 1.22 non-zeros per distinct column (1.64 at 70%), so B is read that much less.
-// Where that reuse is too small to pay (kRowTileMinReuse), the set-up picks the wide CSR kernel instead.
+// Where that reuse is too small to pay (kRowTileMinReuse), the set-up picks the CSR kernel instead.
 struct RowTiles {
   static constexpr int R = 4;
   index_t kb = 0, kpanels = 1;       // K in panels of kb rows (as rows_kernel does): the B slice stays in L2
@@ -435,7 +435,12 @@ void spmm_csr_rt4(const pb::SpmmArgs& g) {
     W.prepared.setup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   const RowTiles& t = *static_cast<const RowTiles*>(W.prepared.handle.get());
-  if (t.reuse < kRowTileMinReuse) return spmm_csr<T, sizeof(typename T::V) == 64 ? 16 : 8>(g);  // chosen per pattern
+  if (t.reuse < kRowTileMinReuse) {  // chosen per pattern: the row tiles would not pay
+    // Wide CSR tiles up to N = 512 (DLMC at N = 512: 1.13x the 8-vector tiles), the 8-vector ones beyond (ResNet
+    // convolutions through im2col, N = 784 and 3136: wide tiles 5% and 11-19% slower).
+    if (g.N <= 512) return spmm_csr<T, sizeof(typename T::V) == 64 ? 16 : 8>(g);
+    return spmm_csr<T, 8>(g);
+  }
   const auto bounds = pb::balance_rows(t.work, g.threads);
   constexpr int L = T::L;
   using Masks = std::make_integer_sequence<int, 16>;

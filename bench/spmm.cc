@@ -144,7 +144,7 @@ void run_sparse(benchmark::State& st, const Kernel<SpmmFn>& k, const Source& src
   }
   const double io = 4.0 * (p->K * N + p->M * N);
   double idx_bytes = 0;
-  const std::string& f = k.info.variant;
+  const std::string& f = k.info.formats.at(0);  // the format it reads (csr_wide, csr_rt4 and mkl/csr read CSR)
   if (f == "csr") idx_bytes = 8.0 * p->nnz + 4.0 * (p->M + 1);
   if (f == "bsr") idx_bytes = 4.0 * p->W.bsr.values.size() + 4.0 * p->W.bsr.blocks() + 4.0 * p->W.bsr.rowptr.size();
   if (f == "nm") idx_bytes = 5.0 * p->W.nm.values.size();

@@ -273,6 +273,14 @@ void spmm_bsr(const pb::SpmmArgs& g) {
   }
 }
 
+// Column tiles of 16 vectors where the ISA has 32 vector registers (AVX-512: 16 accumulators, a broadcast and a
+// load in flight), 8 elsewhere. Per non-zero the broadcast and the column index are then loaded once per 16 FMAs
+// instead of 8, and the sparse arrays stream past half as often; the B slice a tile keeps in cache doubles.
+template <class T>
+void spmm_csr_wide(const pb::SpmmArgs& g) {
+  spmm_csr<T, sizeof(typename T::V) == 64 ? 16 : 8>(g);
+}
+
 // ---- csr_rt4: register tiles of 4 rows that share each B load (in the spirit of Sparse Register Tiling,
 // Wilkinson et al., PLDI 2023, without code generation). Set-up, once per set of weights: rows go in panels of 4;
 // a panel's non-zeros are regrouped by column, and each column by which of the 4 rows hold it (a 4-bit mask). The
@@ -438,8 +446,8 @@ void spmm_csr_rt4(const pb::SpmmArgs& g) {
   if (t.reuse < kRowTileMinReuse) {  // chosen per pattern: the row tiles would not pay
     // Wide CSR tiles up to N = 512 (DLMC at N = 512: 1.13x the 8-vector tiles), the 8-vector ones beyond (ResNet
     // convolutions through im2col, N = 784 and 3136: wide tiles 5% and 11-19% slower).
-    if (g.N <= 512) return spmm_csr<T, sizeof(typename T::V) == 64 ? 16 : 8>(g);
-    return spmm_csr<T, 8>(g);
+    if (g.N <= 512) return spmm_csr_wide<T>(g);
+    return spmm_csr<T>(g);
   }
   const auto bounds = pb::balance_rows(t.work, g.threads);
   constexpr int L = T::L;
@@ -472,14 +480,6 @@ void spmm_csr_rt4(const pb::SpmmArgs& g) {
       }
     }
   }
-}
-
-// Column tiles of 16 vectors where the ISA has 32 vector registers (AVX-512: 16 accumulators, a broadcast and a
-// load in flight), 8 elsewhere. Per non-zero the broadcast and the column index are then loaded once per 16 FMAs
-// instead of 8, and the sparse arrays stream past half as often; the B slice a tile keeps in cache doubles.
-template <class T>
-void spmm_csr_wide(const pb::SpmmArgs& g) {
-  spmm_csr<T, sizeof(typename T::V) == 64 ? 16 : 8>(g);
 }
 
 std::string openmp_always() { return {}; }

@@ -21,7 +21,7 @@ class InputError(Exception):
 
 
 TIME_SUFFIXES = ("/real_time", "/manual_time")
-_UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
 
 @dataclass
@@ -161,7 +161,7 @@ def rows(doc: dict) -> list[Row]:
             continue
         use_real = True  # every prunebench family times real time; for foreign files prefer real time too
         t = b.get("real_time" if use_real else "cpu_time")
-        unit = _UNIT_NS.get(b.get("time_unit", "ns"), 1.0)
+        unit = UNIT_NS.get(b.get("time_unit", "ns"), 1.0)
         if isinstance(t, (int, float)):
             row.times_ns.append(float(t) * unit)
             row.runs.append(b.get("pb_run", 0))

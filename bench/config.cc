@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include "prunebench/gpu.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -7,6 +9,7 @@
 #include <sstream>
 
 #include "prunebench/cpu.h"
+#include "prunebench/gpu.h"
 #include "prunebench/prune.h"
 #include "prunebench/spmm.h"
 
@@ -53,8 +56,11 @@ double get_num(const json& v, const std::string& source, const std::string& wher
 }
 
 // A list of names, each one of `allowed`; absent means all of them.
+// any_pattern: names are pruning patterns instead; bsr_heights: block patterns limited to the heights our BSR
+// kernels have (CPU entries; the GPU's Blocked-ELL takes any square block).
 std::vector<std::string> get_choices(const json& obj, const char* key, const std::vector<std::string>& allowed,
-                                     const std::string& source, const std::string& where, bool any_pattern = false) {
+                                     const std::string& source, const std::string& where, bool any_pattern = false,
+                                     bool bsr_heights = true) {
   if (!obj.contains(key)) return allowed;
   const json& v = obj[key];
   const std::string w = where + "." + key;
@@ -67,7 +73,7 @@ std::vector<std::string> get_choices(const json& obj, const char* key, const std
     if (any_pattern) {  // pruning patterns are a small language: random, block4x4, 2:4, ...
       try {
         const auto p = pb::parse_pattern(name);
-        if (p.kind == pb::PatternSpec::block && !pb::bsr_block_supported(p.r))
+        if (bsr_heights && p.kind == pb::PatternSpec::block && !pb::bsr_block_supported(p.r))
           fail(source, wi, "block height " + std::to_string(p.r) + " not supported (1, 2, 4 or 8)");
       } catch (const std::invalid_argument& err) {
         fail(source, wi, err.what());
@@ -142,7 +148,9 @@ std::vector<double> get_sparsities(const json& v, const std::string& source, con
   return out;
 }
 
-void parse_spmm(const json& arr, const std::string& source, const std::string& profile, Config& c) {
+// `kernel_ids`: what an entry's "kernels" key may name (the CPU or the GPU registry's SpMM ids).
+void parse_spmm(const json& arr, const std::string& source, const std::string& profile, Config& c,
+                const std::vector<std::string>& kernel_ids, bool gpu = false) {
   namespace fs = std::filesystem;
   if (!arr.is_array()) fail(source, "spmm", "expected an array of problems");
   for (std::size_t i = 0; i < arr.size(); ++i) {
@@ -155,8 +163,7 @@ void parse_spmm(const json& arr, const std::string& source, const std::string& p
     if (!e.contains("N")) fail(source, where, "missing key N");
     s.N = get_int_list(e["N"], source, where + ".N", 1, kMaxDim);
     if (e.contains("kernels")) {
-      const std::vector<std::string> ids = pb::spmm_kernel_ids();  // the registry's, nothing listed here
-      s.kernels = get_choices(e, "kernels", ids, source, where);
+      s.kernels = get_choices(e, "kernels", kernel_ids, source, where);
     }
     auto path_of = [&](const char* key) {
       if (!e[key].is_string() || e[key].get<std::string>().empty()) fail(source, where + "." + key, "expected a path");
@@ -180,7 +187,7 @@ void parse_spmm(const json& arr, const std::string& source, const std::string& p
       if (!e.contains("sparsity")) fail(source, where, "missing key sparsity");
       if (!e.contains("pattern")) fail(source, where, "missing key pattern");
       s.sparsity = get_sparsities(e["sparsity"], source, where + ".sparsity");
-      s.patterns = get_choices(e, "pattern", {}, source, where, /*any_pattern=*/true);
+      s.patterns = get_choices(e, "pattern", {}, source, where, /*any_pattern=*/true, /*bsr_heights=*/!gpu);
       if (e.contains("npy")) {
         s.npy = path_of("npy");
         if (!fs::exists(s.npy)) fail(source, where + ".npy", s.npy + " does not exist");
@@ -364,19 +371,29 @@ Config parse_config(const json& j, const std::string& source, const std::string&
     c.mem_lat.kinds = get_choices(j["mem_lat"], "patterns", {"chase", "chase_huge", "stride"}, source, "mem_lat");
     c.mem_lat.bytes = get_bytes(j["mem_lat"], source, "mem_lat");
   }
-  if (j.contains("spmm")) parse_spmm(j["spmm"], source, profile, c);
+  if (j.contains("spmm")) parse_spmm(j["spmm"], source, profile, c, pb::spmm_kernel_ids());
   if (j.contains("conv")) c.conv = parse_conv(j["conv"], source, "conv");
   if (j.contains("gpu")) {
     const json& g = j["gpu"];
-    check_keys(g, {"copy_bytes", "chase_bytes", "gemm", "spmm", "conv"}, source, "gpu");
+    check_keys(g, {"copy_bytes", "chase_bytes", "gemm", "spmm", "conv", "l2_flush"}, source, "gpu");
     c.gpu.enabled = true;
+    if (g.contains("l2_flush")) {
+      const json& f = g["l2_flush"];
+      if (!f.is_string() || (f != "auto" && f != "on" && f != "off"))
+        fail(source, "gpu.l2_flush", "must be \"auto\", \"on\" or \"off\"");
+      c.gpu.l2_flush = f.get<std::string>();
+    }
     if (g.contains("copy_bytes")) c.gpu.copy_bytes = get_int_list(g["copy_bytes"], source, "gpu.copy_bytes", 4096, index_t{1} << 36);
     if (g.contains("chase_bytes")) c.gpu.chase_bytes = get_int_list(g["chase_bytes"], source, "gpu.chase_bytes", 4096, index_t{1} << 36);
     if (g.contains("gemm")) c.gpu.gemm = parse_gemm(g["gemm"], source, "gpu.gemm");
     if (g.contains("conv")) c.gpu.conv = parse_conv(g["conv"], source, "gpu.conv");
     if (g.contains("spmm")) {
       Config tmp;
-      parse_spmm(g["spmm"], source, profile, tmp);
+      std::vector<std::string> gpu_ids;  // the GPU registry's, nothing listed here
+      for (const auto& k : pb::gpu::gpu_kernels())
+        if (k.info.op == "spmm" && std::find(gpu_ids.begin(), gpu_ids.end(), k.info.id()) == gpu_ids.end())
+          gpu_ids.push_back(k.info.id());
+      parse_spmm(g["spmm"], source, profile, tmp, gpu_ids, /*gpu=*/true);
       for (const auto& e : tmp.spmm)
         if (!e.smtx.empty() || !e.npy.empty()) fail(source, "gpu.spmm", "GPU SpMM takes generated weights (M, K) only");
       c.gpu.spmm = tmp.spmm;

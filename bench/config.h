@@ -66,6 +66,9 @@ struct GpuSpec {
   std::vector<GemmShape> gemm;
   std::vector<SpmmEntry> spmm;                   // generated weights only (M, K, N, sparsity, pattern)
   std::vector<ConvEntry> conv;
+  // Cold-L2 timing (nvbench's): "auto" flushes L2 before each timed run of a row whose compulsory working set
+  // fits in L2 (where a warm L2 would flatter it), "on" for every compute row, "off" for none.
+  std::string l2_flush = "auto";
 };
 
 struct Config {

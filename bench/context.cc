@@ -15,6 +15,7 @@
 #include "prunebench/cpu.h"
 #include "prunebench/gemm.h"
 #include "prunebench/gpu.h"
+#include "prunebench/precision.h"
 #include "prunebench/mkl.h"
 #include "prunebench/peak.h"
 
@@ -95,8 +96,32 @@ void add_context(const Config& c) {
     benchmark::AddCustomContext("cuda_driver", std::to_string(d.driver));
     benchmark::AddCustomContext("cublas_version", std::to_string(d.cublas));
     benchmark::AddCustomContext("cudnn_version", std::to_string(d.cudnn));
+    benchmark::AddCustomContext("cusparselt_version", std::to_string(d.cusparselt));
+    benchmark::AddCustomContext("gpu_compute_capability", std::to_string(d.cc_major) + "." + std::to_string(d.cc_minor));
+    benchmark::AddCustomContext("gpu_l2_bytes", std::to_string(d.l2_bytes));
+    benchmark::AddCustomContext("gpu_l2_flush", c.gpu.l2_flush);
+    // The clocks when the run starts and their ceilings (rows carry the clocks NVML read after each of them).
+    const gpu::Clocks k = gpu::read_clocks(d.pci_bus_id);
+    if (k.ok) {
+      benchmark::AddCustomContext("gpu_sm_clock_mhz", std::to_string(k.sm_mhz));
+      benchmark::AddCustomContext("gpu_mem_clock_mhz", std::to_string(k.mem_mhz));
+      benchmark::AddCustomContext("gpu_sm_clock_max_mhz", std::to_string(k.sm_max_mhz));
+      benchmark::AddCustomContext("gpu_mem_clock_max_mhz", std::to_string(k.mem_max_mhz));
+      benchmark::AddCustomContext("gpu_clock_reasons", gpu::reason_words(k.reasons));
+    } else {
+      benchmark::AddCustomContext("gpu_clocks", "unknown: " + k.why);
+    }
   } else if (c.gpu.enabled) {
     benchmark::AddCustomContext("gpu_name", "none: " + gpu::why_unavailable());
+  }
+  if (c.gpu.enabled) {
+    // precision.h's `accepts`, for the analysis: "f32=f32,tf32 f16=f16,bf16 ...".
+    std::string acc;
+    for (const Precision& p : precisions()) {
+      acc += (acc.empty() ? "" : " ") + p.dtype + "=";
+      for (size_t i = 0; i < p.accepts.size(); ++i) acc += (i ? "," : "") + p.accepts[i];
+    }
+    benchmark::AddCustomContext("precision_accepts", acc);
   }
   using benchmark::AddCustomContext;
   AddCustomContext("prunebench_version", PB_VERSION);

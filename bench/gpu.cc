@@ -1,12 +1,16 @@
 // GPU rows (CUDA backends): ceilings, GEMM, SpMM, convolution. Names follow the CPU families; GPU rows carry no
-// threads key (and gemm/cublas a dtype key: f32, tf32, bf16). Timing: CUDA events around back-to-back launches
+// threads key, and library rows a dtype key (precision.h: f32, tf32, f16, bf16, i8, e4m3). Timing: CUDA events around back-to-back launches
 // on the op's stream after a warm-up (UseManualTime), inputs on the device before timing; every CUDA call is
 // checked and a failure becomes the row's error. Verification: the output is copied back and compared with the
 // float64 oracle on the host before timing.
+#include <map>
+#include <memory>
 #include <set>
+#include <tuple>
 
 #include "bench_util.h"
 #include "prunebench/gpu.h"
+#include "prunebench/precision.h"
 #include "prunebench/prune.h"
 #include "prunebench/reference.h"
 
@@ -16,9 +20,6 @@ namespace {
 
 // Launches per timed iteration: enough to amortize the event overhead on microsecond kernels.
 constexpr int kInner = 10;
-
-// Tensor-core rows: inputs rounded to TF32 or BF16 (10 or 7 mantissa bits) before the FP32 accumulation.
-double lowp_tolerance(index_t K) { return std::max(1e-2, 4e-3 * std::sqrt(static_cast<double>(K))); }
 
 bool gpu_skip(benchmark::State& st, const std::string& id) {
   return skip_if_unavailable(st, id, gpu::why_unavailable());
@@ -59,10 +60,77 @@ const Prepared& prepared(const std::string& key, Make&& make) {
   return last;
 }
 
+const gpu::DeviceInfo& device() {
+  static const gpu::DeviceInfo d = gpu::device_info();
+  return d;
+}
+
+// Host inputs shared by the consecutive rows of one problem (every precision's dense GEMM, every kernel on one
+// pruned matrix): generated once, not once per row - at 28672 x 8192 that is seconds per row. One problem is kept.
+template <class T, class Key, class Make>
+const T& shared_input(const Key& key, Make&& make) {
+  static std::unique_ptr<std::pair<Key, T>> last;
+  if (!last || last->first != key) {
+    last.reset();
+    last = std::make_unique<std::pair<Key, T>>(key, make());
+  }
+  return last->second;
+}
+
+struct GemmInputs {
+  std::vector<float> A, B;
+};
+const GemmInputs& gemm_inputs(const GemmShape& s) {
+  return shared_input<GemmInputs>(std::tuple{s.M, s.N, s.K}, [&] {
+    GemmInputs in{std::vector<float>(size_t(s.M * s.K)), std::vector<float>(size_t(s.K * s.N))};
+    fill_random(in.A, 11), fill_random(in.B, 12);
+    return in;
+  });
+}
+
+struct PrunedWeights {
+  std::vector<float> w;
+  Csr csr;
+};
+const PrunedWeights& pruned_weights(index_t M, index_t K, const std::string& pattern, double sp) {
+  return shared_input<PrunedWeights>(std::tuple{M, K, pattern, sp}, [&] {
+    PrunedWeights p{std::vector<float>(size_t(M * K)), {}};
+    fill_random(p.w, 21);
+    apply_mask(p.w, make_mask(parse_pattern(pattern), p.w, M, K, sp, 17));
+    p.csr = csr_from_dense(p.w, M, K);
+    return p;
+  });
+}
+const std::vector<float>& activations(index_t K, index_t N) {
+  return shared_input<std::vector<float>>(std::pair{K, N}, [&] {
+    std::vector<float> B(size_t(K * N));
+    fill_random(B, 22);
+    return B;
+  });
+}
+
 // Times the op and labels the row with what the library chose (cuBLASLt's algorithm, cuDNN's, cuSPARSE's).
-void time_op(benchmark::State& st, gpu::Op& op) {
-  for (auto _ : st) st.SetIterationTime(op.time_ms(kInner) * 1e-3);
-  if (const std::string c = op.chosen(); !c.empty()) st.SetLabel(c);
+// `bytes`: the row's compulsory traffic; with l2_flush "auto" a row whose traffic fits in L2 is timed cold (each
+// run after an L2 flush), since back-to-back runs would find their inputs in L2. Counters: l2_cold (1: timed
+// cold), the SM and memory clocks NVML read after the row, and gpu_throttled (1: NVML gave a slowdown reason -
+// power cap, thermal, hardware slowdown - before or after the row; the label names it).
+void time_op(benchmark::State& st, gpu::Op& op, double bytes, const std::string& l2_flush) {
+  using C = benchmark::Counter;
+  const bool cold = l2_flush == "on" || (l2_flush == "auto" && bytes > 0 && bytes <= double(device().l2_bytes));
+  const gpu::Clocks before = gpu::read_clocks(device().pci_bus_id);
+  for (auto _ : st) st.SetIterationTime(op.time_ms(kInner, cold) * 1e-3);
+  const gpu::Clocks after = gpu::read_clocks(device().pci_bus_id);
+  st.counters["l2_cold"] = C(cold ? 1 : 0);
+  std::string label = op.chosen();
+  if (before.ok && after.ok) {
+    const unsigned long long slow = (before.reasons | after.reasons) & gpu::kSlowdownReasons;
+    st.counters["gpu_sm_mhz"] = C(after.sm_mhz);
+    st.counters["gpu_mem_mhz"] = C(after.mem_mhz);
+    st.counters["gpu_throttled"] = C(slow ? 1 : 0);
+    if (slow) label += (label.empty() ? "" : " ") + std::string("[throttled: ") + gpu::reason_words(slow) + "]";
+  }
+  if (op.setup_ms() > 0) st.counters["setup_ms"] = C(op.setup_ms());
+  if (!label.empty()) st.SetLabel(label);
 }
 
 double verify_all(const float* got, index_t M, index_t N, index_t K, const float* A, const float* B) {
@@ -78,38 +146,46 @@ RowSpec gemm_gpu_spec(const std::string& id, const GemmShape& s, const std::stri
 }
 
 void run_gemm_gpu(benchmark::State& st, const std::string& name, const std::string& id, const std::string& variant,
-                  GemmShape s, double tol, double elem) {
+                  GemmShape s, double tol, const Precision& pr, const std::string& l2_flush) {
   if (gpu_skip(st, id)) return;
   guarded(st, [&] {
     const Prepared& p = prepared(name, [&] {
-      AlignedBuffer<float> A(s.M * s.K), B(s.K * s.N), C(s.M * s.N);
-      fill_random(A.span(), 11), fill_random(B.span(), 12);
+      const GemmInputs& in = gemm_inputs(s);
+      AlignedBuffer<float> C(s.M * s.N);
       Prepared r;
-      r.op = gpu::make_gemm(variant, s.M, s.N, s.K, A.data(), B.data());
+      r.op = gpu::make_gemm(variant, s.M, s.N, s.K, in.A.data(), in.B.data());
       r.op->run();
       r.op->download(C.data());
-      r.err = verify_all(C.data(), s.M, s.N, s.K, A.data(), B.data());
+      r.err = verify_all(C.data(), s.M, s.N, s.K, in.A.data(), in.B.data());
       return r;
     });
     if (skip_if_wrong(st, p.err, tol)) return;
-    time_op(st, *p.op);
-    set_dense_counters(st, 2.0 * s.M * s.N * s.K, elem * (s.M * s.K + s.K * s.N + s.M * s.N), p.err);
+    const double bytes = double(pr.in_bytes) * (s.M * s.K + s.K * s.N) + double(pr.out_bytes) * s.M * s.N;
+    time_op(st, *p.op, bytes, l2_flush);
+    set_dense_counters(st, 2.0 * s.M * s.N * s.K, bytes, p.err);
   });
 }
 
 void register_gemm_gpu(const Config& c, const gpu::GpuKernel& k, const GemmShape& s) {
   const RowSpec row = gemm_gpu_spec(k.info.id(), s, k.dtype).peer(k.info.library_peer);
-  const std::string name = row.name(), backend = row.backend, variant = k.factory;
-  const double tol = k.lowp ? lowp_tolerance(s.K) : ref::dot_tolerance(s.K);
-  const double elem = k.dtype == "bf16" ? 2.0 : 4.0;  // bytes per element moved
-  register_gpu(c, row, [=](benchmark::State& st) { run_gemm_gpu(st, name, backend, variant, s, tol, elem); });
+  const std::string name = row.name(), backend = row.backend, variant = k.factory, l2 = c.gpu.l2_flush;
+  const double tol = precision_tolerance(k.computes_in(), s.K);
+  const Precision pr = precision(k.computes_in());
+  register_gpu(c, row, [=](benchmark::State& st) { run_gemm_gpu(st, name, backend, variant, s, tol, pr, l2); });
 }
 
-// The dense FP32 baseline every GPU SpMM row is judged against: the registry's FP32 library GEMM (cuBLAS).
-const gpu::GpuKernel* dense_fp32_gemm() {
+// The dense rows sparse rows are judged against: the registry's library GEMMs (cuBLAS, cuBLASLt) at every
+// precision, registered on each sparse problem's shape.
+std::vector<const gpu::GpuKernel*> dense_baselines() {
+  std::vector<const gpu::GpuKernel*> out;
   for (const auto& k : gpu::gpu_kernels())
-    if (k.info.op == "gemm" && k.dtype == "f32") return &k;
-  return nullptr;
+    if (k.info.op == "gemm" && k.info.dense_baseline && k.info.backend != "cuda") out.push_back(&k);
+  return out;
+}
+
+// An entry's "kernels" key (GPU registry ids) picks its kernels; without it every kernel that serves the pattern runs.
+bool wanted(const SpmmEntry& e, const gpu::GpuKernel& k) {
+  return e.kernels.empty() || std::find(e.kernels.begin(), e.kernels.end(), k.info.id()) != e.kernels.end();
 }
 
 }  // namespace
@@ -177,48 +253,51 @@ void register_gpu_rows(const Config& c) {
       if (k.info.variant == "naive" && 2e-9 * s.M * s.N * s.K > 50) continue;  // one thread per output: where it ends
       register_gemm_gpu(c, k, s);
     }
-  // SpMM with the dense cuBLAS FP32 baseline at the same shape.
+  // SpMM, with dense baselines on the same shape at every precision a user of its sparse rows could accept.
   std::set<std::tuple<index_t, index_t, index_t>> dense_done;
+  for (const GemmShape& s : c.gpu.gemm) dense_done.insert({s.M, s.N, s.K});  // those shapes have every GEMM already
   for (const SpmmEntry& e : c.gpu.spmm)
     for (index_t N : e.N) {
-      const GemmShape d{e.M, N, e.K};
-      if (const auto* dense = dense_fp32_gemm(); dense && dense_done.insert({e.M, N, e.K}).second)
-        register_gemm_gpu(c, *dense, d);
+      // Every precision, not only those the sparse rows accept: the report also shows each sparse row against the
+      // fastest dense kernel at any precision (an FP32 SpMM against BF16 dense), the question a deployer asks.
+      if (dense_done.insert({e.M, N, e.K}).second)
+        for (const auto* dense : dense_baselines()) register_gemm_gpu(c, *dense, GemmShape{e.M, N, e.K});
       for (const auto& pattern : e.patterns)
         for (double sp : e.sparsity) {
           const PatternSpec spec = parse_pattern(pattern);
           for (const auto& k : gpu::gpu_kernels()) {
-            if (k.info.op != "spmm" || !k.info.serves(pattern)) continue;
-            const std::string id = k.info.id(), variant = k.factory;
-            const bool lowp = k.lowp;
+            if (k.info.op != "spmm" || !k.info.serves(pattern) || !wanted(e, k)) continue;
+            const std::string id = k.info.id(), variant = k.factory, l2 = c.gpu.l2_flush;
+            const Precision pr = precision(k.computes_in());
             RowSpec row("spmm", id);
             row.peer(k.info.library_peer);
             row.p("M", e.M).p("N", N).p("K", e.K).p("sparsity", sparsity_str(sp)).p("pattern", pattern);
+            if (!k.dtype.empty()) row.p("dtype", k.dtype);
             const std::string name = row.name();
-            register_gpu(c, row, [name, e, N, sp, id, variant, lowp, spec](benchmark::State& st) {
+            register_gpu(c, row, [name, e, N, sp, id, variant, pr, spec, l2, pattern](benchmark::State& st) {
               if (gpu_skip(st, id)) return;
               guarded(st, [&] {
                 const Prepared& p = prepared(name, [&] {
-                  std::vector<float> w(static_cast<std::size_t>(e.M * e.K));
-                  fill_random(w, 21);
-                  apply_mask(w, make_mask(spec, w, e.M, e.K, sp, 17));
-                  const Csr csr = csr_from_dense(w, e.M, e.K);
-                  AlignedBuffer<float> B(e.K * N), Cout(e.M * N);
-                  fill_random(B.span(), 22);
+                  const PrunedWeights& pw = pruned_weights(e.M, e.K, pattern, sp);
+                  const std::vector<float>& B = activations(e.K, N);
+                  AlignedBuffer<float> Cout(e.M * N);
                   Prepared r;
-                  r.op = gpu::make_spmm(variant, csr, N, B.data(), spec.kind == PatternSpec::block ? spec.r : 0);
+                  r.op = gpu::make_spmm(variant, pw.csr, N, B.data(), spec.kind == PatternSpec::block ? spec.r : 0);
                   r.op->run();
                   r.op->download(Cout.data());
-                  r.err = verify_all(Cout.data(), e.M, N, e.K, w.data(), B.data());
-                  r.nnz = double(csr.nnz());
+                  r.err = verify_all(Cout.data(), e.M, N, e.K, pw.w.data(), B.data());
+                  r.nnz = double(pw.csr.nnz());
                   return r;
                 });
-                // Tensor-core kernels (Blocked-ELL rounds FP32 inputs to TF32): the low-precision tolerance.
-                const double tol = lowp ? lowp_tolerance(e.K) : ref::dot_tolerance(e.K);
-                if (skip_if_wrong(st, p.err, tol)) return;
-                time_op(st, *p.op);
-                set_sparse_counters(st, 2.0 * p.nnz * N, 2.0 * e.M * N * e.K, 8.0 * p.nnz + 4.0 * (e.M + 1 + e.K * N + e.M * N),
-                                    p.err, 1.0 - p.nnz / double(e.M * e.K), p.nnz);
+                // Tensor-core kernels (inputs rounded to the row's precision): that precision's tolerance.
+                if (skip_if_wrong(st, p.err, precision_tolerance(pr.dtype, e.K))) return;
+                // Weights as the kernel reads them: the library's own format where it has one (cuSPARSELt's
+                // compressed values and metadata), else values at the row's precision and 4-byte indices.
+                const double weights = p.op->weight_bytes() > 0 ? p.op->weight_bytes()
+                                                                : (pr.in_bytes + 4.0) * p.nnz + 4.0 * (e.M + 1);
+                const double bytes = weights + double(pr.in_bytes) * e.K * N + double(pr.out_bytes) * e.M * N;
+                time_op(st, *p.op, bytes, l2);
+                set_sparse_counters(st, 2.0 * p.nnz * N, 2.0 * e.M * N * e.K, bytes, p.err, 1.0 - p.nnz / double(e.M * e.K), p.nnz);
               });
             });
           }
@@ -229,13 +308,13 @@ void register_gpu_rows(const Config& c) {
     const ConvShape s = e.shape;
     for (const auto& k : gpu::gpu_kernels()) {
       if (k.info.op != "conv") continue;
-      const std::string id = k.info.id(), variant = k.factory;
+      const std::string id = k.info.id(), variant = k.factory, l2 = c.gpu.l2_flush;
       RowSpec row("conv", id);
       row.peer(k.info.library_peer);
       row.p("N", s.N).p("C", s.C).p("H", s.H).p("W", s.W).p("K", s.K).p("R", s.R).p("S", s.S).p("stride", s.stride);
       row.p("pad", s.pad).p("sparsity", "0.00").dense();
       const std::string name = row.name();
-      register_gpu(c, row, [name, s, id, variant](benchmark::State& st) {
+      register_gpu(c, row, [name, s, id, variant, l2](benchmark::State& st) {
         if (gpu_skip(st, id)) return;
         guarded(st, [&] {
           const Prepared& p = prepared(name, [&] {
@@ -250,8 +329,8 @@ void register_gpu_rows(const Config& c) {
             return r;
           });
           if (skip_if_wrong(st, p.err, std::max(1e-3, ref::dot_tolerance(s.C * s.R * s.S)))) return;
-          time_op(st, *p.op);
           const double bytes = 4.0 * (s.N * s.C * s.H * s.W + s.K * s.C * s.R * s.S + s.N * s.K * s.OH() * s.OW());
+          time_op(st, *p.op, bytes, l2);
           set_sparse_counters(st, s.flops(), s.flops(), bytes, p.err, 0.0, double(s.K * s.C * s.R * s.S));
         });
       });

@@ -1,12 +1,11 @@
-// GEMM on the GPU: our naive and tiled kernels, and cuBLAS in FP32, TF32 and BF16 (through cublasGemmEx, and
-// through cuBLASLt with a workspace and the fastest of its candidate algorithms, as frameworks call it).
-#include <cstdint>
-#include <cublasLt.h>
+// GEMM on the GPU: our naive and tiled kernels, and cuBLAS in FP32, TF32 and BF16 through its classic API
+// (cublasSgemm, cublasGemmEx with the library's first choice). cuBLASLt at every precision: gemm_lt.cu.
 #include <cuda_bf16.h>
 
 #include <vector>
 
 #include "cuda_check.h"
+#include "ops.cuh"
 #include "prunebench/gpu.h"
 
 namespace pb::gpu {
@@ -133,84 +132,8 @@ __global__ void from_bf16(const __nv_bfloat16* in, float* out, size_t n) {
   if (i < n) out[i] = __bfloat162float(in[i]);
 }
 
-// cuBLASLt BF16 (BF16 in and out, FP32 accumulation), planned once per shape: the 32 MiB workspace NVIDIA
-// recommends for Hopper, up to eight candidates from the library's heuristic, each timed at set-up, the fastest
-// kept (what an autotuning framework does; cublasGemmEx takes the library's first choice). Measured on an H200:
-// 1.33x cublasGemmEx at 1024^3, equal at 4096^3, 1.03x at 8192^3 (about 70% of the 989 TFLOP/s datasheet).
-// Row-major C = A B is column-major C^T = B^T A^T, as for cublasGemmEx.
-class LtPlan {
- public:
-  LtPlan() = default;
-  LtPlan(const LtPlan&) = delete;
-  LtPlan& operator=(const LtPlan&) = delete;
-  ~LtPlan() {
-    if (c_) cublasLtMatrixLayoutDestroy(c_);
-    if (b_) cublasLtMatrixLayoutDestroy(b_);
-    if (a_) cublasLtMatrixLayoutDestroy(a_);
-    if (op_) cublasLtMatmulDescDestroy(op_);
-    if (lt_) cublasLtDestroy(lt_);
-  }
-  void plan(int M, int N, int K, const __nv_bfloat16* A, const __nv_bfloat16* B, __nv_bfloat16* C, cudaStream_t s) {
-    PB_CHECK(cublasLtCreate(&lt_));
-    PB_CHECK(cublasLtMatmulDescCreate(&op_, CUBLAS_COMPUTE_32F, CUDA_R_32F));
-    PB_CHECK(cublasLtMatrixLayoutCreate(&a_, CUDA_R_16BF, N, K, N));  // B^T: N x K, column-major
-    PB_CHECK(cublasLtMatrixLayoutCreate(&b_, CUDA_R_16BF, K, M, K));  // A^T: K x M
-    PB_CHECK(cublasLtMatrixLayoutCreate(&c_, CUDA_R_16BF, N, M, N));  // C^T: N x M
-    ws_ = DeviceArray<char>(size_t{32} << 20);
-    cublasLtMatmulPreference_t pref = nullptr;
-    PB_CHECK(cublasLtMatmulPreferenceCreate(&pref));
-    const size_t ws_bytes = ws_.n;
-    cublasLtMatmulHeuristicResult_t cand[8] = {};
-    int found = 0;
-    const cublasStatus_t st =
-        cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws_bytes, sizeof(ws_bytes));
-    const cublasStatus_t hs = st == CUBLAS_STATUS_SUCCESS
-                                  ? cublasLtMatmulAlgoGetHeuristic(lt_, op_, a_, b_, c_, c_, pref, 8, cand, &found)
-                                  : st;
-    cublasLtMatmulPreferenceDestroy(pref);
-    PB_CHECK(hs);
-    if (found == 0) throw std::runtime_error("cuBLASLt: no BF16 algorithm for this shape");
-    double best = 0;
-    int chosen = -1;
-    for (int i = 0; i < found; ++i) {
-      algo_ = cand[i].algo;
-      if (cand[i].state != CUBLAS_STATUS_SUCCESS || cand[i].workspaceSize > ws_.n) continue;
-      const double ms = detail::time_events(3, [&] { run(A, B, C, s); }, s);
-      if (chosen < 0 || ms < best) best = ms, chosen = i;
-    }
-    if (chosen < 0) throw std::runtime_error("cuBLASLt: no usable BF16 algorithm for this shape");
-    algo_ = cand[chosen].algo;
-    candidates_ = found;
-  }
-  // "cublasLt algo:21 tile:18 stages:22 splitK:1 (fastest of 8 timed)": the configuration attributes name the
-  // kernel cuBLASLt ran (tile and stage ids are cublasLtMatmulTile_t / cublasLtMatmulStages_t values).
-  std::string describe() const {
-    auto attr = [&](cublasLtMatmulAlgoConfigAttributes_t a) {
-      std::uint32_t v = 0;
-      size_t written = 0;
-      return cublasLtMatmulAlgoConfigGetAttribute(&algo_, a, &v, sizeof v, &written) == CUBLAS_STATUS_SUCCESS
-                 ? std::to_string(v) : std::string("?");
-    };
-    return "cublasLt algo:" + attr(CUBLASLT_ALGO_CONFIG_ID) + " tile:" + attr(CUBLASLT_ALGO_CONFIG_TILE_ID) +
-           " stages:" + attr(CUBLASLT_ALGO_CONFIG_STAGES_ID) + " splitK:" + attr(CUBLASLT_ALGO_CONFIG_SPLITK_NUM) +
-           " (fastest of " + std::to_string(candidates_) + " timed)";
-  }
-  void run(const __nv_bfloat16* A, const __nv_bfloat16* B, __nv_bfloat16* C, cudaStream_t s) {
-    const float one = 1.0f, zero = 0.0f;
-    PB_CHECK(cublasLtMatmul(lt_, op_, &one, B, a_, A, b_, &zero, C, c_, C, c_, &algo_, ws_.p, ws_.n, s));
-  }
-
- private:
-  cublasLtHandle_t lt_ = nullptr;
-  cublasLtMatmulDesc_t op_ = nullptr;
-  cublasLtMatrixLayout_t a_ = nullptr, b_ = nullptr, c_ = nullptr;
-  cublasLtMatmulAlgo_t algo_{};
-  int candidates_ = 0;
-  DeviceArray<char> ws_;
-};
-
 std::string checked_variant(std::string v) {
-  if (v != "naive" && v != "tiled" && v != "cublas_f32" && v != "cublas_tf32" && v != "cublas_bf16" && v != "cublaslt_bf16")
+  if (v != "naive" && v != "tiled" && v != "cublas_f32" && v != "cublas_tf32" && v != "cublas_bf16")
     throw std::runtime_error("unknown GPU gemm variant " + v);
   return v;
 }
@@ -228,7 +151,7 @@ class GemmOp : public Op {
       PB_CHECK(cublasSetStream(h_, s));
       PB_CHECK(cublasSetMathMode(h_, v_ == "cublas_f32" ? CUBLAS_PEDANTIC_MATH : CUBLAS_DEFAULT_MATH));
     }
-    if (v_ == "cublas_bf16" || v_ == "cublaslt_bf16") {  // inputs converted once, outside timing: the BF16 roof, not the conversion
+    if (v_ == "cublas_bf16") {  // inputs converted once, outside timing: the BF16 roof, not the conversion
       Ab_ = DeviceArray<__nv_bfloat16>(size_t(M * K));
       Bb_ = DeviceArray<__nv_bfloat16>(size_t(K * N));
       Cb_ = DeviceArray<__nv_bfloat16>(size_t(M * N));
@@ -237,7 +160,6 @@ class GemmOp : public Op {
       PB_CHECK(cudaGetLastError());
       PB_CHECK(cudaStreamSynchronize(s));
     }
-    if (v_ == "cublaslt_bf16" && M_ && N_ && K_) lt_.plan(M_, N_, K_, Ab_.p, Bb_.p, Cb_.p, s);
   }
   ~GemmOp() override {
     if (h_) cublasDestroy(h_);
@@ -267,8 +189,6 @@ class GemmOp : public Op {
     } else if (v_ == "cublas_tf32") {
       PB_CHECK(cublasGemmEx(h_, CUBLAS_OP_N, CUBLAS_OP_N, N_, M_, K_, &one, B_.p, CUDA_R_32F, N_, A_.p, CUDA_R_32F, K_,
                             &zero, C_.p, CUDA_R_32F, N_, CUBLAS_COMPUTE_32F_FAST_TF32, CUBLAS_GEMM_DEFAULT));
-    } else if (v_ == "cublaslt_bf16") {
-      lt_.run(Ab_.p, Bb_.p, Cb_.p, s);
     } else {  // BF16 in and out, FP32 accumulation: the usual tensor-core roof (what frameworks run)
       PB_CHECK(cublasGemmEx(h_, CUBLAS_OP_N, CUBLAS_OP_N, N_, M_, K_, &one, Bb_.p, CUDA_R_16BF, N_, Ab_.p, CUDA_R_16BF,
                             K_, &zero, Cb_.p, CUDA_R_16BF, N_, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
@@ -279,7 +199,6 @@ class GemmOp : public Op {
     if (v_ == "cublas_f32") return "cublasSgemm pedantic FP32 math, CUBLAS_GEMM_DEFAULT";
     if (v_ == "cublas_tf32") return "cublasGemmEx CUBLAS_COMPUTE_32F_FAST_TF32, CUBLAS_GEMM_DEFAULT";
     if (v_ == "cublas_bf16") return "cublasGemmEx BF16 CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT";
-    if (v_ == "cublaslt_bf16" && M_ && N_ && K_) return lt_.describe();
     return {};
   }
   void download(float* host) override {
@@ -294,12 +213,12 @@ class GemmOp : public Op {
   DeviceArray<float> A_, B_, C_;
   DeviceArray<__nv_bfloat16> Ab_, Bb_, Cb_;
   cublasHandle_t h_ = nullptr;
-  LtPlan lt_;
 };
 
 }  // namespace
 
 std::unique_ptr<Op> make_gemm(const std::string& variant, index_t M, index_t N, index_t K, const float* A, const float* B) {
+  if (variant.rfind("cublaslt_", 0) == 0) return detail::make_lt_gemm(variant.substr(9), M, N, K, A, B);
   return std::make_unique<GemmOp>(variant, M, N, K, A, B);
 }
 

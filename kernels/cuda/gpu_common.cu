@@ -2,12 +2,14 @@
 // latency, pointer-chase latency.
 #include <cuda_bf16.h>
 
+#include <algorithm>
 #include <chrono>
 #include <numeric>
 #include <random>
 #include <vector>
 
 #include "cuda_check.h"
+#include "ops.cuh"
 #include "prunebench/gpu.h"
 
 namespace pb::gpu {
@@ -22,7 +24,8 @@ std::string why_unavailable() {
   return {};
 }
 
-DeviceInfo device_info() {
+namespace {
+DeviceInfo read_device_info() {
   DeviceInfo d;
   if (!why_unavailable().empty()) return d;
   cudaDeviceProp p{};
@@ -30,6 +33,11 @@ DeviceInfo device_info() {
   d.name = p.name;
   d.sm_count = p.multiProcessorCount;
   d.mem_bytes = static_cast<long long>(p.totalGlobalMem);
+  d.l2_bytes = p.l2CacheSize;
+  d.cc_major = p.major, d.cc_minor = p.minor;
+  char bus[32] = {};
+  if (cudaDeviceGetPCIBusId(bus, sizeof bus, 0) == cudaSuccess) d.pci_bus_id = bus;
+  d.cusparselt = detail::cusparselt_version();
   int clock_khz = 0;
   cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, 0);
   d.clock_mhz = clock_khz / 1000;
@@ -44,6 +52,22 @@ DeviceInfo device_info() {
   d.cudnn = static_cast<int>(cudnnGetVersion());
 #endif
   return d;
+}
+}  // namespace
+
+// Read once: the registry asks (FP8's compute capability) for every row, and cuSPARSELt's version costs an init.
+DeviceInfo device_info() {
+  static const DeviceInfo d = read_device_info();
+  return d;
+}
+
+std::string why_unavailable_fp8() {
+  if (std::string why = why_unavailable(); !why.empty()) return why;
+  const DeviceInfo d = device_info();
+  if (d.cc_major * 10 + d.cc_minor < 89)
+    return "FP8 tensor cores need compute capability 8.9 or later (this GPU: " + std::to_string(d.cc_major) + "." +
+           std::to_string(d.cc_minor) + ")";
+  return {};
 }
 
 namespace {
@@ -78,8 +102,31 @@ __global__ void chase_kernel(const unsigned* next, long long steps, unsigned* ou
 
 }  // namespace
 
-double Op::time_ms(int reps) {
-  return time_events(reps, [this] { run(); }, static_cast<cudaStream_t>(stream_));
+double Op::time_ms(int reps, bool cold_l2) {
+  auto s = static_cast<cudaStream_t>(stream_);
+  if (!cold_l2) return time_events(reps, [this] { run(); }, s);
+  // Cold: as nvbench does, write a buffer twice the L2 size before each run (the write evicts whatever the last
+  // run left in L2) and time the run alone, the flush outside the events. One buffer for the process.
+  static DeviceArray<char> flush(size_t(std::max<long long>(2 * device_info().l2_bytes, 1 << 20)));
+  cudaEvent_t a, b;
+  PB_CHECK(cudaEventCreate(&a));
+  PB_CHECK(cudaEventCreate(&b));
+  run();  // warm-up: first-use costs stay out, as in time_events
+  double total = 0;
+  for (int i = 0; i < reps; ++i) {
+    PB_CHECK(cudaMemsetAsync(flush.p, i & 0xff, flush.n, s));
+    PB_CHECK(cudaEventRecord(a, s));
+    run();
+    PB_CHECK(cudaEventRecord(b, s));
+    PB_CHECK(cudaEventSynchronize(b));
+    float ms = 0;
+    PB_CHECK(cudaEventElapsedTime(&ms, a, b));
+    total += ms;
+  }
+  PB_CHECK(cudaGetLastError());
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  return total / std::max(1, reps);
 }
 
 double copy_bandwidth(index_t bytes, const std::string& kind, int reps) {

@@ -11,7 +11,10 @@ namespace {
 
 std::string why_unavailable() { return "built without CUDA (nvcc not found at configure time)"; }
 DeviceInfo device_info() { return {}; }
-double Op::time_ms(int) { no_cuda(); }
+std::string why_unavailable_fp8() { return why_unavailable(); }
+std::string why_unavailable_cusparselt() { return why_unavailable(); }
+double Op::time_ms(int, bool) { no_cuda(); }
+std::vector<float> cusparselt_prune(const std::string&, const float*, index_t, index_t) { no_cuda(); }
 std::unique_ptr<Op> make_gemm(const std::string&, index_t, index_t, index_t, const float*, const float*) { no_cuda(); }
 std::unique_ptr<Op> make_spmm(const std::string&, const Csr&, index_t, const float*, int) { no_cuda(); }
 std::unique_ptr<Op> make_conv(const std::string&, const ConvShape&, const float*, const float*) { no_cuda(); }

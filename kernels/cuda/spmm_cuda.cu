@@ -1,10 +1,13 @@
 // SpMM on the GPU: our CSR kernel, cuSPARSE CSR and cuSPARSE Blocked-ELL.
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include <cuda_pipeline.h>
 
 #include "cuda_check.h"
+#include "lowp.cuh"
+#include "ops.cuh"
 #include "prunebench/gpu.h"
 #include "prunebench/spmm.h"
 
@@ -213,8 +216,9 @@ Csr sorted_columns(const Csr& W) {
 
 class SpmmOp : public Op {
  public:
+  // "cusparse_bell_f16" / "_bf16": Blocked-ELL with 16-bit values, B and C (storage_), FP32 accumulation.
   SpmmOp(std::string v, const Csr& W, index_t N, const float* B, int block)
-      : v_(std::move(v)), M_(W.rows), K_(W.cols), N_(N), nnz_(W.nnz()), rowptr_(W.rowptr.data(), W.rowptr.size()),
+      : v_(bell_base(v)), storage_(v_ == v ? "" : v.substr(v_.size() + 1)), M_(W.rows), K_(W.cols), N_(N), nnz_(W.nnz()), rowptr_(W.rowptr.data(), W.rowptr.size()),
         col_(W.colidx.data(), W.colidx.size()), val_(W.values.data(), W.values.size()), B_(B, size_t(W.cols * N)),
         C_(size_t(W.rows * N)) {
     cudaStream_t s;
@@ -253,8 +257,16 @@ class SpmmOp : public Op {
     }
     PB_CHECK(cusparseCreate(&h_));
     PB_CHECK(cusparseSetStream(h_, s));
-    PB_CHECK(cusparseCreateDnMat(&b_, K_, N_, N_, B_.p, CUDA_R_32F, CUSPARSE_ORDER_ROW));
-    PB_CHECK(cusparseCreateDnMat(&c_, M_, N_, N_, C_.p, CUDA_R_32F, CUSPARSE_ORDER_ROW));
+    const cudaDataType data = storage_.empty() ? CUDA_R_32F : detail::cuda_type(storage_);
+    void* b = B_.p;
+    void* c = C_.p;
+    if (!storage_.empty()) {  // B and C in 16 bits: B rounded once here, C widened in download()
+      Bl_ = detail::upload_as(storage_, B, K_, N_, N_, false, 1.0f);
+      Cl_ = DeviceArray<char>(size_t(M_ * N_) * detail::storage_bytes(storage_));
+      b = Bl_.p, c = Cl_.p;
+    }
+    PB_CHECK(cusparseCreateDnMat(&b_, K_, N_, N_, b, data, CUSPARSE_ORDER_ROW));
+    PB_CHECK(cusparseCreateDnMat(&c_, M_, N_, N_, c, data, CUSPARSE_ORDER_ROW));
     if (v_ == "cusparse_csr") {
       PB_CHECK(cusparseCreateCsr(&a_, M_, K_, nnz_, rowptr_.p, col_.p, val_.p, CUSPARSE_INDEX_32I, CUSPARSE_INDEX_32I,
                                  CUSPARSE_INDEX_BASE_ZERO, CUDA_R_32F));
@@ -300,12 +312,15 @@ class SpmmOp : public Op {
                           CUDA_R_32F, CUSPARSE_SPMM_ALG_DEFAULT, work_.p));
   }
   void download(float* host) override {
+    if (!storage_.empty()) detail::widen(storage_, Cl_.p, M_, N_, N_, 1.0f, C_.p, static_cast<cudaStream_t>(stream_));
     detail::copy_back(stream_, C_, host);
   }
   // cuSPARSE's generic SpMM with its default algorithm (it does not report the kernel behind it).
   std::string chosen() const override {
     if (v_ == "cusparse_csr") return "cusparseSpMM CSR FP32, CUSPARSE_SPMM_ALG_DEFAULT";
-    if (v_ == "cusparse_bell") return "cusparseSpMM Blocked-ELL FP32, CUSPARSE_SPMM_ALG_DEFAULT";
+    if (v_ == "cusparse_bell")
+      return "cusparseSpMM Blocked-ELL " + (storage_.empty() ? std::string("FP32") : storage_ + ", FP32 accumulate") +
+             ", CUSPARSE_SPMM_ALG_DEFAULT";
     return {};
   }
 
@@ -334,19 +349,35 @@ class SpmmOp : public Op {
         vals[static_cast<size_t>(i) * per * b + t * b + W.colidx[p] % b] = W.values[p];
       }
     ell_ind_ = DeviceArray<int>(ind.data(), ind.size());
-    ell_val_ = DeviceArray<float>(vals.data(), vals.size());
-    PB_CHECK(cusparseCreateBlockedEll(&a_, M_, K_, b, static_cast<int64_t>(per * b), ell_ind_.p, ell_val_.p,
-                                      CUSPARSE_INDEX_32I, CUSPARSE_INDEX_BASE_ZERO, CUDA_R_32F));
+    void* values = nullptr;
+    if (storage_.empty()) {
+      ell_val_ = DeviceArray<float>(vals.data(), vals.size());
+      values = ell_val_.p;
+    } else {
+      ell_low_ = detail::upload_as(storage_, vals.data(), M_, index_t(per) * b, index_t(per) * b, false, 1.0f);
+      values = ell_low_.p;
+    }
+    PB_CHECK(cusparseCreateBlockedEll(&a_, M_, K_, b, static_cast<int64_t>(per * b), ell_ind_.p, values,
+                                      CUSPARSE_INDEX_32I, CUSPARSE_INDEX_BASE_ZERO,
+                                      storage_.empty() ? CUDA_R_32F : detail::cuda_type(storage_)));
   }
 
-  std::string v_;
+  static std::string bell_base(const std::string& v) {
+    for (const char* t : {"_f16", "_bf16"})
+      if (v.size() > std::strlen(t) && v.compare(v.size() - std::strlen(t), std::string::npos, t) == 0 &&
+          v.rfind("cusparse_bell", 0) == 0)
+        return v.substr(0, v.size() - std::strlen(t));
+    return v;
+  }
+
+  std::string v_, storage_;
   index_t M_, K_, N_, nnz_;
   DeviceArray<int> rowptr_, col_;
   DeviceArray<float> val_, B_, C_;
   DeviceArray<long long> bounds_;
   DeviceArray<int> ell_ind_;
   DeviceArray<float> ell_val_;
-  DeviceArray<char> work_;
+  DeviceArray<char> work_, Bl_, Cl_, ell_low_;
   int warps_ = 0;
   int splits_ = 1, chunks_per_split_ = 1;  // csr_tiled: K ranges (blockIdx.z) and 64-deep chunks in each
   cusparseHandle_t h_ = nullptr;
@@ -357,6 +388,7 @@ class SpmmOp : public Op {
 }  // namespace
 
 std::unique_ptr<Op> make_spmm(const std::string& variant, const Csr& W, index_t N, const float* B, int block) {
+  if (variant.rfind("cusparselt_", 0) == 0) return detail::make_cusparselt_spmm(variant.substr(11), W, N, B);
   return std::make_unique<SpmmOp>(variant, W, N, B, block);
 }
 

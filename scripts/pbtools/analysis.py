@@ -22,15 +22,30 @@ def dims(row) -> tuple:
     return ()
 
 
+def dtype(r) -> str:
+    """The precision a row computes in (its dtype key; every CPU row and our FP32 GPU kernels: f32)."""
+    return r.params.get("dtype", "f32")
+
+
+def precision_accepts(ctx) -> dict:
+    """dtype -> the dense precisions a user deploying that input could run instead, from the run's context
+    (`precision_accepts`, written from the binary's precision table: "f32=f32,tf32 f16=f16,bf16 ..."). A run
+    without it: each precision accepts only itself."""
+    out = {}
+    for item in (ctx or {}).get("precision_accepts", "").split():
+        d, _, acc = item.partition("=")
+        out[d] = [a for a in acc.split(",") if a]
+    return out
+
+
 def best_dense(rows) -> dict:
-    """(family-of-dense, dims, threads) -> (time_ns, row) of the fastest dense kernel: gemm rows for spmm, conv
-    rows at sparsity 0 for conv, FP32 only. A sparse speedup only counts against this, never against a naive loop."""
+    """(family-of-dense, dims, threads, dtype) -> (time_ns, row) of the fastest dense kernel at that precision:
+    gemm rows for spmm, conv rows at sparsity 0 for conv. A sparse speedup only counts against these, never
+    against a naive loop."""
     best = {}
     for r in rows:
         if r.error or not r.time_ns:
             continue
-        if r.params.get("dtype", "f32") != "f32":
-            continue  # tensor-core rows (TF32, BF16) compute something else; sparse FP32 is judged against FP32
         # The run says which rows are dense baselines; a file without row descriptions: every gemm row, and conv
         # rows of the unpruned layer.
         dense = r.dense_baseline if r.dense_baseline is not None else (
@@ -38,32 +53,54 @@ def best_dense(rows) -> dict:
         if not dense or r.family not in ("gemm", "conv"):
             continue
         fam = "spmm" if r.family == "gemm" else "conv"
-        key = (fam, dims(r), r.p("threads"))
+        key = (fam, dims(r), r.p("threads"), dtype(r))
         if key not in best or r.time_ns < best[key][0]:
             best[key] = (r.time_ns, r)
     return best
 
 
-def speedups(rows) -> list[dict]:
-    """One entry per sparse row with a dense baseline at the same problem and thread count."""
+def _fastest(base, key, dtypes):
+    cands = [base[key + (d,)] for d in dtypes if key + (d,) in base]
+    return min(cands, key=lambda c: c[0]) if cands else None
+
+
+def speedups(rows, accepts: dict | None = None) -> list[dict]:
+    """One entry per sparse row with a dense baseline at the same problem, thread count and precision:
+    `speedup` over the fastest dense kernel at the row's own precision (a BF16 sparse row against BF16 dense; every
+    CPU row is FP32). Where the run has dense rows at other precisions (the GPU's), also `speedup_accepted` over
+    the fastest dense kernel at any precision the row's input allows (`accepts`, precision_accepts(ctx): FP32
+    against FP32 or TF32, BF16 against BF16 or FP16) and `speedup_any` over the fastest dense kernel at any
+    precision at all, with the rows they were judged against."""
     base = best_dense(rows)
+    accepts = accepts or {}
+    by_problem = defaultdict(set)
+    for fam, d, t, dt in base:
+        by_problem[(fam, d, t)].add(dt)
     out = []
     for r in rows:
         if r.error or not r.time_ns or r.family not in ("spmm", "conv"):
             continue
         if r.family == "conv" and float(r.params.get("sparsity", 0)) == 0.0:
             continue
-        b = base.get((r.family, dims(r), r.p("threads")))
+        key = (r.family, dims(r), r.p("threads"))
+        b = base.get(key + (dtype(r),))
         if not b:
             continue
-        out.append({"row": r, "speedup": b[0] / r.time_ns, "baseline": b[1],
-                    "sparsity": float(r.params.get("sparsity", 0)), "series": series_name(r)})
+        e = {"row": r, "speedup": b[0] / r.time_ns, "baseline": b[1], "dtype": dtype(r),
+             "sparsity": float(r.params.get("sparsity", 0)), "series": series_name(r)}
+        if len(by_problem[key]) > 1:
+            acc = _fastest(base, key, accepts.get(dtype(r), [dtype(r)]))
+            anyp = _fastest(base, key, sorted(by_problem[key]))
+            e.update(speedup_accepted=acc[0] / r.time_ns, baseline_accepted=acc[1],
+                     speedup_any=anyp[0] / r.time_ns, baseline_any=anyp[1])
+        out.append(e)
     return out
 
 
 def series_name(r) -> str:
-    """backend/format, pattern: the line a sparsity plot draws."""
-    return f"{r.backend}/{r.variant} {r.params.get('pattern', '')}".strip()
+    """backend/format, pattern (and precision, where the row names one): the line a sparsity plot draws."""
+    dt = f" {r.params['dtype']}" if "dtype" in r.params else ""
+    return f"{r.backend}/{r.variant} {r.params.get('pattern', '')}".strip() + dt
 
 
 def break_even(points: list[tuple[float, float]]) -> float | None | str:
@@ -80,17 +117,24 @@ def break_even(points: list[tuple[float, float]]) -> float | None | str:
     return None
 
 
-def break_evens(rows) -> list[dict]:
-    """Break-even per (shape, threads, series)."""
-    groups = defaultdict(list)
-    for s in speedups(rows):
+def break_evens(rows, accepts: dict | None = None) -> list[dict]:
+    """Break-even per (shape, threads, series) against dense at the row's own precision; where the run has other
+    precisions (GPU), `break_even_accepted` against the fastest dense at any precision the input allows."""
+    groups, accepted = defaultdict(list), defaultdict(list)
+    for s in speedups(rows, accepts):
         r = s["row"]
         if r.params.get("pattern") == "file":
             continue  # one sparsity per file: no curve
-        groups[(dims(r), r.p("threads"), s["series"])].append((s["sparsity"], s["speedup"]))
+        k = (dims(r), r.p("threads"), s["series"])
+        groups[k].append((s["sparsity"], s["speedup"]))
+        if "speedup_accepted" in s:
+            accepted[k].append((s["sparsity"], s["speedup_accepted"]))
     out = []
     for (d, t, series), pts in sorted(groups.items(), key=lambda kv: (str(kv[0][0]), kv[0][1] or 0, kv[0][2])):
-        out.append({"dims": d, "threads": t, "series": series, "break_even": break_even(pts), "points": sorted(pts)})
+        e = {"dims": d, "threads": t, "series": series, "break_even": break_even(pts), "points": sorted(pts)}
+        if (d, t, series) in accepted:
+            e["break_even_accepted"] = break_even(accepted[(d, t, series)])
+        out.append(e)
     return out
 
 
@@ -177,6 +221,7 @@ def above_roof(ctx, rows, ceil=None) -> list[dict]:
     """{name, reason} of every row flagged above its roof, and of every ceiling flagged as disturbed."""
     ceil = ceil or compute_ceilings(ctx, rows)
     out = [{"name": v["row"].name, "reason": v["above_roof"]} for v in verdicts(ctx, rows, ceil) if "above_roof" in v]
+    out += [{"name": v["row"].name, "reason": v["above_roof"]} for v in gpu_verdicts(rows) if "above_roof" in v]
     out += [{"name": x["row"], "reason": x["reason"]} for x in ceil.get("suspect", [])]
     return out
 
@@ -226,11 +271,56 @@ def what_pays(rows) -> list[dict]:
     return out
 
 
-def gpu_overview(rows) -> dict:
-    """The GPU half of a run: ceilings, the GEMM ladder per shape (TFLOP/s), and every sparse row's speedup over
-    cuBLAS FP32 dense and over cuSPARSE CSR at the same problem."""
+def gpu_roofs(rows) -> dict:
+    """The GPU's measured roofs: per precision the best dense GEMM rate any row reached (cuBLASLt at its best shape:
+    the tensor cores' real ceiling at that precision, below the datasheet), and HBM, the best device-to-device
+    copy (read + write bytes per second) at a working set past L2."""
+    peak, hbm = {}, None
+    for r in rows:
+        if r.error or r.device != "gpu":
+            continue
+        if r.family == "gemm" and r.best("flops"):
+            d = dtype(r)
+            if r.best("flops") > peak.get(d, (0, ""))[0]:
+                peak[d] = (r.best("flops"), r.name)
+        if r.family == "mem_bw" and r.variant == "d2d" and r.best("bytes_per_second") and (r.p("bytes") or 0) >= 1 << 28:
+            hbm = max(hbm or 0.0, r.best("bytes_per_second"))
+    return {"peak": {d: {"flops": f, "row": n} for d, (f, n) in peak.items()}, "hbm": hbm}
+
+
+def gpu_verdicts(rows, roofs=None) -> list[dict]:
+    """For each GPU compute row: its precision's compute roof, the HBM roof (ai x HBM bandwidth) and the share of
+    the lower one it reaches. A row over either by more than ROOF_SLACK gets `above_roof` - except against HBM when
+    it was timed warm with a working set that fits in L2 (then L2, not HBM, feeds it). Sparse rows count useful
+    FLOPs (2 nnz N), so a 2:4 row is bounded by the dense peak of its precision like any other."""
+    roofs = roofs or gpu_roofs(rows)
+    out = []
+    for r in rows:
+        if r.error or r.device != "gpu" or r.family not in COMPUTE_FAMILIES or not r.counter("flops"):
+            continue
+        peak = roofs["peak"].get(dtype(r), {}).get("flops")
+        mem = r.counter("ai") * roofs["hbm"] if roofs["hbm"] and r.counter("ai") else None
+        warm_in_l2 = r.counter("l2_cold") == 0
+        cands = [(peak, f"{dtype(r)} GEMM peak")] if peak else []
+        if mem and not warm_in_l2:
+            cands.append((mem, "HBM bandwidth"))
+        if not cands:
+            continue
+        roof, bound = min(cands)
+        v = {"row": r, "roof": roof, "bound": bound, "share": r.counter("flops") / roof}
+        if r.family != "gemm" and r.counter("flops") > roof * (1 + ROOF_SLACK):
+            v["above_roof"] = (f"{r.counter('flops') / 1e12:.1f} TFLOP/s useful is {r.counter('flops') / roof:.0%} of "
+                               f"the {bound} roof ({roof / 1e12:.1f} TFLOP/s)")
+        out.append(v)
+    return out
+
+
+def gpu_overview(rows, ctx=None) -> dict:
+    """The GPU half of a run: ceilings and roofs per precision, the GEMM ladder per shape (TFLOP/s), every sparse
+    row against dense at its own precision, at any precision its input allows and at any precision at all, and
+    against the sparse library peer (cuSPARSE CSR, cuSPARSELt) at the same problem; rows NVML saw throttled."""
     ok = [r for r in rows if not r.error and r.device == "gpu"]
-    out = {"ceilings": {}, "gemm": {}, "spmm": []}
+    out = {"ceilings": {}, "gemm": {}, "spmm": [], "roofs": {}, "throttled": [], "above_roof": [], "break_even": []}
     if not ok:
         return out
     c = out["ceilings"]
@@ -251,13 +341,46 @@ def gpu_overview(rows) -> dict:
         if r.family == "gemm" and r.counter("flops"):
             label = r.backend + (f"/{r.variant}" if r.variant else "") + (f" {r.params['dtype']}" if "dtype" in r.params else "")
             out["gemm"].setdefault(dims(r), {})[label] = r.counter("flops")
-    # The library peer for sparse weights (cuSPARSE CSR in the registry) at the same problem.
-    cusparse = {(dims(r), r.params.get("pattern"), r.params.get("sparsity")): r.time_ns
-                for r in ok if r.family == "spmm" and is_library_peer(r)}
-    for e in speedups(ok):
+    out["roofs"] = gpu_roofs(ok)
+    out["above_roof"] = [{"name": v["row"].name, "reason": v["above_roof"]} for v in gpu_verdicts(ok, out["roofs"])
+                         if "above_roof" in v]
+    out["throttled"] = [{"name": r.name, "label": r.label} for r in ok if r.counter("gpu_throttled")]
+    # The sparse library peer (cuSPARSE CSR for FP32 weights; cuSPARSELt for 2:4) at the same problem and precision.
+    peer = {(dims(r), r.params.get("pattern"), r.params.get("sparsity"), dtype(r)): r
+            for r in ok if r.family == "spmm" and is_library_peer(r)}
+    accepts = precision_accepts(ctx)
+    for e in speedups(ok, accepts):
         r = e["row"]
         if r.family != "spmm":
             continue
-        cs = cusparse.get((dims(r), r.params.get("pattern"), r.params.get("sparsity")))
-        out["spmm"].append(dict(e, vs_cusparse=cs / r.time_ns if cs else None))
+        p = peer.get((dims(r), r.params.get("pattern"), r.params.get("sparsity"), dtype(r)))
+        out["spmm"].append(dict(e, peer=f"{p.backend}{'/' + p.variant if p.variant else ''}" if p and p is not r else None,
+                                vs_peer=p.time_ns / r.time_ns if p and p is not r else None))
+    out["break_even"] = [b for b in break_evens(ok, accepts) if b["series"]]
+    out["what_pays"] = gpu_what_pays(out["spmm"])
+    return out
+
+
+def _dense_label(r) -> str:
+    return f"{r.backend}{'/' + r.variant if r.variant else ''} {dtype(r)}"
+
+
+def gpu_what_pays(entries) -> list[dict]:
+    """Per problem, pattern, sparsity and precision: the fastest sparse GPU kernel, and whether it beats dense at
+    its own precision and at the fastest precision its input allows (the verdict a deployer acts on)."""
+    best = {}
+    for e in entries:
+        r = e["row"]
+        k = (dims(r), r.params.get("pattern", ""), e["sparsity"], e["dtype"])
+        if k not in best or r.time_ns < best[k]["row"].time_ns:
+            best[k] = e
+    out = []
+    for (d, pattern, sp, dt), e in sorted(best.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2], kv[0][3])):
+        acc = e.get("speedup_accepted", e["speedup"])
+        out.append({"dims": d, "pattern": pattern, "sparsity": sp, "dtype": dt, "best": series_name(e["row"]),
+                    "speedup": e["speedup"], "baseline": _dense_label(e["baseline"]),
+                    "speedup_accepted": acc, "baseline_accepted": _dense_label(e.get("baseline_accepted", e["baseline"])),
+                    "speedup_any": e.get("speedup_any"),
+                    "baseline_any": _dense_label(e["baseline_any"]) if "baseline_any" in e else None,
+                    "advice": f"{acc:.2f}x" if acc >= 1 else "dense is faster"})
     return out

@@ -60,8 +60,10 @@ def _human(b: float) -> str:
 
 
 def roofline(runs, out: Path):
+    # CPU rows only: GPU rows have their own roofs (roofline_gpu), and a CPU roof would misjudge them.
     pts = [(i, lab, r) for i, (lab, ctx, rows) in enumerate(runs) for r in rows
-           if r.family in analysis.COMPUTE_FAMILIES and not r.error and r.counter("ai") and r.counter("flops")]
+           if r.family in analysis.COMPUTE_FAMILIES and not r.error and r.counter("ai") and r.counter("flops")
+           and r.device != "gpu"]
     if not pts:
         return None
     fig, ax = plt.subplots(figsize=(9, 6))
@@ -277,7 +279,47 @@ def scaling(runs, out: Path):
     return _save(fig, out, "scaling.png")
 
 
-ALL = (roofline, latency, bandwidth, sparsity, ladder, scaling)
+def roofline_gpu(runs, out: Path):
+    """GPU rows against the GPU's roofs: one compute roof per precision (the best dense GEMM measured at it) and
+    HBM (device-to-device copy); each row drawn in its precision's colour, sparse rows as triangles."""
+    pts = [(i, r) for i, (_, _, rows) in enumerate(runs) for r in rows
+           if r.device == "gpu" and r.family in analysis.COMPUTE_FAMILIES and not r.error and r.counter("ai")
+           and r.counter("flops")]
+    if not pts:
+        return None
+    fig, ax = plt.subplots(figsize=(9, 6))
+    ais = [r.counter("ai") for _, r in pts]
+    x = [min(ais) / 4, max(ais) * 4]
+    xs = [x[0] * (x[1] / x[0]) ** (k / 64) for k in range(65)]
+    for i, (lab, _, rows) in enumerate(runs):
+        roofs = analysis.gpu_roofs(rows)
+        style = RUN_STYLES[i % len(RUN_STYLES)]
+        tag = f" [{lab}]" if len(runs) > 1 else ""
+        for d, p in roofs["peak"].items():
+            ax.plot(x, [p["flops"]] * 2, style, color=color(d), lw=1)
+            ax.text(x[1], p["flops"], f" {d} {p['flops'] / 1e12:.0f} TFLOP/s{tag}", fontsize=7, va="center")
+        if roofs["hbm"]:
+            ax.plot(xs, [a * roofs["hbm"] for a in xs], style, color="black", lw=0.8, alpha=0.5)
+            ax.text(xs[8], xs[8] * roofs["hbm"], f"HBM {roofs['hbm'] / 1e9:.0f} GB/s{tag}", fontsize=7, va="bottom")
+    seen = set()
+    for i, r in pts:
+        sparse = r.family != "gemm" and float(r.params.get("sparsity", 0) or 0) > 0
+        d = analysis.dtype(r)
+        ax.scatter(r.counter("ai"), r.counter("flops"), s=18, color=color(d), alpha=0.75,
+                   marker="^" if sparse else RUN_MARKERS[i % len(RUN_MARKERS)],
+                   label=None if (d, sparse) in seen else f"{d} {'sparse' if sparse else 'dense'}")
+        seen.add((d, sparse))
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("arithmetic intensity (useful FLOP / compulsory byte)")
+    ax.set_ylabel("useful FLOP/s")
+    ax.set_title("GPU roofline: a compute roof per precision (best dense GEMM) and HBM")
+    ax.legend(fontsize=7, loc="lower right")
+    ax.grid(True, which="both", alpha=0.2)
+    return _save(fig, out, "roofline_gpu.png")
+
+
+ALL = (roofline, roofline_gpu, latency, bandwidth, sparsity, ladder, scaling)
 
 
 def draw_all(runs, out: Path, ceil=None) -> list[Path]:

@@ -79,11 +79,12 @@ def build(ctx, rows, pngs, c):
             f"<p class='note'>Levels detected from {esc(c['source'])}; a level that ends well before its OS size is a "
             "cache that behaves smaller here (shared, partitioned, or cut by a hypervisor).</p></div></div></section>")
 
-    parts += gpu_section(ctx, analysis.gpu_overview(rows))
+    parts += gpu_section(ctx, analysis.gpu_overview(rows, ctx))
 
-    for name in ("roofline", "latency", "bandwidth"):
+    for name, title in (("roofline", "Roofline"), ("roofline_gpu", "GPU roofline"), ("latency", "Latency"),
+                        ("bandwidth", "Bandwidth")):
         if name in pngs:
-            parts.append(f"<section><h2>{name.capitalize()}</h2>{img(pngs[name])}</section>")
+            parts.append(f"<section><h2>{title}</h2>{img(pngs[name])}</section>")
 
     pays = analysis.what_pays(rows)
     if pays:
@@ -176,15 +177,45 @@ def gpu_section(ctx, g):
                       for d, v in sorted(g["gemm"].items()))
         out.append("<h3>GEMM TFLOP/s</h3><table><tr><th>M x N x K</th>" + "".join(f"<th>{esc(k)}</th>" for k in cols)
                    + f"</tr>{trs}</table>")
+    roofs = g.get("roofs") or {}
+    if roofs.get("peak"):
+        cells = "".join(f"<tr><td>{esc(d)}</td><td>{p['flops'] / 1e12:.1f} TFLOP/s</td><td>{esc(p['row'])}</td></tr>"
+                        for d, p in sorted(roofs["peak"].items(), key=lambda kv: kv[1]["flops"]))
+        if roofs.get("hbm"):
+            cells += f"<tr><td>HBM</td><td>{roofs['hbm'] / 1e9:.0f} GB/s</td><td>device-to-device copy</td></tr>"
+        out.append("<h3>Roofs (measured: the best dense GEMM at each precision, and HBM)</h3><table>"
+                   f"<tr><th>precision</th><th>roof</th><th>from</th></tr>{cells}</table>")
+    if g.get("what_pays"):
+        def cls(v):
+            return "good" if v >= 1 else "bad"
+        trs = "".join(
+            f"<tr><td>{esc('x'.join(map(str, w['dims'])))}</td><td>{esc(w['pattern'])}</td><td>{w['sparsity']:.2f}</td>"
+            f"<td>{esc(w['dtype'])}</td><td>{esc(w['best'])}</td>"
+            f"<td class='{cls(w['speedup'])}'>{w['speedup']:.2f}x ({esc(w['baseline'])})</td>"
+            f"<td class='{cls(w['speedup_accepted'])}'>{esc(w['advice'])} ({esc(w['baseline_accepted'])})</td>"
+            f"<td>{'-' if w['speedup_any'] is None else format(w['speedup_any'], '.2f') + 'x (' + esc(w['baseline_any']) + ')'}</td></tr>"
+            for w in g["what_pays"])
+        out.append("<h3>What pays here (GPU)</h3><p>The fastest sparse kernel per problem and precision, against the "
+                   "fastest dense kernel at its own precision, at any precision its input allows (FP32 inputs: FP32 "
+                   "or TF32; 16-bit: FP16 or BF16; INT8 and FP8: their own) and at any precision at all.</p><table><tr>"
+                   "<th>M x N x K</th><th>pattern</th><th>sparsity</th><th>dtype</th><th>best sparse</th>"
+                   f"<th>vs own precision</th><th>vs allowed precisions</th><th>vs any precision</th></tr>{trs}</table>")
     if g["spmm"]:
+        def x(v):
+            return "-" if v is None else f"{v:.2f}x"
         trs = "".join(
             f"<tr><td>{esc('x'.join(map(str, analysis_dims(e['row']))))}</td><td>{esc(e['series'])}</td>"
             f"<td>{e['sparsity']:.2f}</td><td>{e['row'].time_ns / 1e3:.1f} us</td>"
             f"<td class='{'good' if e['speedup'] >= 1 else 'bad'}'>{e['speedup']:.2f}x</td>"
-            f"<td>{'-' if not e['vs_cusparse'] else format(e['vs_cusparse'], '.2f') + 'x'}</td></tr>"
+            f"<td>{x(e.get('speedup_accepted'))}</td><td>{x(e.get('speedup_any'))}</td>"
+            f"<td>{x(e.get('vs_peer'))}{' (' + esc(e['peer']) + ')' if e.get('peer') else ''}</td></tr>"
             for e in sorted(g["spmm"], key=lambda e: (analysis_dims(e["row"]), e["series"], e["sparsity"])))
-        out.append("<h3>SpMM against cuBLAS FP32 dense and cuSPARSE CSR</h3><table><tr><th>M x N x K</th><th>kernel</th>"
-                   f"<th>sparsity</th><th>time</th><th>vs dense</th><th>vs cuSPARSE</th></tr>{trs}</table>")
+        out.append("<h3>SpMM against dense at each precision, and against the sparse library</h3><table><tr><th>M x N x K"
+                   "</th><th>kernel</th><th>sparsity</th><th>time</th><th>vs dense, own precision</th><th>vs allowed "
+                   f"precisions</th><th>vs any precision</th><th>vs library</th></tr>{trs}</table>")
+    if g.get("throttled"):
+        out.append(f"<p class='bad'>{len(g['throttled'])} GPU rows were measured while NVML reported a slowdown "
+                   "reason: " + esc(", ".join(t["name"] for t in g["throttled"][:10])) + "</p>")
     out.append("</section>")
     return ["".join(out)]
 

@@ -23,6 +23,16 @@ def print_gpu(ctx, g) -> None:
             print(f"  latency {k[:-3]:<10} {c[k]:8.1f} ns")
     if c.get("chase"):
         print("  pointer chase      " + ", ".join(f"{b >> 10} KiB: {ns:.0f} ns" for b, ns in c["chase"]))
+    roofs = g.get("roofs") or {}
+    if roofs.get("peak") or roofs.get("hbm"):
+        parts = [f"{d} {p['flops'] / 1e12:.0f}" for d, p in sorted(roofs["peak"].items(), key=lambda kv: kv[1]["flops"])]
+        hbm = f"; HBM {roofs['hbm'] / 1e9:.0f} GB/s" if roofs.get("hbm") else ""
+        print(f"  roofs (best dense GEMM per precision, TFLOP/s): {', '.join(parts)}{hbm}")
+    if "gpu_sm_clock_mhz" in ctx:
+        print(f"  clocks at start: SM {ctx['gpu_sm_clock_mhz']}/{ctx.get('gpu_sm_clock_max_mhz', '?')} MHz, memory "
+              f"{ctx.get('gpu_mem_clock_mhz', '?')}/{ctx.get('gpu_mem_clock_max_mhz', '?')} MHz"
+              f"{' (' + ctx['gpu_clock_reasons'] + ')' if ctx.get('gpu_clock_reasons') else ''}; "
+              f"L2 flush: {ctx.get('gpu_l2_flush', '?')}")
     if g["gemm"]:
         cols = sorted({k for v in g["gemm"].values() for k in v})
         print("\nGPU GEMM TFLOP/s")
@@ -31,16 +41,43 @@ def print_gpu(ctx, g) -> None:
         for d, v in sorted(g["gemm"].items()):
             print(f"  {'x'.join(map(str, d)):<20}" + "".join(f"{v[k] / 1e12:>{w}.1f}" if k in v else f"{'-':>{w}}" for k in cols))
     if g["spmm"]:
-        print("\nGPU SpMM: speedup over cuBLAS FP32 dense and over cuSPARSE CSR (same problem)")
+        print("\nGPU SpMM: speedup over the fastest dense kernel at the row's own precision, at any precision its input "
+              "allows, at any precision at all; and over the sparse library at the same problem")
         for e in sorted(g["spmm"], key=lambda e: (dims_key(e["row"]), e["series"], e["sparsity"])):
             r = e["row"]
-            vs = f"{e['vs_cusparse']:5.2f}x" if e["vs_cusparse"] else "    -"
-            print(f"  {'x'.join(map(str, dims_key(r))):<16} {e['series']:<28} {e['sparsity']:.2f} "
-                  f"{r.time_ns / 1e3:9.1f} us  {e['speedup']:5.2f}x  {vs}")
+            vs = f"{e['vs_peer']:5.2f}x" if e.get("vs_peer") else "    -"
+            acc = (f"{e['speedup_accepted']:5.2f}x ({e['baseline_accepted'].backend} {analysis.dtype(e['baseline_accepted'])})"
+                   if "speedup_accepted" in e else "")
+            anyp = (f"{e['speedup_any']:5.2f}x ({analysis.dtype(e['baseline_any'])})" if "speedup_any" in e else "")
+            print(f"  {'x'.join(map(str, dims_key(r))):<18} {e['series']:<30} {e['sparsity']:.2f} "
+                  f"{r.time_ns / 1e3:9.1f} us  {e['speedup']:5.2f}x  {acc:<22} {anyp:<14} {vs}")
+    if g.get("what_pays"):
+        print("\nGPU: what pays (fastest sparse kernel per problem and precision, against the fastest dense its input allows)")
+        for w in g["what_pays"]:
+            print(f"  {'x'.join(map(str, w['dims'])):<18} {w['pattern']:<10} {w['sparsity']:.2f} {w['dtype']:<5} "
+                  f"{w['best']:<32} {w['advice']:>16}  (vs {w['baseline_accepted']}; own precision {w['speedup']:.2f}x)")
+    bes = [b for b in g.get("break_even", []) if len(b["points"]) > 1]
+    if bes:
+        print("\nGPU break-even sparsity per format and precision (own precision / any precision the input allows)")
+        for b in bes:
+            acc = b.get("break_even_accepted", "-")
+            print(f"  {'x'.join(map(str, b['dims'])):<18} {b['series']:<34} {_be(b['break_even']):>12} / {_be(acc)}")
+    if g.get("throttled"):
+        print(f"\nGPU rows measured while NVML reported a slowdown reason: {len(g['throttled'])}")
+        for t in g["throttled"][:8]:
+            print(f"  {t['name']}  {t['label']}")
 
 
 def dims_key(r):
     return analysis.dims(r)
+
+
+def _be(v) -> str:
+    if v is None:
+        return "never"
+    if v == "-":
+        return v
+    return v if isinstance(v, str) else f"{v:.2f}"
 
 
 def print_summary(ctx, rows, c) -> None:
@@ -100,7 +137,7 @@ def print_summary(ctx, rows, c) -> None:
         if peer:
             print(f"  geomean vs {peer}: " + ", ".join(
                 f"{b}@{t}t {geomean(v):.2f}x" for (b, t), v in sorted(ratios.items()) if b != peer))
-    print_gpu(ctx, analysis.gpu_overview(rows))
+    print_gpu(ctx, analysis.gpu_overview(rows, ctx))
     if errors:
         print(f"\n{len(errors)} rows not timed:")
         for r in errors[:20]:

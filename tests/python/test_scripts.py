@@ -163,8 +163,8 @@ def test_merge_runs_refuses_other_machines_and_shared_rows(tmp_path):
 
 
 def test_summary_has_a_gpu_section_from_a_real_h200_run(fix):
-    # Rows cut from the committed H200 reference run: the sparse rows are judged against cuBLAS FP32 dense (not
-    # the BF16/TF32 rows, which compute something else) and against cuSPARSE CSR at the same problem.
+    # Rows cut from the committed H200 reference run: the sparse rows are judged against dense at their own
+    # precision (cuBLAS FP32; the BF16/TF32 rows compute something else) and against cuSPARSE CSR at the same problem.
     rc, out, err = run_script("summary", fix / "gpu_h200.json")
     assert rc == 0, err
     assert "GPU: NVIDIA H200 (132 SMs)" in out
@@ -191,7 +191,7 @@ def test_report_of_a_gpu_run_has_the_gpu_section(fix, tmp_path):
     rc, _, err = run_script("report", fix / "gpu_h200.json", "--out", out)
     assert rc == 0, err
     html = out.read_text()
-    assert "GPU: NVIDIA H200" in html and "SpMM against cuBLAS FP32 dense" in html
+    assert "GPU: NVIDIA H200" in html and "SpMM against dense at each precision" in html
     assert "Ceilings (measured in this run)" not in html  # no CPU rows, so no CPU ceilings
 
 

@@ -375,7 +375,8 @@ Config parse_config(const json& j, const std::string& source, const std::string&
   if (j.contains("conv")) c.conv = parse_conv(j["conv"], source, "conv");
   if (j.contains("gpu")) {
     const json& g = j["gpu"];
-    check_keys(g, {"copy_bytes", "chase_bytes", "gemm", "spmm", "conv", "l2_flush"}, source, "gpu");
+    check_keys(g, {"copy_bytes", "chase_bytes", "gemm", "spmm", "conv", "l2_flush", "gemm_inputs"}, source, "gpu");
+    if (g.contains("gemm_inputs")) c.gpu.gemm_inputs = get_choices(g, "gemm_inputs", {"uniform", "normal"}, source, "gpu");
     c.gpu.enabled = true;
     if (g.contains("l2_flush")) {
       const json& f = g["l2_flush"];

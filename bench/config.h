@@ -69,6 +69,9 @@ struct GpuSpec {
   // Cold-L2 timing (nvbench's): "auto" flushes L2 before each timed run of a row whose compulsory working set
   // fits in L2 (where a warm L2 would flatter it), "on" for every compute row, "off" for none.
   std::string l2_flush = "auto";
+  // Input distributions of the library GEMM rows on the `gemm` shapes: "uniform" (fill_random, every other row's)
+  // and "normal" (fill_normal; the row gets an inputs:normal key), to see whether the data moves the clocks.
+  std::vector<std::string> gemm_inputs = {"uniform"};
 };
 
 struct Config {

@@ -80,10 +80,14 @@ const T& shared_input(const Key& key, Make&& make) {
 struct GemmInputs {
   std::vector<float> A, B;
 };
-const GemmInputs& gemm_inputs(const GemmShape& s) {
-  return shared_input<GemmInputs>(std::tuple{s.M, s.N, s.K}, [&] {
+const GemmInputs& gemm_inputs(const GemmShape& s, bool normal) {
+  return shared_input<GemmInputs>(std::tuple{s.M, s.N, s.K, normal}, [&] {
     GemmInputs in{std::vector<float>(size_t(s.M * s.K)), std::vector<float>(size_t(s.K * s.N))};
-    fill_random(in.A, 11), fill_random(in.B, 12);
+    if (normal) {
+      fill_normal(in.A, 11), fill_normal(in.B, 12);
+    } else {
+      fill_random(in.A, 11), fill_random(in.B, 12);
+    }
     return in;
   });
 }
@@ -146,11 +150,11 @@ RowSpec gemm_gpu_spec(const std::string& id, const GemmShape& s, const std::stri
 }
 
 void run_gemm_gpu(benchmark::State& st, const std::string& name, const std::string& id, const std::string& variant,
-                  GemmShape s, double tol, const Precision& pr, const std::string& l2_flush) {
+                  GemmShape s, double tol, const Precision& pr, const std::string& l2_flush, bool normal) {
   if (gpu_skip(st, id)) return;
   guarded(st, [&] {
     const Prepared& p = prepared(name, [&] {
-      const GemmInputs& in = gemm_inputs(s);
+      const GemmInputs& in = gemm_inputs(s, normal);
       AlignedBuffer<float> C(s.M * s.N);
       Prepared r;
       r.op = gpu::make_gemm(variant, s.M, s.N, s.K, in.A.data(), in.B.data());
@@ -166,12 +170,13 @@ void run_gemm_gpu(benchmark::State& st, const std::string& name, const std::stri
   });
 }
 
-void register_gemm_gpu(const Config& c, const gpu::GpuKernel& k, const GemmShape& s) {
-  const RowSpec row = gemm_gpu_spec(k.info.id(), s, k.dtype).peer(k.info.library_peer);
+void register_gemm_gpu(const Config& c, const gpu::GpuKernel& k, const GemmShape& s, bool normal = false) {
+  RowSpec row = gemm_gpu_spec(k.info.id(), s, k.dtype).peer(k.info.library_peer);
+  if (normal) row.p("inputs", "normal");
   const std::string name = row.name(), backend = row.backend, variant = k.factory, l2 = c.gpu.l2_flush;
   const double tol = precision_tolerance(k.computes_in(), s.K);
   const Precision pr = precision(k.computes_in());
-  register_gpu(c, row, [=](benchmark::State& st) { run_gemm_gpu(st, name, backend, variant, s, tol, pr, l2); });
+  register_gpu(c, row, [=](benchmark::State& st) { run_gemm_gpu(st, name, backend, variant, s, tol, pr, l2, normal); });
 }
 
 // The dense rows sparse rows are judged against: the registry's library GEMMs (cuBLAS, cuBLASLt) at every
@@ -251,7 +256,8 @@ void register_gpu_rows(const Config& c) {
     for (const auto& k : gpu::gpu_kernels()) {
       if (k.info.op != "gemm") continue;
       if (k.info.variant == "naive" && 2e-9 * s.M * s.N * s.K > 50) continue;  // one thread per output: where it ends
-      register_gemm_gpu(c, k, s);
+      for (const std::string& inputs : c.gpu.gemm_inputs)
+        if (inputs == "uniform" || k.info.backend != "cuda") register_gemm_gpu(c, k, s, inputs == "normal");
     }
   // SpMM, with dense baselines on the same shape at every precision a user of its sparse rows could accept.
   std::set<std::tuple<index_t, index_t, index_t>> dense_done;

@@ -13,4 +13,10 @@ void fill_random(std::span<float> out, std::uint64_t seed) {
   }
 }
 
+void fill_normal(std::span<float> out, std::uint64_t seed) {
+  std::mt19937_64 gen(seed);
+  std::normal_distribution<float> n(0.0f, 1.0f);
+  for (float& x : out) x = n(gen);
+}
+
 }  // namespace pb

@@ -96,7 +96,10 @@ std::string reason_words(unsigned long long r) {
       {0x100, "display"},     {0x200, "board_limit"}, {0x400, "reliability"}};
   std::string out;
   for (const auto& [bit, name] : names)
-    if (r & bit) out += (out.empty() ? "" : " ") + std::string(name);
+    if (r & bit) {
+      if (!out.empty()) out += ' ';
+      out += name;
+    }
   return out;
 }
 

@@ -52,6 +52,8 @@ def best_dense(rows) -> dict:
             r.family == "gemm" or (r.family == "conv" and float(r.params.get("sparsity", 0)) == 0.0))
         if not dense or r.family not in ("gemm", "conv"):
             continue
+        if r.params.get("inputs", "uniform") != "uniform":
+            continue  # the sparse rows multiply uniform inputs; a GEMM on other data is a clock study, not a baseline
         fam = "spmm" if r.family == "gemm" else "conv"
         key = (fam, dims(r), r.p("threads"), dtype(r))
         if key not in best or r.time_ns < best[key][0]:
@@ -100,7 +102,8 @@ def speedups(rows, accepts: dict | None = None) -> list[dict]:
 def series_name(r) -> str:
     """backend/format, pattern (and precision, where the row names one): the line a sparsity plot draws."""
     dt = f" {r.params['dtype']}" if "dtype" in r.params else ""
-    return f"{r.backend}/{r.variant} {r.params.get('pattern', '')}".strip() + dt
+    kernel = f"{r.backend}/{r.variant}" if r.variant else r.backend
+    return f"{kernel} {r.params.get('pattern', '')}".strip() + dt
 
 
 def break_even(points: list[tuple[float, float]]) -> float | None | str:
@@ -340,6 +343,7 @@ def gpu_overview(rows, ctx=None) -> dict:
     for r in ok:
         if r.family == "gemm" and r.counter("flops"):
             label = r.backend + (f"/{r.variant}" if r.variant else "") + (f" {r.params['dtype']}" if "dtype" in r.params else "")
+            label += f" {r.params['inputs']}" if "inputs" in r.params else ""
             out["gemm"].setdefault(dims(r), {})[label] = r.counter("flops")
     out["roofs"] = gpu_roofs(ok)
     out["above_roof"] = [{"name": v["row"].name, "reason": v["above_roof"]} for v in gpu_verdicts(ok, out["roofs"])
@@ -358,6 +362,29 @@ def gpu_overview(rows, ctx=None) -> dict:
                                 vs_peer=p.time_ns / r.time_ns if p and p is not r else None))
     out["break_even"] = [b for b in break_evens(ok, accepts) if b["series"]]
     out["what_pays"] = gpu_what_pays(out["spmm"])
+    out["pays_from"] = pays_from(out["spmm"])
+    return out
+
+
+def pays_from(entries) -> list[dict]:
+    """Per sparse kernel, pattern, precision and sparsity measured on several problem sizes: the sizes (2 M N K,
+    ascending) with the speedup over the fastest dense kernel the input allows, and the smallest size from which
+    every larger measured one pays (None: the largest does not) - "2:4 in bf16 pays from 2 x 4096 x 128 x 4096 on"."""
+    groups = defaultdict(list)
+    for e in entries:
+        groups[(e["series"], e["sparsity"])].append(e)
+    out = []
+    for (series, sp), es in sorted(groups.items()):
+        if len({dims(e["row"]) for e in es}) < 2:
+            continue
+        pts = sorted(((2.0 * e["row"].p("M") * e["row"].p("N") * e["row"].p("K"), dims(e["row"]),
+                       e.get("speedup_accepted", e["speedup"])) for e in es), key=lambda p: p[0])
+        start = None
+        for i in range(len(pts) - 1, -1, -1):
+            if pts[i][2] < 1.0:
+                break
+            start = pts[i][1]
+        out.append({"series": series, "sparsity": sp, "points": [(d, v) for _, d, v in pts], "from": start})
     return out
 
 

@@ -213,6 +213,21 @@ def gpu_section(ctx, g):
         out.append("<h3>SpMM against dense at each precision, and against the sparse library</h3><table><tr><th>M x N x K"
                    "</th><th>kernel</th><th>sparsity</th><th>time</th><th>vs dense, own precision</th><th>vs allowed "
                    f"precisions</th><th>vs any precision</th><th>vs library</th></tr>{trs}</table>")
+    bes = [b for b in g.get("break_even", []) if len(b["points"]) > 1]
+    if bes:
+        trs = "".join(f"<tr><td>{esc('x'.join(map(str, b['dims'])))}</td><td>{esc(b['series'])}</td>"
+                      f"<td>{esc(be_text(b['break_even']))}</td><td>{esc(be_text(b.get('break_even_accepted')))}</td></tr>"
+                      for b in bes)
+        out.append("<h3>Break-even sparsity per format and precision</h3><table><tr><th>M x N x K</th><th>kernel</th>"
+                   f"<th>against dense at its own precision</th><th>against any precision it allows</th></tr>{trs}</table>")
+    if g.get("pays_from"):
+        trs = "".join(
+            f"<tr><td>{esc(p['series'])}</td><td>{p['sparsity']:.2f}</td>"
+            f"<td>{esc('x'.join(map(str, p['from'])) + ' on' if p['from'] else 'not at the largest size measured')}</td>"
+            f"<td>{esc(', '.join(f'{chr(120).join(map(str, d))}: {v:.2f}x' for d, v in p['points']))}</td></tr>"
+            for p in g["pays_from"])
+        out.append("<h3>From which size a sparse kernel pays</h3><table><tr><th>kernel</th><th>sparsity</th>"
+                   f"<th>pays from</th><th>speedup by size (vs the dense precisions its input allows)</th></tr>{trs}</table>")
     if g.get("throttled"):
         out.append(f"<p class='bad'>{len(g['throttled'])} GPU rows were measured while NVML reported a slowdown "
                    "reason: " + esc(", ".join(t["name"] for t in g["throttled"][:10])) + "</p>")

@@ -62,6 +62,12 @@ def print_gpu(ctx, g) -> None:
         for b in bes:
             acc = b.get("break_even_accepted", "-")
             print(f"  {'x'.join(map(str, b['dims'])):<18} {b['series']:<34} {_be(b['break_even']):>12} / {_be(acc)}")
+    if g.get("pays_from"):
+        print("\nGPU: from which size each sparse kernel pays (against the fastest dense its input allows, by 2MNK)")
+        for p in g["pays_from"]:
+            start = "x".join(map(str, p["from"])) + " on" if p["from"] else "not at the largest size measured"
+            pts = ", ".join(f"{'x'.join(map(str, d))} {v:.2f}x" for d, v in p["points"])
+            print(f"  {p['series']:<34} {p['sparsity']:.2f}: pays from {start}  ({pts})")
     if g.get("throttled"):
         print(f"\nGPU rows measured while NVML reported a slowdown reason: {len(g['throttled'])}")
         for t in g["throttled"][:8]:

@@ -76,3 +76,22 @@ def test_a_sparse_gpu_row_above_its_precisions_dense_peak_is_flagged():
                      flops=1.3 * peak, ai=500.0, l2_cold=1))
     flagged = [f for f in analysis.above_roof({}, rows) if "cusparselt/M:8192" in f["name"]]
     assert len(flagged) == 1 and "130% of the bf16 GEMM peak roof" in flagged[0]["reason"]
+
+
+def test_pays_from_names_the_smallest_size_after_which_every_larger_one_pays():
+    rows = _rows()
+    for shape, dense_us, sparse_us in (("M:4096/N:16/K:4096", 10, 12), ("M:4096/N:2048/K:4096", 400, 300)):
+        rows.append(_gpu(f"gemm/cublas/lt/{shape}/dtype:bf16", dense_us, dense=True))
+        rows.append(_gpu(f"spmm/cusparselt/{shape}/sparsity:0.50/pattern:2:4/dtype:bf16", sparse_us, peer=True))
+    g = analysis.gpu_overview(rows, CTX)
+    p = next(p for p in g["pays_from"] if p["series"] == "cusparselt 2:4 bf16")
+    assert [v for _, v in p["points"]] == pytest.approx([10 / 12, 20 / 14, 400 / 300])
+    assert p["from"] == (4096, 256, 4096)
+
+
+def test_the_report_shows_what_pays_per_precision_and_the_break_even():
+    from pbtools import report_html
+    html = "".join(report_html.gpu_section(CTX, analysis.gpu_overview(_rows(), CTX)))
+    assert "What pays here (GPU)" in html and "dense is faster (cublas/lt bf16)" in html
+    assert "Break-even sparsity per format and precision" in html and "cuda/csr_tiled random" in html
+    assert "measured while NVML reported a slowdown" in html

@@ -48,5 +48,9 @@ class AlignedBuffer {
 // Uniform magnitudes in [0.25, 1] with a random sign: never zero (a zero operand can take fast paths in
 // hardware and would make a sparse pattern out of a dense one), and well away from denormals.
 void fill_random(std::span<float> out, std::uint64_t seed);
+// Standard normal values: what trained weights and activations look like. Their bit patterns toggle a tensor
+// core's multipliers differently from fill_random's, so its power and clock can differ (the gpu profile's
+// "gemm_inputs" measures both).
+void fill_normal(std::span<float> out, std::uint64_t seed);
 
 }  // namespace pb

@@ -17,6 +17,14 @@ const std::vector<ConvShape> kShapes = {
     {1, 4, 12, 12, 3, 1, 1, 2, 0}, {1, 3, 15, 13, 5, 7, 7, 2, 3}, {1, 1, 6, 6, 1, 3, 3, 1, 0},
     {1, 7, 3, 3, 2, 3, 3, 1, 0},   {1, 2, 5, 40, 9, 3, 3, 1, 2},  {2, 6, 8, 70, 3, 1, 3, 1, 1},
     {1, 16, 4, 4, 33, 3, 3, 1, 1},
+    // The direct kernel's register tiles: ResNet's 28x28 and 14x14 (2 and 1 vectors a row on AVX-512, 4 and 2 on
+    // AVX2), 7x7, rows over 8 vectors (the scalar path), OH not a multiple of the tile height (the overlapping tile).
+    {1, 9, 28, 28, 10, 3, 3, 1, 1}, {1, 12, 14, 14, 20, 3, 3, 1, 1}, {1, 8, 7, 7, 9, 3, 3, 1, 1},
+    {1, 2, 3, 140, 3, 3, 3, 1, 1}, {1, 3, 31, 17, 4, 3, 3, 1, 1},
+    // Enough channels for several L1 chunks (partial tiles carried between chunks, empty chunks skipped).
+    {1, 64, 14, 14, 8, 3, 3, 1, 1}, {2, 40, 28, 28, 6, 3, 3, 1, 1}, {1, 96, 9, 9, 5, 1, 1, 1, 0},
+    // Shifted copies past any L2 (5 MB): the direct kernel's single-copy layout.
+    {1, 64, 100, 60, 3, 3, 3, 1, 1},
 };
 
 void check(const pb::Kernel<pb::ConvFn>& k, const ConvShape& s, double sparsity, int threads) {
@@ -95,6 +103,16 @@ double brute_useful_flops(const ConvShape& s, const std::vector<float>& w) {
             }
         }
   return 2 * macs;
+}
+
+// Every ISA instance of the direct sparse kernel (the registry runs only the widest), with 1-3 threads.
+TEST(Conv, SparseDirectEveryIsaMatchesTheOracle) {
+  for (const auto& [isa, fn] : pb::conv_sparse_direct_isa_variants()) {
+    pb::Kernel<pb::ConvFn> k{{"conv", "openmp", "sparse_direct_" + isa, {"csr"}, nullptr, nullptr}, fn};
+    for (const auto& s : kShapes)
+      for (int threads : {1, 3})
+        for (double sp : {0.0, 0.9}) check(k, s, sp, threads);
+  }
 }
 
 }  // namespace

@@ -48,7 +48,10 @@ void conv_onednn(const ConvArgs& a);         // oneDNN's own choice of algorithm
 // The implementation oneDNN chose for this problem and thread count (its impl_info_str, e.g. "brg:avx512_core");
 // runs the convolution once to get it. Empty without oneDNN.
 std::string conv_onednn_impl(const ConvArgs& a);
-void conv_openmp_sparse_direct(const ConvArgs& a);  // CSR filters streamed against the input, no im2col
+// CSR filters streamed against the input, no im2col: per output channel, register tiles of whole output rows
+// (conv_sparse_direct_impl.h), the widest ISA instance the CPU runs; every instance for the tests.
+void conv_openmp_sparse_direct(const ConvArgs& a);
+std::vector<std::pair<std::string, ConvFn>> conv_sparse_direct_isa_variants();
 void conv_openmp_sparse_im2col(const ConvArgs& a);  // im2col + our CSR SpMM
 void conv_openmp_bsr_im2col(const ConvArgs& a);     // block-pruned filters (blocks along C*R*S): im2col + BSR SpMM
 void conv_openmp_nm_im2col(const ConvArgs& a);      // N:M-pruned filters (along C*R*S): im2col + N:M SpMM

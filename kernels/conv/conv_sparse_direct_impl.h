@@ -14,15 +14,18 @@
 // overlaps the previous: its rows are recomputed, not accumulated).
 //
 // Locality: the input rows one tile reads, over all C channels, are far larger than L1 (C128@28: 160 KB per copy),
-// so the channels are taken in chunks, every filter of the thread (in blocks whose partial tiles fit a quarter of
-// L1) passes over a chunk, and a filter's partial tile waits in a per-thread buffer between chunks. Filters are
-// split between threads by their non-zero counts. Stride > 1, or rows wider than kNvMax vectors: the scalar
-// output-stationary loop at the end.
+// so the channels are taken in chunks whose tile rows (every copy) fit in half of L1; a block of filters (their
+// partial tiles in a quarter of L1) passes over each chunk, one call per block and chunk, each filter's partial
+// tile loaded into registers, its few non-zeros of the chunk multiplied in, and stored back. Measured against
+// one call per filter and chunk with the partial bounced through the stack (scripts-style alternation, 2 threads,
+// 90%): 1.27x at C128@28, 1.19x at C64@56, 1.04-1.08x at C256@14 and C512@7. Filters are split between threads
+// by their non-zero counts, or threads take whole tiles (below). Stride > 1, or rows wider than kNvMax vectors:
+// the scalar output-stationary loop at the end.
 //
-// Where it stands (Xeon Emerald Rapids, AVX-512, 1 thread, 90%): ~0.4-0.5 FMA per cycle against oneDNN's dense ~2.
-// Each non-zero still costs one load per FMA from a different cache line, and at 90% a filter has only ~5-15
-// non-zeros per chunk, so the partial tiles' round trips weigh; tiles small enough for the whole input of a tile to
-// sit in L1 (XNNPACK's 32 pixels) are the next thing to try.
+// Where it stands (Xeon Emerald Rapids, AVX-512, 90%): ~0.5-0.6 FMA per cycle against oneDNN's dense ~2. Each
+// non-zero costs one load per FMA from a different cache line, and at 90% a filter has only ~5-15 non-zeros in a
+// chunk; input-stationary column tiles (each input tile loaded once for every filter that uses it, partials in
+// L1) were tried and were 1.2-2.8x slower (store-forwarding chains on the partials).
 #pragma once
 #include <omp.h>
 
@@ -53,39 +56,35 @@ struct Prepared {
   index_t chunks = 1;
 };
 
-// One tile of one filter over one chunk of channels. `part`: the tile's partial sums (RT x NV vectors), read
-// unless `first`; written back unless `out` is given, in which case the finished rows go to out (row stride ldo,
-// `rows` rows of `cols` outputs).
+// One tile for a block of filters over one chunk of channels: for each filter with non-zeros in the chunk, its
+// partial tile (RT x NV vectors in `parts`, nk of them, zeroed before the first chunk) is loaded into registers,
+// the chunk's non-zeros are multiplied in, and it is stored back. One call per block and chunk, so the few
+// non-zeros a filter has in a chunk at 90% (5-15) do not each pay for a call.
 template <class S, int NV, int RT, int X>
-void tile(const float* x0, const float* vals, const std::int32_t* offs, index_t nnz, float* part, bool first, float* out,
-          index_t ldo, index_t rows, index_t cols) {
-  constexpr int L = S::L, LS = NV * L + X;
-  typename S::V acc[RT][NV];
-  for (int i = 0; i < RT; ++i)
-    for (int v = 0; v < NV; ++v) acc[i][v] = first ? S::zero() : S::loadu(part + (i * NV + v) * L);
-  for (index_t p = 0; p < nnz; ++p) {
-    const typename S::V w = S::set1(vals[p]);
-    const float* x = x0 + offs[p];
-#pragma GCC unroll 32
+void tile(const float* x0, const float* vals, const std::int32_t* offs, const index_t* cptr, index_t cstride, index_t nk,
+          float* parts) {
+  constexpr int L = S::L, LS = NV * L + X, TS = RT * NV * L;
+  for (index_t kk = 0; kk < nk; ++kk) {
+    const index_t p0 = cptr[kk * cstride], p1 = cptr[kk * cstride + 1];
+    if (p0 == p1) continue;
+    float* part = parts + kk * TS;
+    typename S::V acc[RT][NV];
     for (int i = 0; i < RT; ++i)
+      for (int v = 0; v < NV; ++v) acc[i][v] = S::loadu(part + (i * NV + v) * L);
+    for (index_t p = p0; p < p1; ++p) {
+      const typename S::V w = S::set1(vals[p]);
+      const float* x = x0 + offs[p];
+#pragma GCC unroll 32
+      for (int i = 0; i < RT; ++i)
 #pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v) acc[i][v] = S::fmadd(w, S::loadu(x + i * LS + v * L), acc[i][v]);
-  }
-  if (!out) {
+        for (int v = 0; v < NV; ++v) acc[i][v] = S::fmadd(w, S::loadu(x + i * LS + v * L), acc[i][v]);
+    }
     for (int i = 0; i < RT; ++i)
       for (int v = 0; v < NV; ++v) S::storeu(part + (i * NV + v) * L, acc[i][v]);
-    return;
-  }
-  // Out through a row on the stack: the last vector of a row is partly past OW.
-  alignas(64) float row[NV * L];
-  for (index_t i = 0; i < rows; ++i) {
-    for (int v = 0; v < NV; ++v) S::storeu(row + v * L, acc[i][v]);
-    std::memcpy(out + i * ldo, row, sizeof(float) * cols);
   }
 }
 
-using TileFn = void (*)(const float*, const float*, const std::int32_t*, index_t, float*, bool, float*, index_t, index_t,
-                        index_t);
+using TileFn = void (*)(const float*, const float*, const std::int32_t*, const index_t*, index_t, index_t, float*);
 
 constexpr int kNvMax = 8;
 template <class S>
@@ -178,7 +177,8 @@ void conv_sparse_direct(const ConvArgs& a) {
   // thread, C128@28 and C256@14 at 90%, median of 3): budgets of 0.5, 1.5, 3 and 6 L1 per copy-set and no chunks
   // at all all land within 713-909 and 528-651 us; half of L1 per copy was the fastest of them.
   const index_t l1 = std::max<std::int64_t>(cpu::cache_bytes(1), 32 << 10);
-  const index_t chunk_c = tiled ? std::max<index_t>(1, (l1 / 2) / (index_t(sizeof(float)) * (rt + s.R - 1) * LS)) : s.C;
+  const index_t chunk_c =
+      tiled ? std::max<index_t>(1, (l1 / 2) / (index_t(sizeof(float)) * copies * (rt + s.R - 1) * LS)) : s.C;
   const std::string key = "conv_direct/" + std::to_string(L) + "/" + std::to_string(Hp) + "x" + std::to_string(LS) + "/" +
                           std::to_string(s.R) + "x" + std::to_string(s.S) + "/" + std::to_string(chunk_c) + (shifted ? "/shifted" : tiled ? "/tiled" : "");
   if (a.wsp->prepared.key != key) {  // once per set of weights and geometry
@@ -250,19 +250,21 @@ void conv_sparse_direct(const ConvArgs& a) {
         for (index_t k = k0; k < k1; ++k) scalar_rows(s, xp, LS, pr, k, a.y + (n * s.K + k) * OH * OW);
       } else {
         static thread_local AlignedBuffer<float> parts;
-        parts.reserve_at_least(static_cast<std::size_t>(std::max<index_t>(1, (k1 - k0) * tile_floats)));
+        parts.reserve_at_least(static_cast<std::size_t>(std::max<index_t>(1, block_k * tile_floats)));
+        const index_t cs = pr.chunks + 1;
         for (index_t t = t0; t < t1; ++t) {
           const index_t oh0 = std::min<index_t>(t * rt, OH - rt);  // the last tile overlaps, never passes OH
           const float* x0 = xp + oh0 * LS;
-          for (index_t kb = k0; kb < k1; kb += block_k)
-          for (index_t j = 0; j < pr.chunks; ++j)
-            for (index_t k = kb; k < std::min(k1, kb + block_k); ++k) {
-              const index_t* cp = pr.cptr.data() + k * (pr.chunks + 1);
-              const bool first = j == 0, last = j == pr.chunks - 1;
-              if (!first && !last && cp[j] == cp[j + 1]) continue;  // nothing of this chunk: the partial waits
-              fn(x0, pr.val.data() + cp[j], pr.off.data() + cp[j], cp[j + 1] - cp[j], parts.data() + (k - k0) * tile_floats,
-                 first, last ? a.y + (n * s.K + k) * OH * OW + oh0 * OW : nullptr, OW, rt, OW);
-            }
+          for (index_t kb = k0; kb < k1; kb += block_k) {
+            const index_t nk = std::min(k1, kb + block_k) - kb;
+            std::memset(parts.data(), 0, sizeof(float) * nk * tile_floats);
+            for (index_t j = 0; j < pr.chunks; ++j)
+              fn(x0, pr.val.data(), pr.off.data(), pr.cptr.data() + kb * cs + j, cs, nk, parts.data());
+            for (index_t kk = 0; kk < nk; ++kk)  // finished: the tile's rows out (the last vector of a row is partial)
+              for (index_t i = 0; i < rt; ++i)
+                std::memcpy(a.y + ((n * s.K + kb + kk) * OH + oh0 + i) * OW, parts.data() + (kk * rt + i) * nv * L,
+                            sizeof(float) * OW);
+          }
         }
       }
     }

@@ -265,13 +265,25 @@ def what_pays(rows) -> list[dict]:
     for (fam, d, spars, name), s in sorted(best.items(), key=lambda kv: (kv[0][0], str(kv[0][1]), kv[0][2], kv[0][3])):
         r = s["row"]
         lib = library.get((fam, d, spars, name, r.params.get("pattern"), tmax))
+        setup_ms, payback = payback_calls(r, s["baseline"])
         out.append({"family": fam, "dims": d, "sparsity": spars, "name": name, "threads": tmax,
                     "best": f"{r.backend}/{r.variant} ({r.params.get('pattern', '')})",
                     "speedup": s["speedup"], "baseline": f"{s['baseline'].backend}",
                     "advice": f"{s['speedup']:.2f}x" if s["speedup"] >= 1 else "dense is faster",
                     "library": f"{lib.backend}/{lib.variant}" if lib else None,
-                    "vs_library": lib.time_ns / r.time_ns if lib else None})
+                    "vs_library": lib.time_ns / r.time_ns if lib else None,
+                    "setup_ms": setup_ms, "payback_calls": payback})
     return out
+
+
+def payback_calls(row, baseline) -> tuple[float | None, float | None]:
+    """A sparse kernel's one-off set-up (setup_ms: pattern analysis, tiling, packing) and the number of calls after
+    which what each call saves against the dense baseline has paid for it (None: no set-up recorded, or no saving)."""
+    setup = row.counter("setup_ms")
+    if not setup:
+        return None, None
+    saved_ms = (baseline.time_ns - row.time_ns) * 1e-6
+    return setup, (setup / saved_ms if saved_ms > 0 else None)
 
 
 def gpu_roofs(rows) -> dict:

@@ -29,6 +29,14 @@ def vs_library(p: dict) -> str:
     return f"{p['vs_library']:.2f}x ({p['library']})" if p.get("vs_library") else "-"
 
 
+def setup_text(p: dict) -> str:
+    """'1.5 ms (pays back after 12 calls)': the fastest pruned kernel's one-off set-up against what it saves per call."""
+    if not p.get("setup_ms"):
+        return "-"
+    after = f"pays back after {p['payback_calls']:.0f} calls" if p.get("payback_calls") else "never pays back"
+    return f"{p['setup_ms']:.2f} ms ({after})"
+
+
 def esc(x):
     return html.escape(str(x))
 
@@ -92,12 +100,12 @@ def build(ctx, rows, pngs, c):
             f"<tr><td>{esc(p['family'])} {esc('x'.join(map(str, p['dims'])))}{(' ' + esc(p['name'])) if p['name'] else ''}</td>"
             f"<td>{p['sparsity']:.2f}</td><td>{esc(p['best'])}</td><td>{esc(p['baseline'])}</td>"
             f"<td class='{'good' if p['speedup'] >= 1 else 'bad'}'>{esc(p['advice'])}</td>"
-            f"<td>{esc(vs_library(p))}</td></tr>" for p in pays)
+            f"<td>{esc(vs_library(p))}</td><td>{esc(setup_text(p))}</td></tr>" for p in pays)
         parts.append("<section><h2>What pays here</h2><p class='note'>Per layer and sparsity, at "
                      f"{pays[0]['threads']} threads: the fastest pruned kernel against the best dense kernel at the same "
                      "shape (speedup = dense time / sparse time), and against the library a user would pick instead "
                      "on the same weights and pattern (oneMKL's SpMM; oneDNN for a convolution).</p><table><tr><th>layer (M x N x K)</th><th>sparsity</th>"
-                     f"<th>fastest pruned kernel</th><th>best dense</th><th>speedup</th><th>vs library</th></tr>"
+                     f"<th>fastest pruned kernel</th><th>best dense</th><th>speedup</th><th>vs library</th><th>set-up</th></tr>"
                      f"{trs}</table></section>")
     be = analysis.break_evens(rows)
     if be:

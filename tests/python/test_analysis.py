@@ -153,3 +153,17 @@ def test_the_old_zen3_reference_shows_the_onednn_thread_bug():
     ctx, rows = load(Path(__file__).resolve().parents[2] / "results/reference/amd-epyc-zen3-2c-default.json")
     flagged = [f["name"] for f in analysis.above_roof(ctx, rows)]
     assert flagged and all(n.startswith("conv/onednn/direct/") and n.endswith("/threads:1") for n in flagged)
+
+
+def test_set_up_pays_back_after_the_calls_its_saving_covers():
+    from pbtools.results import Row
+    def cpu(name, t_us, **c):
+        fam, backend, variant, params = parse_name(name)
+        return Row(name, fam, backend, variant, params, times_ns=[t_us * 1e3], runs=[0],
+                   counters={k: [v] for k, v in c.items()}, dense_baseline=fam == "gemm")
+    rows = [cpu("gemm/openblas/M:768/N:512/K:3072/threads:2", 1000),
+            cpu("spmm/openmp/csr_rt4/M:768/N:512/K:3072/sparsity:0.90/pattern:random/threads:2", 400, setup_ms=1.5)]
+    w = analysis.what_pays(rows)[0]
+    assert w["setup_ms"] == 1.5 and w["payback_calls"] == pytest.approx(1.5 / 0.6)
+    from pbtools import report_html
+    assert report_html.setup_text(w) == "1.50 ms (pays back after 2 calls)"

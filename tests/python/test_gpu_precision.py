@@ -95,3 +95,4 @@ def test_the_report_shows_what_pays_per_precision_and_the_break_even():
     assert "What pays here (GPU)" in html and "dense is faster (cublas/lt bf16)" in html
     assert "Break-even sparsity per format and precision" in html and "cuda/csr_tiled random" in html
     assert "measured while NVML reported a slowdown" in html
+

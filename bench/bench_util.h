@@ -31,6 +31,8 @@ void add_context(const Config& c);
 std::string openblas_corename();
 // Restarts the process with OPENBLAS_CORETYPE set when OpenBLAS picked kernels below the CPU's ISA (context.cc).
 void match_openblas_to_cpu(char** argv);
+// PB_MAX_ISA (cpu.h): asks oneDNN and oneMKL to stay below the cap too (before either loads).
+void apply_isa_cap();
 
 // Registers one row with the settings every row shares: real time (threads and GPUs make CPU time meaningless),
 // the config's min_time and repetitions. Records the name for the progress count.

@@ -60,20 +60,34 @@ std::string openblas_corename() {
 // choice is made at load time, so only a fresh image can change it) and say so. A core type the user set is left
 // alone; the context records both (openblas_coretype, openblas_coretype_env) and, after a restart, what OpenBLAS had
 // chosen (openblas_coretype_set_by).
+void apply_isa_cap() {
+  // PB_MAX_ISA caps our dispatchers (cpu.h); the libraries get their own switches, set before they load, unless
+  // the environment already chose.
+  const std::string cap = cpu::isa_cap();
+  if (cap.empty()) return;
+  auto unset_or_empty = [](const char* k) { return !std::getenv(k) || !*std::getenv(k); };
+  if (unset_or_empty("ONEDNN_MAX_CPU_ISA")) setenv("ONEDNN_MAX_CPU_ISA", cap == "avx2" ? "AVX2" : "SSE41", 1);
+  if (unset_or_empty("MKL_ENABLE_INSTRUCTIONS")) setenv("MKL_ENABLE_INSTRUCTIONS", cap == "avx2" ? "AVX2" : "SSE4_2", 1);
+}
+
 void match_openblas_to_cpu(char** argv) {
 #ifdef PB_HAVE_OPENBLAS
-  if (std::getenv("OPENBLAS_CORETYPE") || std::getenv("PB_OPENBLAS_RESTARTED")) return;
+  if ((std::getenv("OPENBLAS_CORETYPE") && *std::getenv("OPENBLAS_CORETYPE")) || std::getenv("PB_OPENBLAS_RESTARTED")) return;
   const std::string core = openblas_get_corename();
   auto is = [&](std::initializer_list<const char*> names) {
     for (const char* n : names)
       if (core == n) return true;
     return false;
   };
+  // The level OpenBLAS runs against the level the CPU offers (or PB_MAX_ISA allows): below it, or above a cap.
+  const bool k512 = is({"SkylakeX", "Cooperlake", "SapphireRapids"}), k256 = is({"Haswell", "Zen"});
   const char* want = nullptr;
-  if (cpu::has_avx512f() && !is({"SkylakeX", "Cooperlake", "SapphireRapids"}))
+  if (cpu::has_avx512f() && !k512)
     want = "SkylakeX";
-  else if (!cpu::has_avx512f() && cpu::has_avx2_fma() && !is({"Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids"}))
+  else if (!cpu::has_avx512f() && cpu::has_avx2_fma() && (cpu::isa_cap() == "avx2" ? !k256 : !k256 && !k512))
     want = "Haswell";
+  else if (!cpu::has_avx2_fma() && !cpu::isa_cap().empty() && (k512 || k256))
+    want = "Prescott";
   if (!want) return;
   // Said in the context (openblas_coretype_set_by), not on stderr: a bad flag must still give exactly one line.
   setenv("OPENBLAS_CORETYPE", want, 1);
@@ -124,6 +138,7 @@ void add_context(const Config& c) {
     benchmark::AddCustomContext("precision_accepts", acc);
   }
   using benchmark::AddCustomContext;
+  AddCustomContext("isa_cap", cpu::isa_cap().empty() ? "none" : cpu::isa_cap());
   AddCustomContext("prunebench_version", PB_VERSION);
   AddCustomContext("git_sha", PB_GIT_SHA);
   AddCustomContext("git_commit_time", PB_GIT_COMMIT_TIME);

@@ -188,6 +188,8 @@ int usage_error(const std::string& msg) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (const std::string bad = pb::cpu::isa_cap_error(); !bad.empty()) return usage_error(bad);
+  pb::bench::apply_isa_cap();
   pb::bench::match_openblas_to_cpu(argv);
   std::string profile = "default", config_path, out_path, out_format = "json";
   bool list_kernels = false, serving = false;

@@ -99,9 +99,9 @@ struct Result {
   std::string out, err;
 };
 
-Result run(const std::string& args, const fs::path& dir) {
+Result run(const std::string& args, const fs::path& dir, const std::string& env = "") {
   const std::string o = (dir / "stdout").string(), e = (dir / "stderr").string();
-  const int rc = std::system((std::string(PB_BENCH_BINARY) + " " + args + " >" + o + " 2>" + e).c_str());
+  const int rc = std::system((env + " " + std::string(PB_BENCH_BINARY) + " " + args + " >" + o + " 2>" + e).c_str());
   auto slurp = [](const std::string& p) {
     std::ifstream f(p);
     return std::string(std::istreambuf_iterator<char>(f), {});
@@ -187,6 +187,35 @@ TEST_F(Binary, HelpAndListKernels) {
   Result l = run("--list-kernels", dir);
   EXPECT_EQ(l.status, 0);
   EXPECT_NE(l.out.find("openmp"), std::string::npos);
+}
+
+// PB_MAX_ISA=avx2 on any x86 machine with AVX2: our kernels, OpenBLAS, oneDNN and oneMKL all stay at AVX2, and the
+// context says so; a value that is no ISA is one line and exit 2.
+TEST_F(Binary, IsaCapHoldsEveryBackendAtTheCap) {
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) GTEST_SKIP() << "no AVX2 here";
+  std::ofstream(dir / "cap.json") << R"({"threads": [1], "min_time": 0.001, "gemm": [{"M": 64, "N": 64, "K": 64}],
+      "conv": [{"C": 8, "H": 8, "W": 8, "K": 8, "R": 3, "S": 3, "pad": 1}]})";
+  const fs::path out = dir / "cap_out.json";
+  Result r = run("--config=" + (dir / "cap.json").string() + " --out=" + out.string(), dir,
+                 "env -u OPENBLAS_CORETYPE -u ONEDNN_MAX_CPU_ISA -u MKL_ENABLE_INSTRUCTIONS PB_MAX_ISA=avx2");
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::ifstream f(out);
+  const json j = json::parse(f);
+  const json& c = j["context"];
+  EXPECT_EQ(c["isa_cap"], "avx2");
+  EXPECT_EQ(c["gemm_openmp_microkernel"].get<std::string>().rfind("avx2", 0), 0u) << c["gemm_openmp_microkernel"];
+  EXPECT_EQ(c["peak_openmp_isa"], "avx2");
+#ifdef PB_HAVE_OPENBLAS
+  EXPECT_TRUE(c["openblas_coretype"] == "Haswell" || c["openblas_coretype"] == "Zen") << c["openblas_coretype"];
+#endif
+  for (const auto& b : j["benchmarks"]) {
+    const std::string n = b["name"], label = b.value("label", "");
+    if (n.rfind("conv/onednn", 0) == 0 && !b.value("error_occurred", false))
+      EXPECT_EQ(label.find("avx512"), std::string::npos) << n << ": " << label;  // oneDNN's implementation name
+  }
+  Result bad = run("--list-kernels", dir, "PB_MAX_ISA=sse9");
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_EQ(std::count(bad.err.begin(), bad.err.end(), '\n'), 1) << bad.err;
 }
 
 }  // namespace

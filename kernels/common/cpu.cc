@@ -1,5 +1,6 @@
 #include "prunebench/cpu.h"
 
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -79,9 +80,23 @@ std::string microarchitecture(const std::string& vendor, int family, int model) 
 
 std::string microarchitecture() { return microarchitecture(vendor(), family(), model_number()); }
 
+std::string isa_cap() {
+  const char* v = std::getenv("PB_MAX_ISA");
+  const std::string cap = v ? v : "";
+  return cap == "avx2" || cap == "generic" ? cap : "";
+}
+
+std::string isa_cap_error() {
+  const char* v = std::getenv("PB_MAX_ISA");
+  if (!v || !*v) return {};
+  const std::string cap = v;
+  if (cap == "avx2" || cap == "generic" || cap == "avx512") return {};
+  return "PB_MAX_ISA='" + cap + "' is not one of avx512, avx2, generic";
+}
+
 bool has_avx2_fma() {
 #if defined(__x86_64__) || defined(__i386__)
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && isa_cap() != "generic";
 #else
   return false;
 #endif
@@ -89,7 +104,7 @@ bool has_avx2_fma() {
 
 bool has_avx512f() {
 #if defined(__x86_64__) || defined(__i386__)
-  return __builtin_cpu_supports("avx512f");
+  return __builtin_cpu_supports("avx512f") && isa_cap().empty();
 #else
   return false;
 #endif

@@ -227,7 +227,7 @@ def machine_id(ctx: dict) -> str:
 # Context keys that must agree for two runs to measure the same thing: the hardware, the build, the libraries.
 COMPARABLE_KEYS = ("cpu_model", "cpu_uarch", "isa", "cores", "l1d_bytes", "l2_bytes", "l3_bytes", "gpu_name",
                    "compiler", "cxx_flags", "build_type", "openblas_version", "openblas_coretype", "onednn_version",
-                   "eigen_version", "mkl_version")
+                   "eigen_version", "mkl_version", "isa_cap")
 
 
 def context_differences(base: dict, head: dict) -> list[str]:

@@ -13,8 +13,14 @@ int model_number();
 // for a part not in the table, "" when /proc/cpuinfo says nothing.
 std::string microarchitecture(const std::string& vendor, int family, int model);
 std::string microarchitecture();
-bool has_avx2_fma();          // runtime check (cpuid), independent of the compile flags
+// Runtime checks (cpuid), independent of the compile flags, lowered by PB_MAX_ISA: every dispatcher asks these, so
+// an AVX-512 machine can measure the AVX2 (or generic) code and libraries too.
+bool has_avx2_fma();
 bool has_avx512f();
+// PB_MAX_ISA: "avx2" or "generic" caps what our kernels use (prunebench also asks OpenBLAS, oneDNN and oneMKL to
+// stay below it); "" when unset. Anything else is an error the binary reports (isa_cap_error).
+std::string isa_cap();
+std::string isa_cap_error();  // empty when PB_MAX_ISA is unset or valid
 std::string isa();            // e.g. "avx512f avx2 fma" — the SIMD levels this CPU offers
 int cores();                  // logical CPUs available to this process
 std::int64_t cache_bytes(int level);  // from sysfs; 0 when unknown (level 1 = L1d)

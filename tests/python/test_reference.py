@@ -12,8 +12,8 @@ REF = Path(__file__).resolve().parents[2] / "results" / "reference"
 # Runs from before the trust fixes (oneDNN thread count, padding FLOPs): kept as history, and as the proof that
 # the roof check finds what was wrong with them (test_analysis.py).
 BEFORE_THE_FIXES = {"amd-epyc-zen3-2c-default.json"}
-CPU_REFS = sorted(p for p in REF.glob("*.json")  # benchmark runs only (not the fidelity tables)
-                  if "gpu" not in p.name and "fidelity" not in p.name and "history-study" not in p.name
+CPU_REFS = sorted(p for p in REF.glob("*.json")  # whole-profile runs only (not fidelity tables or studies)
+                  if "gpu" not in p.name and "fidelity" not in p.name and "-study" not in p.name
                   and p.name not in BEFORE_THE_FIXES)
 
 

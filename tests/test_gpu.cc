@@ -67,7 +67,8 @@ TEST(Gpu, LibrariesSayWhatTheyChose) {
   EXPECT_EQ(pb::gpu::make_gemm("tiled", M, N, K, A.data(), B.data())->chosen(), "");
   EXPECT_NE(pb::gpu::make_gemm("cublas_tf32", M, N, K, A.data(), B.data())->chosen().find("TF32"), std::string::npos);
   const std::string lt = pb::gpu::make_gemm("cublaslt_bf16", M, N, K, A.data(), B.data())->chosen();
-  EXPECT_NE(lt.find("cublasLt algo:"), std::string::npos) << lt;
+  EXPECT_EQ(lt.rfind("cublasLt bf16 ", 0), 0u) << lt;
+  EXPECT_NE(lt.find(" algo:"), std::string::npos) << lt;
   EXPECT_EQ(lt.find("algo:?"), std::string::npos) << lt;
   const pb::Csr csr = pb::csr_from_dense(A, M, K);
   EXPECT_NE(pb::gpu::make_spmm("cusparse_csr", csr, N, B.data())->chosen().find("cusparseSpMM"), std::string::npos);

@@ -175,9 +175,9 @@ void conv_sparse_direct(const ConvArgs& a) {
   const bool by_tiles = tiled && T > 1 && OH >= ntiles_t && (OH + ntiles_t - 1) / ntiles_t * nv >= acc_regs<S>() / 2;
   if (by_tiles) ntiles = ntiles_t;
   const int rt = tiled ? int((OH + ntiles - 1) / ntiles) : 0;
-  // Channels per chunk: the tile's input rows of one shifted copy of the chunk in half of L1. Measured (one
-  // thread, C128@28 and C256@14 at 90%, median of 3): budgets of 0.5, 1.5, 3 and 6 L1 per copy-set and no chunks
-  // at all all land within 713-909 and 528-651 us; half of L1 per copy was the fastest of them.
+  // Channels per chunk: the tile's input rows of the chunk (every copy) in half of L1. Sweeps of this budget (1/4
+  // to 1 L1) and of the filter block below (1/8 to 1/2 L1) at C64@56, C128@28 and C256@14, 90%, 2 threads, moved
+  // the times by less than the run-to-run spread (~15%); half and a quarter of L1 are kept.
   const index_t l1 = std::max<std::int64_t>(cpu::cache_bytes(1), 32 << 10);
   const index_t chunk_c =
       tiled ? std::max<index_t>(1, (l1 / 2) / (index_t(sizeof(float)) * copies * (rt + s.R - 1) * LS)) : s.C;
@@ -224,8 +224,7 @@ void conv_sparse_direct(const ConvArgs& a) {
   float* xp = padded_scratch(static_cast<std::size_t>(copies * s.C * Hp * LS + 2 * LS + L));
   const index_t tile_floats = index_t(rt) * nv * L;
   // Filters per pass over the chunks: their partial tiles in a quarter of L1, so that passing them through L1 does
-  // not evict the chunk's input rows the next filter reads (all of a thread's filters at once: 0.32 FMA per cycle
-  // at C128@28, 90%).
+  // not evict the chunk's input rows the next filter reads.
   const index_t block_k = std::max<index_t>(1, (l1 / 4) / (index_t(sizeof(float)) * std::max<index_t>(1, tile_floats)));
   for (index_t n = 0; n < s.N; ++n) {
     const float* xn = a.x + n * s.C * s.H * s.W;

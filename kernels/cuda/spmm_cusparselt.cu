@@ -81,6 +81,8 @@ class LtProblem {
   int live_ = 0;
 };
 
+// dense_from_csr (sparse.h) does this too, but lives in pb_kernels, which links before pb_cuda: an object of it
+// that nothing else pulls in would leave this symbol unresolved (as precision() did), so the four lines stay here.
 std::vector<float> dense_of(const Csr& W) {
   std::vector<float> w(static_cast<size_t>(W.rows * W.cols), 0.0f);
   for (index_t i = 0; i < W.rows; ++i)

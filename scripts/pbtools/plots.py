@@ -59,6 +59,17 @@ def _human(b: float) -> str:
     return f"{b:g}B"
 
 
+def _roofline_axes(ax, title: str) -> None:
+    """Log-log axes, labels, legend and grid shared by the CPU and GPU rooflines."""
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("arithmetic intensity (useful FLOP / compulsory byte)")
+    ax.set_ylabel("useful FLOP/s")
+    ax.set_title(title)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.grid(True, which="both", alpha=0.2)
+
+
 def roofline(runs, out: Path):
     # CPU rows only: GPU rows have their own roofs (roofline_gpu), and a CPU roof would misjudge them.
     pts = [(i, lab, r) for i, (lab, ctx, rows) in enumerate(runs) for r in rows
@@ -97,13 +108,7 @@ def roofline(runs, out: Path):
                    marker="^" if sparse else RUN_MARKERS[i % len(RUN_MARKERS)], alpha=0.75,
                    label=None if key in seen else f"{r.backend} {'sparse' if sparse else 'dense'}")
         seen.add(key)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("arithmetic intensity (useful FLOP / compulsory byte)")
-    ax.set_ylabel("useful FLOP/s")
-    ax.set_title("Roofline: measured compute and bandwidth roofs, every kernel row")
-    ax.legend(fontsize=7, loc="lower right")
-    ax.grid(True, which="both", alpha=0.2)
+    _roofline_axes(ax, "Roofline: measured compute and bandwidth roofs, every kernel row")
     return _save(fig, out, "roofline.png")
 
 
@@ -309,13 +314,7 @@ def roofline_gpu(runs, out: Path):
                    marker="^" if sparse else RUN_MARKERS[i % len(RUN_MARKERS)],
                    label=None if (d, sparse) in seen else f"{d} {'sparse' if sparse else 'dense'}")
         seen.add((d, sparse))
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("arithmetic intensity (useful FLOP / compulsory byte)")
-    ax.set_ylabel("useful FLOP/s")
-    ax.set_title("GPU roofline: a compute roof per precision (best dense GEMM) and HBM")
-    ax.legend(fontsize=7, loc="lower right")
-    ax.grid(True, which="both", alpha=0.2)
+    _roofline_axes(ax, "GPU roofline: a compute roof per precision (best dense GEMM) and HBM")
     return _save(fig, out, "roofline_gpu.png")
 
 

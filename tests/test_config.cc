@@ -210,8 +210,9 @@ TEST_F(Binary, IsaCapHoldsEveryBackendAtTheCap) {
 #endif
   for (const auto& b : j["benchmarks"]) {
     const std::string n = b["name"], label = b.value("label", "");
-    if (n.rfind("conv/onednn", 0) == 0 && !b.value("error_occurred", false))
+    if (n.rfind("conv/onednn", 0) == 0 && !b.value("error_occurred", false)) {
       EXPECT_EQ(label.find("avx512"), std::string::npos) << n << ": " << label;  // oneDNN's implementation name
+    }
   }
   Result bad = run("--list-kernels", dir, "PB_MAX_ISA=sse9");
   EXPECT_EQ(bad.status, 2);

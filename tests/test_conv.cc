@@ -115,6 +115,48 @@ TEST(Conv, SparseDirectEveryIsaMatchesTheOracle) {
   }
 }
 
+TEST(Conv, DenseDirectEveryIsaMatchesTheOracle) {
+  for (const auto& [isa, fn] : pb::conv_dense_direct_isa_variants()) {
+    pb::Kernel<pb::ConvFn> k{{"conv", "openmp", "direct_" + isa, {"dense"}, nullptr, nullptr}, fn};
+    for (const auto& s : kShapes)
+      for (int threads : {1, 3}) check(k, s, 0.0, threads);
+    // Register tiles of every width (OW = 1 .. 30 covers full and partial tiles of 14 and 6), K across the
+    // filter-block edge (31, 32, 33, 65), stride 2 with odd sizes, padding 2.
+    for (index_t ow : {1, 5, 6, 7, 13, 14, 15, 29, 30})
+      check(k, {1, 3, 4, ow, 33, 3, 3, 1, 1}, 0.0, 2);
+    for (index_t kk : {31, 32, 65}) check(k, {1, 5, 9, 11, kk, 3, 3, 2, 1}, 0.0, 2);
+    check(k, {2, 7, 13, 17, 18, 5, 5, 1, 2}, 0.0, 3);
+    // 1x1: rows of whole vectors read in place (96 pixels), ragged rows copied (49), channels in several L2
+    // chunks (C200 at 56x56), threads splitting the filters (K over HW), K past a multiple of the filter block.
+    check(k, {1, 5, 8, 12, 9, 1, 1, 1, 0}, 0.0, 2);
+    check(k, {1, 7, 7, 7, 19, 1, 1, 1, 0}, 0.0, 1);
+    check(k, {1, 200, 56, 56, 13, 1, 1, 1, 0}, 0.0, 2);
+    check(k, {2, 20, 3, 3, 40, 1, 1, 1, 0}, 0.0, 3);
+  }
+}
+
+// The packed filters live in the weights' cache slot: new weights with the slot reset are packed again, and a call
+// without a slot packs into scratch.
+TEST(Conv, DenseDirectRepacksNewWeights) {
+  const ConvShape s{1, 6, 9, 9, 20, 3, 3, 1, 1};
+  const index_t CRS = s.C * s.R * s.S, out = s.K * s.OH() * s.OW();
+  std::vector<float> x(static_cast<std::size_t>(s.C * s.H * s.W)), w(static_cast<std::size_t>(s.K * CRS));
+  std::vector<float> y(static_cast<std::size_t>(out));
+  std::vector<double> ref(static_cast<std::size_t>(out));
+  pb::fill_random(x, 1);
+  pb::SparseWeights sw;
+  for (std::uint64_t seed : {2, 3}) {
+    pb::fill_random(w, seed);  // the same address, new values
+    sw.prepared = pb::PreparedForm{};
+    for (const pb::SparseWeights* slot : std::initializer_list<const pb::SparseWeights*>{&sw, nullptr}) {
+      pb::conv_openmp_direct({s, x.data(), w.data(), slot, y.data(), 2, true});
+      pb::ref::conv(s, x.data(), w.data(), 0, s.K, ref.data());
+      EXPECT_LE(pb::ref::max_rel_err(y.data(), out, ref.data(), 1, out), pb::ref::dot_tolerance(CRS)) << seed;
+    }
+    EXPECT_FALSE(sw.prepared.key.empty());
+  }
+}
+
 }  // namespace
 
 TEST(Conv, UsefulFlopsLeaveOutThePaddingTaps) {

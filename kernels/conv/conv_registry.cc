@@ -22,6 +22,7 @@ const std::vector<Kernel<ConvFn>>& conv_kernels() {
       {{"conv", "eigen", "im2col", {"dense"}, always, pattern_is_dense, true}, conv_eigen_im2col},
       // The structured rows run our dense kernel and oneDNN's on the smaller layer (variant: the pattern).
       {{"conv", "openmp", "im2col", {"dense"}, always, dense_or_structured, true}, conv_openmp},
+      {{"conv", "openmp", "direct", {"dense"}, always, dense_or_structured, true}, conv_openmp_direct},
       {{"conv", "onednn", "direct", {"dense"}, onednn_status, dense_or_structured, true, true}, conv_onednn},
       {{"conv", "openmp", "sparse_direct", {"csr"}, always, pattern_fits_csr}, conv_openmp_sparse_direct},
       {{"conv", "openmp", "sparse_im2col", {"csr"}, always, pattern_fits_csr}, conv_openmp_sparse_im2col},

@@ -32,7 +32,9 @@ struct ConvArgs {
   ConvShape s;
   const float* x = nullptr;  // N x C x H x W
   const float* w = nullptr;  // K x C x R x S (dense kernels)
-  const SparseWeights* wsp = nullptr;  // pruned filters, K x (C*R*S), in the format the kernel names (sparse kernels)
+  // Pruned filters, K x (C*R*S), in the format the kernel names (sparse kernels). Dense kernels may keep their own
+  // packing of w in its `prepared` slot, whose owner resets it when the weights change.
+  const SparseWeights* wsp = nullptr;
   float* y = nullptr;        // N x K x OH x OW
   int threads = 1;
   // false inside a timing loop: a library that keeps activations in its own layout (oneDNN) may skip converting
@@ -44,6 +46,10 @@ using ConvFn = void (*)(const ConvArgs&);
 void conv_naive(const ConvArgs& a);          // direct seven-loop
 void conv_eigen_im2col(const ConvArgs& a);   // im2col + Eigen GEMM
 void conv_openmp(const ConvArgs& a);         // 1x1/stride 1/pad 0 as one GEMM; otherwise im2col + our GEMM
+// Dense filters without im2col: register tiles of output channels x outputs of a row over a padded input copy
+// (conv_dense_direct_impl.h); 1x1 layers and strides above 2 go to conv_openmp. Every ISA instance for the tests.
+void conv_openmp_direct(const ConvArgs& a);
+std::vector<std::pair<std::string, ConvFn>> conv_dense_direct_isa_variants();
 void conv_onednn(const ConvArgs& a);         // oneDNN's own choice of algorithm and layouts
 // The implementation oneDNN chose for this problem and thread count (its impl_info_str, e.g. "brg:avx512_core");
 // runs the convolution once to get it. Empty without oneDNN.

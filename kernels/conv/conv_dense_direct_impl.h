@@ -1,0 +1,306 @@
+// Dense direct convolution with output register tiles vectorised over output channels, for one SIMD width
+// (instantiated per ISA in conv_dense_direct_<isa>.cc). No im2col is built: a tile is KV vectors of output
+// channels (KV x L filters) by P consecutive outputs of one row, KV x P accumulators. Per filter tap (c, r, s):
+// KV vector loads of the packed filters, P broadcasts of input values read straight from a padded copy of the
+// input, KV x P FMAs. Loads per FMA: (KV + P) / (KV x P), 0.57 for AVX-512's 2 x 14 (an im2col GEMM reads its
+// unfolded input, 9x the input for 3x3, from L2 or beyond). This is the layout oneDNN's kernels use (channels in
+// the vector); the difference is that our activations stay NCHW, so each tile's outputs are transposed on the way
+// out (KV x L x P scalar stores against KV x P x C x R x S FMAs: 3% for C64 3x3, which is why 1x1 layers, whose
+// reduction is only C long, have their own path below).
+//
+// The filters are packed once per set of weights (as oneDNN reorders its weights once; the row's setup_ms), the
+// padded input is copied on every call (inside the timing).
+#pragma once
+#include <omp.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "prunebench/conv.h"
+#include "prunebench/cpu.h"
+#include "prunebench/types.h"
+
+namespace pb::detail {
+
+namespace conv_dense {
+
+// One tile: KV x L filters (from w, packed [c][r][s][KV x L]) by P outputs of one row, whose first input is x
+// (channel 0, filter row 0 of the padded input). Writes the outputs of filters [0, kvalid) to y (filter k at
+// y + k * ystride).
+template <class S, int KV, int P, int STR>
+void tile(const float* x, const float* w, index_t C, index_t R, index_t FS, index_t plane, index_t Wp, float* y,
+          index_t ystride, index_t kvalid) {
+  using V = typename S::V;
+  constexpr int L = S::L;
+  V acc[KV][P];
+#pragma GCC unroll 32
+  for (int v = 0; v < KV; ++v)
+#pragma GCC unroll 32
+    for (int p = 0; p < P; ++p) acc[v][p] = S::zero();
+  for (index_t c = 0; c < C; ++c)
+    for (index_t r = 0; r < R; ++r) {
+      const float* xr = x + c * plane + r * Wp;
+      for (index_t q = 0; q < FS; ++q, w += KV * L) {
+        // Without this the compiler carries the overlapping input values of tap q into tap q + 1 as scalars
+        // and spills them and an accumulator to the stack; a reload from L1 is cheaper.
+        asm volatile("" ::: "memory");
+        V wv[KV];
+#pragma GCC unroll 8
+        for (int v = 0; v < KV; ++v) wv[v] = S::load(w + v * L);
+#pragma GCC unroll 32
+        for (int p = 0; p < P; ++p) {
+          const V xb = S::broadcast(xr + q + p * STR);
+#pragma GCC unroll 8
+          for (int v = 0; v < KV; ++v) acc[v][p] = S::fmadd(wv[v], xb, acc[v][p]);
+        }
+      }
+    }
+  // Channels are in the vector, NCHW wants outputs in a row: out through a small transposing buffer.
+  alignas(64) float t[P][KV * L];
+#pragma GCC unroll 32
+  for (int p = 0; p < P; ++p)
+#pragma GCC unroll 8
+    for (int v = 0; v < KV; ++v) S::storeu(t[p] + v * L, acc[v][p]);
+  for (index_t k = 0; k < kvalid; ++k)
+#pragma GCC unroll 32
+    for (int p = 0; p < P; ++p) y[k * ystride + p] = t[p][k];
+}
+
+using TileFn = void (*)(const float*, const float*, index_t, index_t, index_t, index_t, index_t, float*, index_t,
+                        index_t);
+
+// tiles[P - 1]: the instance for P outputs, P = 1 .. PM (the last tile of a row is narrower).
+template <class S, int KV, int STR, int... Ps>
+constexpr std::array<TileFn, sizeof...(Ps)> tile_table(std::integer_sequence<int, Ps...>) {
+  return {tile<S, KV, Ps + 1, STR>...};
+}
+
+// The filters in blocks of `block`, tap-major, zero-padded past K: made once per set of weights and kept in the
+// weights' cache slot (SparseWeights::prepared, which the benchmark and the tests pass with dense filters too, and
+// reset when the weights change); without a slot, packed on every call into scratch.
+struct Packed {
+  AlignedBuffer<float> data;
+};
+
+inline void pack(const ConvShape& s, const float* w, int block, float* d) {
+  const index_t CRS = s.C * s.R * s.S, nkb = (s.K + block - 1) / block;
+  for (index_t kb = 0; kb < nkb; ++kb)
+    for (index_t t = 0; t < CRS; ++t)
+      for (index_t j = 0; j < block; ++j) {
+        const index_t k = kb * block + j;
+        *d++ = k < s.K ? w[k * CRS + t] : 0.0f;
+      }
+}
+
+// The filters in a kernel's own packing, made by fill(dst) into n floats: once per set of weights where there is a
+// cache slot (its key names the packing and the shape), else on every call into scratch.
+template <class Fill>
+const float* packed(const ConvArgs& a, const std::string& name, std::size_t n, Fill&& fill) {
+  if (!a.wsp) {
+    static thread_local AlignedBuffer<float> scratch;
+    scratch.reserve_at_least(n);
+    fill(scratch.data());
+    return scratch.data();
+  }
+  const ConvShape& s = a.s;
+  const std::string key = name + "/" + std::to_string(s.K) + "x" + std::to_string(s.C) + "x" + std::to_string(s.R) +
+                          "x" + std::to_string(s.S);
+  PreparedForm& slot = a.wsp->prepared;
+  if (slot.key != key) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto p = std::make_shared<Packed>();
+    p->data.resize(n);
+    fill(p->data.data());
+    slot.handle = p;
+    slot.key = key;
+    slot.setup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  return static_cast<const Packed*>(slot.handle.get())->data.data();
+}
+
+inline float* padded_input(std::size_t n) {
+  static AlignedBuffer<float> buf;  // written by every thread of the parallel region, so not thread_local
+  buf.reserve_at_least(n);
+  return buf.data();
+}
+
+
+// ---- 1x1 layers (stride 1, no padding): y = W x with W the K x C filters and x the C x HW input, a GEMM whose
+// right-hand side is the input as it lies. Pixels go in the vector here (the outputs of one filter are a row of
+// y, so no transpose), MR filters are broadcast (the filters packed once, MR at a time, channel-major): per
+// channel NV vector loads of x and MR broadcasts feed MR x NV FMAs, as in a GEMM micro-kernel. Unlike our GEMM
+// (which packs B, then each A block, per call) the input is only copied where its rows are not whole vectors.
+template <class S, int MR, int NV>
+void pw_tile(const float* a, const float* b, index_t ldb, index_t kc, float* y, index_t ldy, index_t mr, index_t nr,
+             bool first) {
+  using V = typename S::V;
+  constexpr int L = S::L, NR = NV * L;
+  V acc[MR][NV];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[i][v] = S::zero();
+  for (index_t c = 0; c < kc; ++c, a += MR, b += ldb) {
+    V bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) bv[v] = S::loadu(b + v * L);
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i) {
+      const V w = S::broadcast(a + i);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] = S::fmadd(w, bv[v], acc[i][v]);
+    }
+  }
+  if (mr == MR && nr == NR) {
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        float* o = y + i * ldy + v * L;
+        S::storeu(o, first ? acc[i][v] : S::add(S::loadu(o), acc[i][v]));
+      }
+    return;
+  }
+  alignas(64) float t[MR][NR];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) S::storeu(t[i] + v * L, acc[i][v]);
+  for (index_t i = 0; i < mr; ++i)
+    for (index_t j = 0; j < nr; ++j) y[i * ldy + j] = first ? t[i][j] : y[i * ldy + j] + t[i][j];
+}
+
+// The filters for the 1x1 path: panels of MR filters, channel-major inside a panel (Ap[panel][c][i]), zero past K.
+inline void pack_pointwise(const ConvShape& s, const float* w, int mr, float* d) {
+  for (index_t k0 = 0; k0 < s.K; k0 += mr)
+    for (index_t c = 0; c < s.C; ++c)
+      for (index_t i = 0; i < mr; ++i) *d++ = k0 + i < s.K ? w[(k0 + i) * s.C + c] : 0.0f;
+}
+
+// The ragged last panel: the instance with nv vectors (1 <= nv <= NV).
+template <class S, int MR, int NV>
+void ragged_tile(int nv, const float* a, const float* b, index_t ldb, index_t kc, float* y, index_t ldy, index_t mr,
+                 index_t nr, bool first) {
+  if constexpr (NV > 1)
+    if (nv < NV) return ragged_tile<S, MR, NV - 1>(nv, a, b, ldb, kc, y, ldy, mr, nr, first);
+  pw_tile<S, MR, NV>(a, b, ldb, kc, y, ldy, mr, nr, first);
+}
+
+template <class S, int MR, int NV>
+void pointwise(const ConvArgs& a) {
+  constexpr int L = S::L, NR = NV * L;
+  const ConvShape& s = a.s;
+  const index_t HW = s.H * s.W, kblocks = (s.K + MR - 1) / MR, panels = (HW + NR - 1) / NR;
+  const float* wp = packed(a, "pointwise/" + std::to_string(MR), static_cast<std::size_t>(kblocks * MR * s.C),
+                           [&](float* d) { pack_pointwise(s, a.w, MR, d); });
+  const index_t T = std::max(1, a.threads);
+  // Each thread streams the larger operand once and reads the smaller from cache: where the filters outweigh the
+  // input (late ResNet layers: C2048 K512 at 7x7, 4 MB against 0.4 MB) threads split the filters, otherwise the
+  // pixels. Channels go in chunks whose slice of the input (a thread's pixels) fits in half of L2, so every
+  // filter block passes over it from L2 while its own MR x kc weights stay in L1.
+  const bool by_filters = s.K * s.C > s.C * HW && kblocks >= T;
+  const index_t l2 = std::max<std::int64_t>(cpu::cache_bytes(2), 256 << 10);
+  const index_t px = by_filters ? HW : (panels + T - 1) / T * NR;
+  const index_t kc = std::clamp<index_t>(l2 / 2 / (index_t(sizeof(float)) * std::max<index_t>(px, 1)), 16, s.C);
+  for (index_t n = 0; n < s.N; ++n) {
+    const float* x = a.x + n * s.C * HW;
+    float* y = a.y + n * s.K * HW;
+#pragma omp parallel num_threads(a.threads)
+    {
+      const index_t t = omp_get_thread_num();
+      const index_t kb0 = by_filters ? kblocks * t / T : 0, kb1 = by_filters ? kblocks * (t + 1) / T : kblocks;
+      const index_t p0 = by_filters ? 0 : panels * t / T, p1 = by_filters ? panels : panels * (t + 1) / T;
+      // Where rows of x are not whole vectors (HW = 196, 49: three loads in four would straddle two cache lines)
+      // or the last panel is ragged (a full-width load would read past x), the thread's pixels of each chunk are
+      // first copied into aligned, zero-padded rows; the ragged panel then runs the instance with as few vectors
+      // as hold it (a full-width tile would waste up to NV - 1 vectors of FMAs).
+      const index_t rem = HW % NR, nvr = (rem + L - 1) / L;
+      const bool ragged = rem != 0 && p0 < p1 && p1 == panels, copy = p0 < p1 && (HW % L != 0 || ragged);
+      const index_t j0 = p0 * NR, jn = std::min(HW, p1 * NR) - j0, ldc = (jn + L - 1) / L * L;
+      static thread_local AlignedBuffer<float> buf;
+      if (copy) buf.reserve_at_least(static_cast<std::size_t>(kc * ldc));
+      for (index_t c0 = 0; c0 < s.C; c0 += kc) {
+        const index_t cn = std::min(kc, s.C - c0);
+        if (copy)
+          for (index_t c = 0; c < cn; ++c) {
+            float* d = buf.data() + c * ldc;
+            std::memcpy(d, x + (c0 + c) * HW + j0, sizeof(float) * jn);
+            std::memset(d + jn, 0, sizeof(float) * (ldc - jn));
+          }
+        const float* b = copy ? buf.data() : x + c0 * HW + j0;
+        const index_t ldb = copy ? ldc : HW;
+        for (index_t kb = kb0; kb < kb1; ++kb) {
+          const float* ak = wp + (kb * s.C + c0) * MR;
+          const index_t mr = std::min<index_t>(MR, s.K - kb * MR);
+          float* yk = y + kb * MR * HW + j0;
+          const index_t full = ragged ? p1 - p0 - 1 : p1 - p0;
+          for (index_t p = 0; p < full; ++p)
+            pw_tile<S, MR, NV>(ak, b + p * NR, ldb, cn, yk + p * NR, HW, mr, NR, c0 == 0);
+          if (ragged) ragged_tile<S, MR, NV>(int(nvr), ak, b + full * NR, ldb, cn, yk + full * NR, HW, mr, rem, c0 == 0);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace conv_dense
+
+// KV vectors of filters by PM outputs: 2 x 14 on AVX-512 (28 of 32 registers, the input broadcast folded into
+// the FMA), 2 x 6 on the 16-register ISAs (12, plus the filter vectors and a broadcast). 1x1 layers: MR filters by
+// three vectors of pixels, 8 x 3 and 4 x 3 (filter counts are multiples of 8 in practice).
+template <class S, int KV = 2, int PM = (S::L == 16 ? 14 : 6), int MR = (S::L == 16 ? 8 : 4)>
+void conv_dense_direct(const ConvArgs& a) {
+  using namespace conv_dense;
+  constexpr int L = S::L, KB = KV * L;
+  const ConvShape& s = a.s;
+  if (s.N == 0) return;
+  if (s.R == 1 && s.S == 1 && s.stride == 1 && s.pad == 0) return pointwise<S, MR, 3>(a);
+  if (s.stride != 1 && s.stride != 2) return conv_openmp(a);  // stride 1 and 2 have instances
+  const index_t OH = s.OH(), OW = s.OW(), Hp = s.H + 2 * s.pad, Wp = s.W + 2 * s.pad, plane = Hp * Wp;
+  const index_t nkb = (s.K + KB - 1) / KB, CRS = s.C * s.R * s.S;
+  if (OH <= 0 || OW <= 0) return;
+  const float* wp = packed(a, "direct/" + std::to_string(KB), static_cast<std::size_t>(nkb * CRS * KB),
+                           [&](float* d) { pack(s, a.w, KB, d); });
+  static constexpr auto tiles1 = tile_table<S, KV, 1>(std::make_integer_sequence<int, PM>{});
+  static constexpr auto tiles2 = tile_table<S, KV, 2>(std::make_integer_sequence<int, PM>{});
+  const auto& tiles = s.stride == 1 ? tiles1 : tiles2;
+  float* xp = padded_input(static_cast<std::size_t>(s.C * plane));
+  for (index_t n = 0; n < s.N; ++n) {
+    const float* x = a.x + n * s.C * s.H * s.W;
+    float* y = a.y + n * s.K * OH * OW;
+#pragma omp parallel num_threads(a.threads)
+    {
+#pragma omp for schedule(static)
+      for (index_t c = 0; c < s.C; ++c) {
+        float* d = xp + c * plane;
+        std::memset(d, 0, sizeof(float) * s.pad * Wp);
+        for (index_t h = 0; h < s.H; ++h) {
+          float* row = d + (h + s.pad) * Wp;
+          std::memset(row, 0, sizeof(float) * s.pad);
+          std::memcpy(row + s.pad, x + (c * s.H + h) * s.W, sizeof(float) * s.W);
+          std::memset(row + s.pad + s.W, 0, sizeof(float) * s.pad);
+        }
+        std::memset(d + (s.H + s.pad) * Wp, 0, sizeof(float) * s.pad * Wp);
+      }
+      // Work items: (filter block, output row); a thread's consecutive items share their filter block.
+#pragma omp for schedule(static)
+      for (index_t it = 0; it < nkb * OH; ++it) {
+        const index_t kb = it / OH, oh = it % OH;
+        const index_t kvalid = std::min<index_t>(KB, s.K - kb * KB);
+        const float* wk = wp + kb * CRS * KB;
+        for (index_t ow = 0; ow < OW; ow += PM) {
+          const index_t P = std::min<index_t>(PM, OW - ow);
+          tiles[P - 1](xp + oh * s.stride * Wp + ow * s.stride, wk, s.C, s.R, s.S, plane, Wp,
+                       y + (kb * KB) * OH * OW + oh * OW + ow, OH * OW, kvalid);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace pb::detail

@@ -126,9 +126,11 @@ TEST(Conv, DenseDirectEveryIsaMatchesTheOracle) {
       check(k, {1, 3, 4, ow, 33, 3, 3, 1, 1}, 0.0, 2);
     for (index_t kk : {31, 32, 65}) check(k, {1, 5, 9, 11, kk, 3, 3, 2, 1}, 0.0, 2);
     check(k, {2, 7, 13, 17, 18, 5, 5, 1, 2}, 0.0, 3);
-    // 1x1: rows of whole vectors read in place (96 pixels), ragged rows copied (49), channels in several L2
+    // 1x1: rows of whole vectors read in place (96 pixels; 64: a ragged last panel of whole vectors, read in
+    // place too), ragged rows copied (49), channels in several L2
     // chunks (C200 at 56x56), threads splitting the filters (K over HW), K past a multiple of the filter block.
     check(k, {1, 5, 8, 12, 9, 1, 1, 1, 0}, 0.0, 2);
+    check(k, {1, 5, 8, 8, 9, 1, 1, 1, 0}, 0.0, 2);
     check(k, {1, 7, 7, 7, 19, 1, 1, 1, 0}, 0.0, 1);
     check(k, {1, 200, 56, 56, 13, 1, 1, 1, 0}, 0.0, 2);
     check(k, {2, 20, 3, 3, 40, 1, 1, 1, 0}, 0.0, 3);

@@ -199,14 +199,16 @@ void pointwise(const ConvArgs& a) {
   const float* wp = packed(a, "pointwise/" + std::to_string(MR), static_cast<std::size_t>(kblocks * MR * s.C),
                            [&](float* d) { pack_pointwise(s, a.w, MR, d); });
   const index_t T = std::max(1, a.threads);
-  // Each thread streams the larger operand once and reads the smaller from cache: where the filters outweigh the
-  // input (late ResNet layers: C2048 K512 at 7x7, 4 MB against 0.4 MB) threads split the filters, otherwise the
-  // pixels. Channels go in chunks whose slice of the input (a thread's pixels) fits in half of L2, so every
-  // filter block passes over it from L2 while its own MR x kc weights stay in L1.
+  // Each thread streams the larger operand once and reads the smaller from cache. Where the filters outweigh the
+  // input (late ResNet layers: C2048 K512 at 7x7, 4 MB against 0.4 MB) threads split the filters; channels go in
+  // chunks whose slice of the input fits in half of L2, and each filter block, its MR x kc weights in L1, passes
+  // over the whole slice. Otherwise threads split the pixels; chunks are sized so that one panel of pixels (kc x NR)
+  // fits in half of L1, and every filter block passes over that panel before the next one is read.
   const bool by_filters = s.K * s.C > s.C * HW && kblocks >= T;
+  const index_t l1 = std::max<std::int64_t>(cpu::cache_bytes(1), 32 << 10);
   const index_t l2 = std::max<std::int64_t>(cpu::cache_bytes(2), 256 << 10);
-  const index_t px = by_filters ? HW : (panels + T - 1) / T * NR;
-  const index_t kc = std::clamp<index_t>(l2 / 2 / (index_t(sizeof(float)) * std::max<index_t>(px, 1)), 16, s.C);
+  const index_t slice = index_t(sizeof(float)) * (by_filters ? HW : NR);
+  const index_t kc = std::clamp<index_t>((by_filters ? l2 : l1) / 2 / slice, 16, s.C);
   for (index_t n = 0; n < s.N; ++n) {
     const float* x = a.x + n * s.C * HW;
     float* y = a.y + n * s.K * HW;
@@ -215,12 +217,12 @@ void pointwise(const ConvArgs& a) {
       const index_t t = omp_get_thread_num();
       const index_t kb0 = by_filters ? kblocks * t / T : 0, kb1 = by_filters ? kblocks * (t + 1) / T : kblocks;
       const index_t p0 = by_filters ? 0 : panels * t / T, p1 = by_filters ? panels : panels * (t + 1) / T;
-      // Where rows of x are not whole vectors (HW = 196, 49: three loads in four would straddle two cache lines)
-      // or the last panel is ragged (a full-width load would read past x), the thread's pixels of each chunk are
-      // first copied into aligned, zero-padded rows; the ragged panel then runs the instance with as few vectors
-      // as hold it (a full-width tile would waste up to NV - 1 vectors of FMAs).
+      // Where rows of x are not whole vectors (HW = 196, 49: three loads in four would straddle two cache lines,
+      // and the last vector would read past x), the thread's pixels of each chunk are first copied into aligned,
+      // zero-padded rows. A ragged last panel runs the instance with as few vectors as hold it (a full-width tile
+      // would waste up to NV - 1 vectors of FMAs).
       const index_t rem = HW % NR, nvr = (rem + L - 1) / L;
-      const bool ragged = rem != 0 && p0 < p1 && p1 == panels, copy = p0 < p1 && (HW % L != 0 || ragged);
+      const bool ragged = rem != 0 && p0 < p1 && p1 == panels, copy = p0 < p1 && HW % L != 0;
       const index_t j0 = p0 * NR, jn = std::min(HW, p1 * NR) - j0, ldc = (jn + L - 1) / L * L;
       static thread_local AlignedBuffer<float> buf;
       if (copy) buf.reserve_at_least(static_cast<std::size_t>(kc * ldc));
@@ -234,14 +236,22 @@ void pointwise(const ConvArgs& a) {
           }
         const float* b = copy ? buf.data() : x + c0 * HW + j0;
         const index_t ldb = copy ? ldc : HW;
-        for (index_t kb = kb0; kb < kb1; ++kb) {
+        const index_t full = ragged ? p1 - p0 - 1 : p1 - p0;
+        auto tile = [&](index_t kb, index_t p) {
           const float* ak = wp + (kb * s.C + c0) * MR;
           const index_t mr = std::min<index_t>(MR, s.K - kb * MR);
-          float* yk = y + kb * MR * HW + j0;
-          const index_t full = ragged ? p1 - p0 - 1 : p1 - p0;
-          for (index_t p = 0; p < full; ++p)
-            pw_tile<S, MR, NV>(ak, b + p * NR, ldb, cn, yk + p * NR, HW, mr, NR, c0 == 0);
-          if (ragged) ragged_tile<S, MR, NV>(int(nvr), ak, b + full * NR, ldb, cn, yk + full * NR, HW, mr, rem, c0 == 0);
+          float* yk = y + kb * MR * HW + j0 + p * NR;
+          if (p < full)
+            pw_tile<S, MR, NV>(ak, b + p * NR, ldb, cn, yk, HW, mr, NR, c0 == 0);
+          else
+            ragged_tile<S, MR, NV>(int(nvr), ak, b + p * NR, ldb, cn, yk, HW, mr, rem, c0 == 0);
+        };
+        if (by_filters) {
+          for (index_t kb = kb0; kb < kb1; ++kb)
+            for (index_t p = 0; p < p1 - p0; ++p) tile(kb, p);
+        } else {
+          for (index_t p = 0; p < p1 - p0; ++p)
+            for (index_t kb = kb0; kb < kb1; ++kb) tile(kb, p);
         }
       }
     }

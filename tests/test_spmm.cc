@@ -80,6 +80,21 @@ TEST(Spmm, EveryKernelMatchesTheOracle) {
   }
 }
 
+// Where each B row feeds many non-zeros and a K panel at full width is past half of L2 (here 4100 x 600 floats, 9.8
+// MB, in three panels; 48 non-zeros per B row), our kernels copy each panel's column slice into a contiguous
+// buffer first (pack_pays in spmm_openmp_impl.h): the copies' edges (B's leading dimension, ragged column tiles,
+// the last short panel) and the alternating buffers with 1 and 3 threads.
+TEST(Spmm, PackedColumnSlices) {
+  for (const std::string pattern : {"random", "2:4"}) {
+    const Problem p = make(96, 4100, pattern, 0.5);
+    for (const auto& [isa, k] : all_kernels()) {
+      if (k.info.backend != "openmp" || !k.info.serves(pattern)) continue;
+      SCOPED_TRACE(isa.empty() ? "dispatched" : "isa " + isa);
+      for (int threads : {1, 3}) check(k, p, 600, threads);
+    }
+  }
+}
+
 // Every sample file of the DLMC corpus (rn50 and transformer, magnitude and random pruning, 50-98%), every kernel
 // that takes a real pattern, on every ISA: real layers have empty rows, long rows and shapes the generated
 // patterns miss. N = 17 (a 16-wide tile plus a scalar column) keeps the float64 oracle cheap.

@@ -16,6 +16,7 @@
 #include <memory>
 #include <utility>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "prunebench/cpu.h"
@@ -47,9 +48,11 @@ constexpr index_t kPrefetch = 12;
 // C[i, j0 : j0 + NV*L] = sum over the row's non-zeros of v * B[col, j0 : ...]. The narrower the tile (NV small,
 // chosen so a K x tile slice of B fits in L2), the more accumulator sets U: consecutive non-zeros go to
 // different sets, so there are always at least 8 independent FMA chains (NV*U = 8, or NV alone when wider).
+// B points at row k0 of the tile's columns (in B itself, or in a packed slice of them), c at the tile's columns of
+// C's row.
 template <class T, int NV, class Row>
-inline void row_tile(const Row& r, index_t p0, index_t p1, bool first, const float* B, index_t ldb, float* c,
-                     index_t j0) {
+inline void row_tile(const Row& r, index_t p0, index_t p1, bool first, const float* B, index_t ldb, index_t k0,
+                     float* c) {
   using V = typename T::V;
   constexpr int L = T::L, U = NV >= 8 ? 1 : 8 / NV;
   V acc[U][NV];
@@ -59,12 +62,12 @@ inline void row_tile(const Row& r, index_t p0, index_t p1, bool first, const flo
     for (int v = 0; v < NV; ++v) acc[u][v] = T::zero();
   auto step = [&](index_t p, V (&a)[NV]) {
     if (p + kPrefetch < p1) {
-      const float* pf = B + r.column(p + kPrefetch) * ldb + j0;
+      const float* pf = B + (r.column(p + kPrefetch) - k0) * ldb;
 #pragma GCC unroll 16
       for (int v = 0; v < NV * L; v += 16) __builtin_prefetch(pf + v, 0, 3);
     }
     const V w = T::broadcast(r.v + p);
-    const float* b = B + r.column(p) * ldb + j0;
+    const float* b = B + (r.column(p) - k0) * ldb;
 #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) a[v] = T::fmadd(w, T::loadu(b + v * L), a[v]);
   };
@@ -83,7 +86,7 @@ inline void row_tile(const Row& r, index_t p0, index_t p1, bool first, const flo
     for (int v = 0; v < NV; ++v) acc[0][v] = T::add(acc[0][v], acc[u][v]);
 #pragma GCC unroll 16
   for (int v = 0; v < NV; ++v)
-    T::storeu(c + j0 + v * L, first ? acc[0][v] : T::add(T::loadu(c + j0 + v * L), acc[0][v]));
+    T::storeu(c + v * L, first ? acc[0][v] : T::add(T::loadu(c + v * L), acc[0][v]));
 }
 
 template <class Row>
@@ -114,6 +117,40 @@ index_t panel_rows(index_t K) {
   return (K + panels - 1) / panels;  // equal panels
 }
 
+// Where C has several column tiles, a tile's slice of a K panel (kb rows of NV x L floats) lies in B at a stride
+// of N floats, and the L2 can hold little of it: at N = 512 a row's 512 bytes of every 2 KB map to a quarter of
+// the L2's sets (measured: 2:4 at 768x512x3072, 19 G multiply-adds/s against 43 at N = 128, where the slice is
+// contiguous). The threads therefore first copy the slice into a contiguous buffer, then multiply from it. Two
+// buffers alternate, so the barrier at the end of each copy is the only one: a thread still reading the previous
+// slice reads the other buffer.
+// Both buffers, sized outside the parallel region; each thread counts its copies to know which is next.
+inline float* slice_buffers(index_t floats) {
+  static pb::AlignedBuffer<float> buf;  // shared by the threads of one call
+  buf.reserve_at_least(static_cast<std::size_t>(2 * floats));
+  return buf.data();
+}
+// The copy is not overlapped with the FMAs and reads the whole slice, where the unpacked kernel reads from L3 only
+// the rows it uses, interleaved with its arithmetic. It pays where the strided slice would not fit (the panel at
+// full width past half of L2) and each B row feeds enough non-zeros: at least kPackMinUses on average. Measured on
+// the DLMC sample at N = 512 (AVX-512, 2 threads): 38 uses per row (C128x1152 at 90%) ran 1.6x slower packed,
+// 26 (C256x2304 at 90%) 1.2-1.3x slower; 51 (512x4608 and 512x2048 at 90%) 0.84-0.94x and 0.55x the time, 100
+// and more (final_dense at 90%, every 70% layer past L2, 2:4 at 768x512x3072 with 384) 0.36-0.84x.
+constexpr index_t kPackMinUses = 40;
+inline bool pack_pays(index_t nnz, index_t K, index_t N, index_t kb, index_t tile_floats) {
+  static const index_t l2 = [] {
+    const auto b = pb::cpu::cache_bytes(2);
+    return b > 0 ? b : index_t{256} << 10;
+  }();
+  return N > tile_floats && std::min(K, kb) * N * index_t(sizeof(float)) > l2 / 2 && nnz >= kPackMinUses * K;
+}
+
+// Inside a parallel region, by every thread: copies B[k0 : k1, j0 : j0 + w] into dst (k1 - k0 rows of w floats).
+inline void pack_slice(const float* B, index_t ldb, index_t k0, index_t k1, index_t j0, index_t w, float* dst) {
+#pragma omp for schedule(static)
+  for (index_t k = k0; k < k1; ++k)
+    std::memcpy(dst + (k - k0) * w, B + k * ldb + j0, sizeof(float) * static_cast<std::size_t>(w));
+}
+
 // Calls tile(j0, NV) over [0, N): tiles of MaxNV vectors, then narrower ones for the remainder, then a scalar
 // tail.
 template <class T, int MaxNV, class Tile, class Tail>
@@ -129,11 +166,14 @@ inline void for_column_tiles(index_t N, Tile&& tile, Tail&& tail) {
   if (j < N) tail(j, N);
 }
 template <class T, int MaxNV, class MakeRow>
-void rows_kernel(const pb::SpmmArgs& g, const std::vector<index_t>& bounds, MakeRow&& make_row) {
+void rows_kernel(const pb::SpmmArgs& g, const std::vector<index_t>& bounds, index_t nnz, MakeRow&& make_row) {
   const index_t kb = panel_rows<T, MaxNV>(g.W->K);
   const index_t panels = (g.W->K + kb - 1) / kb;
+  const bool pack = pack_pays(nnz, g.W->K, g.N, kb, MaxNV * T::L);
+  float* const sbuf = pack ? slice_buffers(kb * MaxNV * T::L) : nullptr;
 #pragma omp parallel num_threads(g.threads)
   {
+    int copies = 0;
     const int t = omp_get_thread_num();
     const index_t r0 = bounds[t], r1 = bounds[t + 1];
     // split[(i - r0) * (panels + 1) + q]: first non-zero of row i in panel q.
@@ -151,11 +191,21 @@ void rows_kernel(const pb::SpmmArgs& g, const std::vector<index_t>& bounds, Make
     for_column_tiles<T, MaxNV>(
         g.N,
         [&]<int NV>(index_t j0) {
-          for (index_t q = 0; q < panels; ++q)
+          constexpr index_t w = NV * T::L;
+          for (index_t q = 0; q < panels; ++q) {
+            const index_t k0 = q * kb, k1 = std::min(g.W->K, k0 + kb);
+            const float* Bq = g.B + k0 * g.ldb + j0;
+            index_t ldb = g.ldb;
+            if (pack) {
+              float* dst = sbuf + (copies++ & 1) * kb * MaxNV * T::L;
+              pack_slice(g.B, g.ldb, k0, k1, j0, w, dst);
+              Bq = dst, ldb = w;
+            }
             for (index_t i = r0; i < r1; ++i) {
               const index_t* s = split.data() + (i - r0) * (panels + 1);
-              row_tile<T, NV>(make_row(i), s[q], s[q + 1], q == 0, g.B, g.ldb, g.C + i * g.ldc, j0);
+              row_tile<T, NV>(make_row(i), s[q], s[q + 1], q == 0, Bq, ldb, k0, g.C + i * g.ldc + j0);
             }
+          }
         },
         [&](index_t j0, index_t j1) {
           for (index_t i = r0; i < r1; ++i) {
@@ -171,7 +221,7 @@ void spmm_csr(const pb::SpmmArgs& g) {
   const pb::Csr& A = g.W->csr;
   if (A.rows == 0 || g.N == 0) return;
   const auto bounds = pb::balance_rows(A.rowptr, g.threads);
-  rows_kernel<T, MaxNV>(g, bounds, [&](index_t i) {
+  rows_kernel<T, MaxNV>(g, bounds, A.nnz(), [&](index_t i) {
     return CsrRow{A.values.data() + A.rowptr[i], A.colidx.data() + A.rowptr[i], A.rowptr[i + 1] - A.rowptr[i]};
   });
 }
@@ -184,7 +234,7 @@ void spmm_nm(const pb::SpmmArgs& g) {
   std::vector<index_t> bounds(g.threads + 1);
   for (int t = 0; t <= g.threads; ++t) bounds[t] = A.rows * t / g.threads;
   const index_t per_row = A.groups * A.n;
-  rows_kernel<T, 8>(g, bounds, [&](index_t i) {
+  rows_kernel<T, 8>(g, bounds, A.rows * per_row, [&](index_t i) {
     return NmRow{A.values.data() + i * per_row, A.index.data() + i * per_row, per_row, A.n, A.m};
   });
 }
@@ -375,19 +425,20 @@ inline std::shared_ptr<RowTiles> make_row_tiles(const pb::Csr& A, index_t kb) {
   return t;
 }
 
-// One run of columns sharing mask M: acc[r] += w_r * B[col, j0 : j0 + NV*L] for every row r in M.
+// One run of columns sharing mask M: acc[r] += w_r * B[col, tile columns] for every row r in M (B points at row
+// k0 of the tile's columns, as in row_tile).
 template <class T, int NV, int M>
-inline void mask_run(const std::int32_t* col, const float* val, index_t n, const float* B, index_t ldb, index_t j0,
+inline void mask_run(const std::int32_t* col, const float* val, index_t n, const float* B, index_t ldb, index_t k0,
                      typename T::V (&acc)[4][NV]) {
   using V = typename T::V;
   constexpr int L = T::L, PC = __builtin_popcount(M);
   for (index_t e = 0; e < n; ++e) {
     if (e + kPrefetch < n) {
-      const float* pf = B + col[e + kPrefetch] * ldb + j0;
+      const float* pf = B + (col[e + kPrefetch] - k0) * ldb;
 #pragma GCC unroll 8
       for (int v = 0; v < NV * L; v += 16) __builtin_prefetch(pf + v, 0, 3);
     }
-    const float* b = B + col[e] * ldb + j0;
+    const float* b = B + (col[e] - k0) * ldb;
     V bv[NV];
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) bv[v] = T::loadu(b + v * L);
@@ -403,8 +454,8 @@ inline void mask_run(const std::int32_t* col, const float* val, index_t n, const
 }
 
 template <class T, int NV, int... Ms>
-inline void panel_tile(const RowTiles& t, index_t p, index_t q, const float* B, index_t ldb, float* C, index_t ldc,
-                       index_t rows, index_t j0, std::integer_sequence<int, Ms...>) {
+inline void panel_tile(const RowTiles& t, index_t p, index_t q, const float* B, index_t ldb, index_t k0, float* C,
+                       index_t ldc, index_t rows, std::integer_sequence<int, Ms...>) {
   using V = typename T::V;
   constexpr int L = T::L;
   V acc[4][NV];
@@ -415,7 +466,7 @@ inline void panel_tile(const RowTiles& t, index_t p, index_t q, const float* B, 
   const index_t* run = t.run.data() + (p * t.kpanels + q) * 16;
   const index_t* va = t.val_at.data() + (p * t.kpanels + q) * 16;
   // Mask 0 is skipped (no row holds that column); the rest, each with its own compiled loop.
-  ((Ms ? mask_run<T, NV, Ms>(t.col.data() + run[Ms], t.val.data() + va[Ms], run[Ms + 1] - run[Ms], B, ldb, j0, acc)
+  ((Ms ? mask_run<T, NV, Ms>(t.col.data() + run[Ms], t.val.data() + va[Ms], run[Ms + 1] - run[Ms], B, ldb, k0, acc)
        : void()),
    ...);
 #pragma GCC unroll 4
@@ -423,7 +474,7 @@ inline void panel_tile(const RowTiles& t, index_t p, index_t q, const float* B, 
     if (r >= rows) break;
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) {  // the first K panel writes C, later ones add to it
-      float* c = C + r * ldc + j0 + v * L;
+      float* c = C + r * ldc + v * L;
       T::storeu(c, q == 0 ? acc[r][v] : T::add(T::loadu(c), acc[r][v]));
     }
   }
@@ -452,15 +503,27 @@ void spmm_csr_rt4(const pb::SpmmArgs& g) {
   const auto bounds = pb::balance_rows(t.work, g.threads);
   constexpr int L = T::L;
   using Masks = std::make_integer_sequence<int, 16>;
+  const bool pack = pack_pays(W.csr.nnz(), W.K, g.N, t.kb, NVmax * L);  // each K panel's slice copied (pack_slice)
+  float* const sbuf = pack ? slice_buffers(t.kb * NVmax * L) : nullptr;
 #pragma omp parallel num_threads(g.threads)
   {
     const int th = omp_get_thread_num();
     const index_t p0 = bounds[th], p1 = bounds[th + 1];
+    int copies = 0;
     auto tile = [&]<int NV>(index_t j0) {
-      for (index_t q = 0; q < t.kpanels; ++q)
+      for (index_t q = 0; q < t.kpanels; ++q) {
+        const index_t k0 = q * t.kb, k1 = std::min(W.K, k0 + t.kb);
+        const float* Bq = g.B + k0 * g.ldb + j0;
+        index_t ldb = g.ldb;
+        if (pack) {
+          float* dst = sbuf + (copies++ & 1) * t.kb * NVmax * L;
+          pack_slice(g.B, g.ldb, k0, k1, j0, NV * L, dst);
+          Bq = dst, ldb = NV * L;
+        }
         for (index_t p = p0; p < p1; ++p)
-          panel_tile<T, NV>(t, p, q, g.B, g.ldb, g.C + p * 4 * g.ldc, g.ldc, std::min<index_t>(4, W.M - p * 4), j0,
+          panel_tile<T, NV>(t, p, q, Bq, ldb, k0, g.C + p * 4 * g.ldc + j0, g.ldc, std::min<index_t>(4, W.M - p * 4),
                             Masks{});
+      }
     };
     // 4 rows x NV accumulators, NV B vectors and a weight must fit in the registers: 4 x 4 + 4 + 1 of AVX-512's 32,
     // 4 x 2 + 2 + 1 of AVX2's 16.

@@ -3,11 +3,13 @@
 #include <omp.h>
 
 #include <Eigen/Core>
+#include <sched.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "bench_util.h"
 #include "slowdown.h"
@@ -92,6 +94,20 @@ void match_openblas_to_cpu(char** argv) {
   // Said in the context (openblas_coretype_set_by), not on stderr: a bad flag must still give exactly one line.
   setenv("OPENBLAS_CORETYPE", want, 1);
   setenv("PB_OPENBLAS_RESTARTED", core.c_str(), 1);
+  // With OMP_PROC_BIND set, libgomp bound this thread to the first place before main(); the new image would inherit
+  // that one-core mask, and its OpenMP would count one processor (every "cores" row on one thread, the machine id
+  // "-1c": scripts/bench on this Xeon until this was found). It gets the union of the places instead, which is the
+  // mask this process started with.
+  if (const int places = omp_get_num_places(); places > 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int p = 0; p < places; ++p) {
+      std::vector<int> ids(static_cast<std::size_t>(omp_get_place_num_procs(p)));
+      omp_get_place_proc_ids(p, ids.data());
+      for (int id : ids) CPU_SET(id, &set);
+    }
+    sched_setaffinity(0, sizeof(set), &set);
+  }
   execv("/proc/self/exe", argv);
   std::fprintf(stderr, "prunebench: could not restart (%s): OpenBLAS keeps '%s'\n", std::strerror(errno), core.c_str());
 #else

@@ -119,6 +119,16 @@ class Binary : public ::testing::Test {
   fs::path dir;
 };
 
+// The OpenBLAS core-type restart (bench/context.cc) must not shrink the machine: under OMP_PROC_BIND the first
+// image is bound to one core before main(), and a restarted image used to inherit that and count one core.
+TEST_F(Binary, PinnedThreadsKeepEveryCore) {
+  const Result plain = run("--machine-id", dir, "env -u OMP_PROC_BIND -u OMP_PLACES");
+  const Result pinned = run("--machine-id", dir, "OMP_PROC_BIND=close OMP_PLACES=cores");
+  ASSERT_EQ(plain.status, 0) << plain.err;
+  ASSERT_EQ(pinned.status, 0) << pinned.err;
+  EXPECT_EQ(pinned.out, plain.out);
+}
+
 TEST_F(Binary, TinyRunHasTheContractsNamesCountersAndContext) {
   std::ofstream(dir / "tiny.json") << R"({"threads": [1, 2], "min_time": 0.001, "naive_max_gflop": 1,
                                           "gemm": [{"M": 33, "N": 17, "K": 65}]})";

@@ -191,6 +191,7 @@ void add_context(const Config& c) {
   AddCustomContext("dram_bytes", std::to_string(dram_bytes()));
   AddCustomContext("eigen_version", std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) +
                                         "." + std::to_string(EIGEN_MINOR_VERSION));
+  AddCustomContext("eigen_isa", eigen_isa());  // fixed at compile time: above PB_MAX_ISA, the eigen rows skip
 #ifdef PB_HAVE_OPENBLAS
   AddCustomContext("openblas_version", openblas_version());
   // What OpenBLAS actually runs with (its own detection, or OPENBLAS_CORETYPE when set), and whether it was forced.

@@ -1,5 +1,6 @@
 // conv rows of the registry: variant = algorithm. Formats name what the filters must be given as.
 #include "prunebench/conv.h"
+#include "prunebench/gemm.h"  // eigen_isa_status
 #include "prunebench/prune.h"
 
 namespace pb {
@@ -19,7 +20,7 @@ std::string onednn_status() {
 const std::vector<Kernel<ConvFn>>& conv_kernels() {
   static const std::vector<Kernel<ConvFn>> table = {
       {{"conv", "naive", "direct", {"dense"}, always, pattern_is_dense, true}, conv_naive},
-      {{"conv", "eigen", "im2col", {"dense"}, always, pattern_is_dense, true}, conv_eigen_im2col},
+      {{"conv", "eigen", "im2col", {"dense"}, eigen_isa_status, pattern_is_dense, true}, conv_eigen_im2col},
       // The structured rows run our dense kernel and oneDNN's on the smaller layer (variant: the pattern).
       {{"conv", "openmp", "im2col", {"dense"}, always, dense_or_structured, true}, conv_openmp},
       {{"conv", "openmp", "direct", {"dense"}, always, dense_or_structured, true}, conv_openmp_direct},

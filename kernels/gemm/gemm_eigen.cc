@@ -2,9 +2,33 @@
 // Eigen parallelizes its GEMM with OpenMP; setNbThreads is how the benchmark's `threads` reaches it.
 #include <Eigen/Core>
 
+#include "prunebench/cpu.h"
 #include "prunebench/gemm.h"
 
 namespace pb {
+
+std::string eigen_isa() {
+#if defined(EIGEN_VECTORIZE_AVX512)
+  return "avx512";
+#elif defined(EIGEN_VECTORIZE_AVX2)
+  return "avx2";
+#elif defined(EIGEN_VECTORIZE_AVX)
+  return "avx";
+#elif defined(EIGEN_VECTORIZE_SSE2)
+  return "sse2";
+#else
+  return "none";
+#endif
+}
+
+// An AVX2 run on an AVX-512 machine must not publish Eigen's AVX-512 numbers beside everyone else's AVX2 ones (they
+// made Eigen the "fastest dense" of every DLMC layer under the cap): its rows carry this reason instead.
+std::string eigen_isa_status() {
+  const std::string cap = cpu::isa_cap(), e = eigen_isa();
+  const bool above = (cap == "avx2" && e == "avx512") || (cap == "generic" && (e == "avx512" || e == "avx2" || e == "avx"));
+  if (!above) return {};
+  return "PB_MAX_ISA=" + cap + ": Eigen was compiled for " + e + " (-march=native) and cannot be held at the cap";
+}
 
 void gemm_eigen(const GemmArgs& g) {
   if (g.M == 0 || g.N == 0) return;

@@ -20,7 +20,7 @@ std::string openblas_status() {
 const std::vector<Kernel<GemmFn>>& gemm_kernels() {
   static const std::vector<Kernel<GemmFn>> table = {
       {{"gemm", "naive", "", {}, always, pattern_is_dense, true}, gemm_naive},
-      {{"gemm", "eigen", "", {}, always, pattern_is_dense, true}, gemm_eigen},
+      {{"gemm", "eigen", "", {}, eigen_isa_status, pattern_is_dense, true}, gemm_eigen},
       {{"gemm", "openmp", "", {}, always, pattern_is_dense, true}, gemm_openmp},
       {{"gemm", "openblas", "", {}, openblas_status, pattern_is_dense, true, true}, gemm_openblas},
       {{"gemm", "mkl", "", {}, mkl_unavailable, pattern_is_dense, true, true}, gemm_mkl},

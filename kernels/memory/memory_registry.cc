@@ -1,5 +1,6 @@
 // mem_bw rows of the registry: STREAM's four kernels on every backend, non-temporal variants where the ISA has
 // them (x86-64: SSE2 streaming stores) on the openmp backend.
+#include "prunebench/gemm.h"  // eigen_isa_status
 #include "prunebench/memory.h"
 
 namespace pb {
@@ -22,11 +23,12 @@ const std::vector<BwKernel>& bw_kernels() {
       const char* name;
       BwFn fn;
       bool threaded;
+      std::string (*status)();
     };
-    for (const Backend& b : {Backend{"naive", bw_naive, false}, Backend{"eigen", bw_eigen, false},
-                             Backend{"openmp", bw_openmp, true}})
+    for (const Backend& b : {Backend{"naive", bw_naive, false, always}, Backend{"eigen", bw_eigen, false, eigen_isa_status},
+                             Backend{"openmp", bw_openmp, true, always}})
       for (BwOp op : {BwOp::read, BwOp::write, BwOp::copy, BwOp::triad})
-        t.push_back({{"mem_bw", b.name, bwop_name(op), {}, always}, op, b.fn, b.threaded});
+        t.push_back({{"mem_bw", b.name, bwop_name(op), {}, b.status}, op, b.fn, b.threaded});
     for (BwOp op : {BwOp::write_nt, BwOp::copy_nt, BwOp::triad_nt})
       t.push_back({{"mem_bw", "openmp", bwop_name(op), {}, needs_x86}, op, bw_openmp, true});
     return t;

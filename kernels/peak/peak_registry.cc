@@ -1,5 +1,6 @@
 // peak rows of the registry (latency_op rows are enumerated by bench/peak.cc from LatOp x Dtype).
 #include "prunebench/cpu.h"
+#include "prunebench/gemm.h"  // eigen_isa_status
 #include "prunebench/peak.h"
 
 namespace pb {
@@ -13,7 +14,7 @@ std::string needs_fma() { return cpu::has_avx2_fma() ? std::string() : "this CPU
 const std::vector<PeakKernel>& peak_kernels() {
   static const std::vector<PeakKernel> table = {
       {{"peak", "naive", "fma", {}, always}, peak_naive, false},
-      {{"peak", "eigen", "fma", {}, always}, peak_eigen, false},
+      {{"peak", "eigen", "fma", {}, eigen_isa_status}, peak_eigen, false},
       {{"peak", "openmp", "fma", {}, always}, peak_openmp, true},
   };
   return table;

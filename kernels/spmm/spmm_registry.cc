@@ -16,7 +16,7 @@ const std::vector<Kernel<SpmmFn>>& spmm_kernels() {
   static const std::vector<Kernel<SpmmFn>> table = [] {
     std::vector<Kernel<SpmmFn>> t = {
         {{"spmm", "naive", "csr", {"csr"}, always, pattern_fits_csr}, spmm_naive_csr},
-        {{"spmm", "eigen", "csr", {"csr"}, always, pattern_fits_csr}, spmm_eigen_csr},
+        {{"spmm", "eigen", "csr", {"csr"}, eigen_isa_status, pattern_fits_csr}, spmm_eigen_csr},
     };
     // Our openmp kernels: their entries are in spmm_openmp_impl.h (one table instantiated per ISA).
     for (const auto& k : spmm_openmp_kernels()) t.push_back(k);

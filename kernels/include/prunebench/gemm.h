@@ -25,6 +25,11 @@ using GemmFn = void (*)(const GemmArgs&);
 
 void gemm_naive(const GemmArgs& a);
 void gemm_eigen(const GemmArgs& a);
+// Eigen's vector code is fixed when it is compiled (-march=native), so PB_MAX_ISA cannot lower it. eigen_isa(): the
+// widest ISA it was compiled for (avx512, avx2, avx, sse2, none); eigen_isa_status(): why its rows cannot run under a
+// cap below that (every eigen row's why_unavailable), empty otherwise.
+std::string eigen_isa();
+std::string eigen_isa_status();
 void gemm_openmp(const GemmArgs& a);
 void gemm_openblas(const GemmArgs& a);
 void gemm_mkl(const GemmArgs& a);

@@ -303,10 +303,14 @@ void conv_dense_direct(const ConvArgs& a) {
         const index_t kb = it / OH, oh = it % OH;
         const index_t kvalid = std::min<index_t>(KB, s.K - kb * KB);
         const float* wk = wp + kb * CRS * KB;
-        for (index_t ow = 0; ow < OW; ow += PM) {
-          const index_t P = std::min<index_t>(PM, OW - ow);
+        // The row in tiles of even widths: OW = 7 on AVX2 as 4 + 3 outputs (8 and 6 FMA chains) rather than
+        // 6 + 1 (a 1-output tile has only KV chains and waits on FMA latency).
+        const index_t ntiles = (OW + PM - 1) / PM;
+        for (index_t t = 0, ow = 0; t < ntiles; ++t) {
+          const index_t P = (OW - ow) / (ntiles - t);
           tiles[P - 1](xp + oh * s.stride * Wp + ow * s.stride, wk, s.C, s.R, s.S, plane, Wp,
                        y + (kb * KB) * OH * OW + oh * OW + ow, OH * OW, kvalid);
+          ow += P;
         }
       }
     }

@@ -80,13 +80,13 @@ constexpr std::array<TileFn, sizeof...(Ps)> tile_table(std::integer_sequence<int
   return {tile<S, KV, Ps + 1, STR>...};
 }
 
-// The filters in blocks of `block`, tap-major, zero-padded past K: made once per set of weights and kept in the
-// weights' cache slot (SparseWeights::prepared, which the benchmark and the tests pass with dense filters too, and
-// reset when the weights change); without a slot, packed on every call into scratch.
+// A kernel's packing of the filters, kept in the weights' cache slot (SparseWeights::prepared, which the benchmark
+// and the tests pass with dense filters too, and reset when the weights change).
 struct Packed {
   AlignedBuffer<float> data;
 };
 
+// For the k x k tiles: blocks of `block` filters, tap-major, zero-padded past K.
 inline void pack(const ConvShape& s, const float* w, int block, float* d) {
   const index_t CRS = s.C * s.R * s.S, nkb = (s.K + block - 1) / block;
   for (index_t kb = 0; kb < nkb; ++kb)
@@ -128,7 +128,6 @@ inline float* padded_input(std::size_t n) {
   buf.reserve_at_least(n);
   return buf.data();
 }
-
 
 // ---- 1x1 layers (stride 1, no padding): y = W x with W the K x C filters and x the C x HW input, a GEMM whose
 // right-hand side is the input as it lies. Pixels go in the vector here (the outputs of one filter are a row of

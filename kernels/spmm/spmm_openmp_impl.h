@@ -135,9 +135,10 @@ inline float* slice_buffers(index_t floats) {
 // The copy is not overlapped with the FMAs and reads the whole slice, where the unpacked kernel reads from L3 only
 // the rows it uses, interleaved with its arithmetic. It pays where the strided slice would not fit (the panel at
 // full width past half of L2) and each B row feeds enough non-zeros: at least kPackMinUses on average. Measured on
-// the DLMC sample at N = 512 (AVX-512, 2 threads): 38 uses per row (C128x1152 at 90%) ran 1.6x slower packed,
-// 26 (C256x2304 at 90%) 1.2-1.3x slower; 51 (512x4608 and 512x2048 at 90%) 0.84-0.94x and 0.55x the time, 100
-// and more (final_dense at 90%, every 70% layer past L2, 2:4 at 768x512x3072 with 384) 0.36-0.84x.
+// the DLMC sample at N = 512 (AVX-512, 2 threads): 13 uses per row (128x1152 at 90%) ran 1.6x slower packed,
+// 26 (256x2304 at 90%) 1.2-1.3x slower, 38 (128x1152 at 70%) 0.72-0.81x the time; 51 (512x4608 and 512x2048 at
+// 90%) 0.84-0.94x and 0.55x, 100 and more (final_dense at 90%, the 70% layers past L2, 2:4 at 768x512x3072 with
+// 384) 0.36-0.84x. The threshold sits between 26 and 51, on the safe side of 38.
 constexpr index_t kPackMinUses = 40;
 inline bool pack_pays(index_t nnz, index_t K, index_t N, index_t kb, index_t tile_floats) {
   static const index_t l2 = [] {

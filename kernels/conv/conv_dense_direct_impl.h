@@ -201,8 +201,9 @@ void pointwise(const ConvArgs& a) {
   // Each thread streams the larger operand once and reads the smaller from cache. Where the filters outweigh the
   // input (late ResNet layers: C2048 K512 at 7x7, 4 MB against 0.4 MB) threads split the filters; channels go in
   // chunks whose slice of the input fits in half of L2, and each filter block, its MR x kc weights in L1, passes
-  // over the whole slice. Otherwise threads split the pixels; chunks are sized so that one panel of pixels (kc x NR)
-  // fits in half of L1, and every filter block passes over that panel before the next one is read.
+  // over the whole slice (splitting the pixels there measured 1.23x slower at C1024@14 K256 and 1.56x at C2048@7:
+  // scripts/abab, 12 pairs, 2 threads). Otherwise threads split the pixels; chunks are sized so that one panel of
+  // pixels (kc x NR) fits in half of L1, and every filter block passes over that panel before the next one is read.
   const bool by_filters = s.K * s.C > s.C * HW && kblocks >= T;
   const index_t l1 = std::max<std::int64_t>(cpu::cache_bytes(1), 32 << 10);
   const index_t l2 = std::max<std::int64_t>(cpu::cache_bytes(2), 256 << 10);
@@ -218,8 +219,9 @@ void pointwise(const ConvArgs& a) {
       const index_t p0 = by_filters ? 0 : panels * t / T, p1 = by_filters ? panels : panels * (t + 1) / T;
       // Where rows of x are not whole vectors (HW = 196, 49: three loads in four would straddle two cache lines,
       // and the last vector would read past x), the thread's pixels of each chunk are first copied into aligned,
-      // zero-padded rows. A ragged last panel runs the instance with as few vectors as hold it (a full-width tile
-      // would waste up to NV - 1 vectors of FMAs).
+      // zero-padded rows, each thread its own (one copy shared by the threads that split the filters was 1.12x
+      // slower at C1024@14: half of it then comes from the other core's L2). A ragged last panel runs the instance
+      // with as few vectors as hold it (a full-width tile would waste up to NV - 1 vectors of FMAs).
       const index_t rem = HW % NR, nvr = (rem + L - 1) / L;
       const bool ragged = rem != 0 && p0 < p1 && p1 == panels, copy = p0 < p1 && HW % L != 0;
       const index_t j0 = p0 * NR, jn = std::min(HW, p1 * NR) - j0, ldc = (jn + L - 1) / L * L;

@@ -81,11 +81,7 @@ void gemm_openmp(const GemmArgs& g) {
 std::string gemm_openmp_microkernel() { return chosen().name; }
 
 std::vector<std::pair<std::string, GemmFn>> gemm_openmp_isa_variants() {
-  std::vector<std::pair<std::string, GemmFn>> v;
-  if (cpu::has_avx512f()) v.emplace_back("avx512", detail::gemm_openmp_avx512);
-  if (cpu::has_avx2_fma()) v.emplace_back("avx2", detail::gemm_openmp_avx2);
-  v.emplace_back("generic", detail::gemm_openmp_generic);
-  return v;
+  return cpu::isa_instances<GemmFn>(detail::gemm_openmp_avx512, detail::gemm_openmp_avx2, detail::gemm_openmp_generic);
 }
 
 }  // namespace pb

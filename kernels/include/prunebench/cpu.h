@@ -2,6 +2,8 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace pb::cpu {
 
@@ -28,5 +30,16 @@ std::int64_t available_memory_bytes();  // MemAvailable; 0 when unknown
 // A file-name-safe id of this machine for results/<machine-id>/ and baselines: CPU model, microarchitecture and
 // core count, e.g. "amd-epyc-zen4-2c" (a VM names Zen 3 and Zen 4 both "AMD EPYC"). Two runs with the same id are comparable; different ids never silently are.
 std::string machine_id();
+
+// The ISA instances of one kernel that this CPU runs (as capped by PB_MAX_ISA), widest first: a per-ISA dispatcher
+// runs front(), the tests run them all.
+template <class Fn>
+std::vector<std::pair<std::string, Fn>> isa_instances(Fn avx512, Fn avx2, Fn generic) {
+  std::vector<std::pair<std::string, Fn>> v;
+  if (has_avx512f()) v.emplace_back("avx512", avx512);
+  if (has_avx2_fma()) v.emplace_back("avx2", avx2);
+  v.emplace_back("generic", generic);
+  return v;
+}
 
 }  // namespace pb::cpu

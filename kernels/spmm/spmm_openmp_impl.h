@@ -104,15 +104,21 @@ inline void row_scalar(const Row& r, index_t p0, index_t p1, bool first, const f
   }
 }
 
+// This core's L2 (256 KiB when sysfs does not say), read once.
+inline index_t l2_bytes() {
+  static const index_t l2 = [] {
+    const auto b = pb::cpu::cache_bytes(2);
+    return b > 0 ? b : index_t{256} << 10;
+  }();
+  return l2;
+}
+
 // K is cut into panels of kb rows so that a kb x (MaxNV vectors) slice of B fits in half of L2 and survives the
 // sparse arrays streaming past it; each row then runs panel by panel (its column indices are sorted, so a panel
 // is a contiguous run of its non-zeros) and C is accumulated across panels. One panel when K is small.
 template <class T, int MaxNV>
 index_t panel_rows(index_t K) {
-  static const index_t l2 = [] {
-    const auto b = pb::cpu::cache_bytes(2);
-    return b > 0 ? b : index_t{256} << 10;
-  }();
+  const index_t l2 = l2_bytes();
   const index_t per_row = MaxNV * T::L * static_cast<index_t>(sizeof(float));
   const index_t kb = std::max<index_t>(64, l2 / 2 / per_row);
   if (K <= kb) return K;
@@ -141,10 +147,7 @@ inline float* slice_buffers(index_t floats) {
 // 384) 0.36-0.84x. The threshold sits between 26 and 51, on the safe side of 38.
 constexpr index_t kPackMinUses = 40;
 inline bool pack_pays(index_t nnz, index_t K, index_t N, index_t kb, index_t tile_floats) {
-  static const index_t l2 = [] {
-    const auto b = pb::cpu::cache_bytes(2);
-    return b > 0 ? b : index_t{256} << 10;
-  }();
+  const index_t l2 = l2_bytes();
   return N > tile_floats && std::min(K, kb) * N * index_t(sizeof(float)) > l2 / 2 && nnz >= kPackMinUses * K;
 }
 

@@ -14,6 +14,8 @@ struct SimdGeneric {
   }
   static V loadu(const float* p) { return load(p); }
   static void storeu(float* p, V v) { std::memcpy(p, &v, sizeof v); }
+  // The first n (0 < n <= L) lanes only; nothing past them is touched.
+  static void store_first(float* p, V v, int n) { std::memcpy(p, &v, sizeof(float) * n); }
   static V broadcast(const float* p) { return V{*p, *p, *p, *p}; }
   static V set1(float x) { return V{x, x, x, x}; }
   static V fmadd(V a, V b, V c) { return a * b + c; }

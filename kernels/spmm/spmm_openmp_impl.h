@@ -45,7 +45,11 @@ struct NmRow {
 };
 
 // B rows are gathered in an order no hardware prefetcher can guess (the column indices); fetching the row
-// segment kPrefetch non-zeros ahead turns cache latency into throughput.
+// segment kPrefetch non-zeros ahead turns cache latency into throughput, where the slice of B a tile reads comes
+// from past L2. Where it stays in L2 the prefetches only take load slots (one per line, as many as the loads): on
+// the DLMC sample at N = 512 (AVX-512, 2 threads) leaving them out took 0.62-0.77x the time on the K = 512 layers
+// (slices of 256-512 KB) and 0.71x at 576 KB, while slices of 768 KB-1 MB ran 1.06-1.16x slower without them.
+// Hence prefetching from a slice of a third of L2 up (prefetch_pays).
 constexpr index_t kPrefetch = 12;
 
 // C[i, j0 : j0 + NV*L] = sum over the row's non-zeros of v * B[col, j0 : ...]. The narrower the tile (NV small,
@@ -53,7 +57,7 @@ constexpr index_t kPrefetch = 12;
 // different sets, so there are always at least 8 independent FMA chains (NV*U = 8, or NV alone when wider).
 // B points at row k0 of the tile's columns (in B itself, or in a packed slice of them), c at the tile's columns of
 // C's row.
-template <class T, int NV, class Row>
+template <class T, int NV, bool Prefetch, class Row>
 inline void row_tile(const Row& r, index_t p0, index_t p1, bool first, const float* B, index_t ldb, index_t k0,
                      float* c) {
   using V = typename T::V;
@@ -64,7 +68,7 @@ inline void row_tile(const Row& r, index_t p0, index_t p1, bool first, const flo
 #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) acc[u][v] = T::zero();
   auto step = [&](index_t p, V (&a)[NV]) {
-    if (p + kPrefetch < p1) {
+    if (Prefetch && p + kPrefetch < p1) {
       const float* pf = B + (r.column(p + kPrefetch) - k0) * ldb;
 #pragma GCC unroll 16
       for (int v = 0; v < NV * L; v += 16) __builtin_prefetch(pf + v, 0, 3);
@@ -151,6 +155,11 @@ inline bool pack_pays(index_t nnz, index_t K, index_t N, index_t kb, index_t til
   return N > tile_floats && std::min(K, kb) * N * index_t(sizeof(float)) > l2 / 2 && nnz >= kPackMinUses * K;
 }
 
+// rows x tile_floats floats of B (a K panel's slice for one column tile): past a third of L2, see kPrefetch.
+inline bool prefetch_pays(index_t rows, index_t tile_floats) {
+  return rows * tile_floats * index_t(sizeof(float)) * 3 > l2_bytes();
+}
+
 // Inside a parallel region, by every thread: copies B[k0 : k1, j0 : j0 + w] into dst (k1 - k0 rows of w floats).
 inline void pack_slice(const float* B, index_t ldb, index_t k0, index_t k1, index_t j0, index_t w, float* dst) {
 #pragma omp for schedule(static)
@@ -178,6 +187,7 @@ void rows_kernel(const pb::SpmmArgs& g, const std::vector<index_t>& bounds, inde
   const index_t panels = (g.W->K + kb - 1) / kb;
   const bool pack = pack_pays(nnz, g.W->K, g.N, kb, MaxNV * T::L);
   float* const sbuf = pack ? slice_buffers(kb * MaxNV * T::L) : nullptr;
+  const bool prefetch = prefetch_pays(std::min(g.W->K, kb), MaxNV * T::L);
 #pragma omp parallel num_threads(g.threads)
   {
     int copies = 0;
@@ -210,7 +220,10 @@ void rows_kernel(const pb::SpmmArgs& g, const std::vector<index_t>& bounds, inde
             }
             for (index_t i = r0; i < r1; ++i) {
               const index_t* s = split.data() + (i - r0) * (panels + 1);
-              row_tile<T, NV>(make_row(i), s[q], s[q + 1], q == 0, Bq, ldb, k0, g.C + i * g.ldc + j0);
+              if (prefetch)
+                row_tile<T, NV, true>(make_row(i), s[q], s[q + 1], q == 0, Bq, ldb, k0, g.C + i * g.ldc + j0);
+              else
+                row_tile<T, NV, false>(make_row(i), s[q], s[q + 1], q == 0, Bq, ldb, k0, g.C + i * g.ldc + j0);
             }
           }
         },

@@ -455,13 +455,13 @@ inline std::shared_ptr<RowTiles> make_row_tiles(const pb::Csr& A, index_t kb) {
 
 // One run of columns sharing mask M: acc[r] += w_r * B[col, tile columns] for every row r in M (B points at row
 // k0 of the tile's columns, as in row_tile).
-template <class T, int NV, int M>
+template <class T, int NV, bool Prefetch, int M>
 inline void mask_run(const std::int32_t* col, const float* val, index_t n, const float* B, index_t ldb, index_t k0,
                      typename T::V (&acc)[4][NV]) {
   using V = typename T::V;
   constexpr int L = T::L, PC = __builtin_popcount(M);
   for (index_t e = 0; e < n; ++e) {
-    if (e + kPrefetch < n) {
+    if (Prefetch && e + kPrefetch < n) {
       const float* pf = B + (col[e + kPrefetch] - k0) * ldb;
 #pragma GCC unroll 8
       for (int v = 0; v < NV * L; v += 16) __builtin_prefetch(pf + v, 0, 3);
@@ -481,7 +481,7 @@ inline void mask_run(const std::int32_t* col, const float* val, index_t n, const
   }
 }
 
-template <class T, int NV, int... Ms>
+template <class T, int NV, bool Prefetch, int... Ms>
 inline void panel_tile(const RowTiles& t, index_t p, index_t q, const float* B, index_t ldb, index_t k0, float* C,
                        index_t ldc, index_t rows, std::integer_sequence<int, Ms...>) {
   using V = typename T::V;
@@ -494,7 +494,7 @@ inline void panel_tile(const RowTiles& t, index_t p, index_t q, const float* B, 
   const index_t* run = t.run.data() + (p * t.kpanels + q) * 16;
   const index_t* va = t.val_at.data() + (p * t.kpanels + q) * 16;
   // Mask 0 is skipped (no row holds that column); the rest, each with its own compiled loop.
-  ((Ms ? mask_run<T, NV, Ms>(t.col.data() + run[Ms], t.val.data() + va[Ms], run[Ms + 1] - run[Ms], B, ldb, k0, acc)
+  ((Ms ? mask_run<T, NV, Prefetch, Ms>(t.col.data() + run[Ms], t.val.data() + va[Ms], run[Ms + 1] - run[Ms], B, ldb, k0, acc)
        : void()),
    ...);
 #pragma GCC unroll 4
@@ -533,6 +533,7 @@ void spmm_csr_rt4(const pb::SpmmArgs& g) {
   using Masks = std::make_integer_sequence<int, 16>;
   const bool pack = pack_pays(W.csr.nnz(), W.K, g.N, t.kb, NVmax * L);  // each K panel's slice copied (pack_slice)
   float* const sbuf = pack ? slice_buffers(t.kb * NVmax * L) : nullptr;
+  const bool prefetch = prefetch_pays(std::min(W.K, t.kb), NVmax * L);  // never, with kb as chosen above
 #pragma omp parallel num_threads(g.threads)
   {
     const int th = omp_get_thread_num();
@@ -548,9 +549,14 @@ void spmm_csr_rt4(const pb::SpmmArgs& g) {
           pack_slice(g.B, g.ldb, k0, k1, j0, NV * L, dst);
           Bq = dst, ldb = NV * L;
         }
-        for (index_t p = p0; p < p1; ++p)
-          panel_tile<T, NV>(t, p, q, Bq, ldb, k0, g.C + p * 4 * g.ldc + j0, g.ldc, std::min<index_t>(4, W.M - p * 4),
-                            Masks{});
+        for (index_t p = p0; p < p1; ++p) {
+          float* C = g.C + p * 4 * g.ldc + j0;
+          const index_t rows = std::min<index_t>(4, W.M - p * 4);
+          if (prefetch)
+            panel_tile<T, NV, true>(t, p, q, Bq, ldb, k0, C, g.ldc, rows, Masks{});
+          else
+            panel_tile<T, NV, false>(t, p, q, Bq, ldb, k0, C, g.ldc, rows, Masks{});
+        }
       }
     };
     // 4 rows x NV accumulators, NV B vectors and a weight must fit in the registers: 4 x 4 + 4 + 1 of AVX-512's 32,

@@ -114,13 +114,16 @@ TEST(Conv, SparseDirectEveryIsaMatchesTheOracle) {
         for (double sp : {0.0, 0.9}) check(k, s, sp, threads);
     // Layouts: 2 column sets (2x2, OW = W + 1), 3 sets on rows 8 floats apart (1x3 on a narrow image: the sets
     // added up in place, then copied out by rows), 1x1 with padding (OW past W + pad), threads over tiles of a
-    // 56-wide image (rows of 64 floats) and over filters at 7x7.
+    // 56-wide image (rows of 64 floats) and over filters at 7x7, column sets without padding (rows of 32 for 30),
+    // 5x5 (too many residues for sets: unaligned tiles) on a 28-wide image, two images.
     for (const ConvShape& s : std::initializer_list<ConvShape>{{1, 5, 14, 14, 7, 2, 2, 1, 1},
                                                               {1, 6, 8, 5, 7, 1, 3, 1, 1},
                                                               {1, 3, 5, 6, 4, 1, 1, 1, 1},
                                                               {1, 4, 56, 56, 3, 3, 3, 1, 1},
-                                                              {1, 70, 7, 7, 5, 3, 3, 1, 1}})
-      for (int threads : {1, 2}) check(k, s, 0.9, threads);
+                                                              {1, 70, 7, 7, 5, 3, 3, 1, 1},
+                                                              {1, 9, 30, 30, 5, 3, 3, 1, 0},
+                                                              {2, 7, 28, 28, 6, 5, 5, 1, 2}})
+      for (int threads : {1, 2, 3}) check(k, s, 0.9, threads);
   }
 }
 

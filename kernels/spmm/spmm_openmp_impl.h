@@ -155,9 +155,12 @@ inline bool pack_pays(index_t nnz, index_t K, index_t N, index_t kb, index_t til
   return N > tile_floats && std::min(K, kb) * N * index_t(sizeof(float)) > l2 / 2 && nnz >= kPackMinUses * K;
 }
 
-// rows x tile_floats floats of B (a K panel's slice for one column tile): past a third of L2, see kPrefetch.
+// rows x tile_floats floats of B (a K panel's slice for one column tile): past a third of L2, see kPrefetch; or
+// always where a vector is narrower than a cache line (one prefetch per two or more loads: on the same sample
+// under PB_MAX_ISA=avx2, leaving them out took 1.06x the time).
+template <class T>
 inline bool prefetch_pays(index_t rows, index_t tile_floats) {
-  return rows * tile_floats * index_t(sizeof(float)) * 3 > l2_bytes();
+  return T::L * index_t(sizeof(float)) < 64 || rows * tile_floats * index_t(sizeof(float)) * 3 > l2_bytes();
 }
 
 // Inside a parallel region, by every thread: copies B[k0 : k1, j0 : j0 + w] into dst (k1 - k0 rows of w floats).
@@ -187,7 +190,7 @@ void rows_kernel(const pb::SpmmArgs& g, const std::vector<index_t>& bounds, inde
   const index_t panels = (g.W->K + kb - 1) / kb;
   const bool pack = pack_pays(nnz, g.W->K, g.N, kb, MaxNV * T::L);
   float* const sbuf = pack ? slice_buffers(kb * MaxNV * T::L) : nullptr;
-  const bool prefetch = prefetch_pays(std::min(g.W->K, kb), MaxNV * T::L);
+  const bool prefetch = prefetch_pays<T>(std::min(g.W->K, kb), MaxNV * T::L);
 #pragma omp parallel num_threads(g.threads)
   {
     int copies = 0;
@@ -533,7 +536,7 @@ void spmm_csr_rt4(const pb::SpmmArgs& g) {
   using Masks = std::make_integer_sequence<int, 16>;
   const bool pack = pack_pays(W.csr.nnz(), W.K, g.N, t.kb, NVmax * L);  // each K panel's slice copied (pack_slice)
   float* const sbuf = pack ? slice_buffers(t.kb * NVmax * L) : nullptr;
-  const bool prefetch = prefetch_pays(std::min(W.K, t.kb), NVmax * L);  // never, with kb as chosen above
+  const bool prefetch = prefetch_pays<T>(std::min(W.K, t.kb), NVmax * L);  // AVX-512: never, with kb as above
 #pragma omp parallel num_threads(g.threads)
   {
     const int th = omp_get_thread_num();

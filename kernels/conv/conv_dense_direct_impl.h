@@ -134,16 +134,22 @@ inline float* padded_input(std::size_t n) {
 // y, so no transpose), MR filters are broadcast (the filters packed once, MR at a time, channel-major): per
 // channel NV vector loads of x and MR broadcasts feed MR x NV FMAs, as in a GEMM micro-kernel. Unlike our GEMM
 // (which packs B, then each A block, per call) the input is only copied where its rows are not whole vectors.
-template <class S, int MR, int NV>
+// TP > 0: the TP pixels after the tile's NR (a row's last, past its whole vectors) ride along with filters in
+// the vector: per channel one more load of the MR packed weights (the lanes past MR read the next channel's and
+// are never stored), TP broadcasts and TP FMAs. On its own such a pixel needs a tile of one vector, MR broadcasts
+// for MR FMAs: at C2048@7 (49 pixels = 3 vectors + 1) that tile cost a third of the layer's time.
+template <class S, int MR, int NV, int TP = 0>
 void pw_tile(const float* a, const float* b, index_t ldb, index_t kc, float* y, index_t ldy, index_t mr, index_t nr,
              bool first) {
   using V = typename S::V;
   constexpr int L = S::L, NR = NV * L;
-  V acc[MR][NV];
+  V acc[MR][NV], tacc[TP > 0 ? TP : 1];
 #pragma GCC unroll 32
   for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[i][v] = S::zero();
+#pragma GCC unroll 4
+  for (int t = 0; t < TP; ++t) tacc[t] = S::zero();
   for (index_t c = 0; c < kc; ++c, a += MR, b += ldb) {
     V bv[NV];
 #pragma GCC unroll 4
@@ -154,6 +160,21 @@ void pw_tile(const float* a, const float* b, index_t ldb, index_t kc, float* y, 
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] = S::fmadd(w, bv[v], acc[i][v]);
     }
+    if constexpr (TP > 0) {
+      const V wv = S::loadu(a);
+#pragma GCC unroll 4
+      for (int t = 0; t < TP; ++t) tacc[t] = S::fmadd(wv, S::broadcast(b + NR + t), tacc[t]);
+    }
+  }
+  if constexpr (TP > 0) {
+    alignas(64) float tt[TP][L];
+#pragma GCC unroll 4
+    for (int t = 0; t < TP; ++t) S::storeu(tt[t], tacc[t]);
+    for (index_t i = 0; i < mr; ++i)
+      for (int t = 0; t < TP; ++t) {
+        float& o = y[i * ldy + NR + t];
+        o = first ? tt[t][i] : o + tt[t][i];
+      }
   }
   if (mr == MR && nr == NR) {
 #pragma GCC unroll 32
@@ -175,10 +196,12 @@ void pw_tile(const float* a, const float* b, index_t ldb, index_t kc, float* y, 
 }
 
 // The filters for the 1x1 path: panels of MR filters, channel-major inside a panel (Ap[panel][c][i]), zero past K.
-inline void pack_pointwise(const ConvShape& s, const float* w, int mr, float* d) {
+// `pad` zeros after them: the tail pixels' weight vector (pw_tile) reads up to a vector past the last panel.
+inline void pack_pointwise(const ConvShape& s, const float* w, int mr, index_t pad, float* d) {
   for (index_t k0 = 0; k0 < s.K; k0 += mr)
     for (index_t c = 0; c < s.C; ++c)
       for (index_t i = 0; i < mr; ++i) *d++ = k0 + i < s.K ? w[(k0 + i) * s.C + c] : 0.0f;
+  std::fill(d, d + pad, 0.0f);
 }
 
 // The ragged last panel: the instance with nv vectors (1 <= nv <= NV).
@@ -195,8 +218,8 @@ void pointwise(const ConvArgs& a) {
   constexpr int L = S::L, NR = NV * L;
   const ConvShape& s = a.s;
   const index_t HW = s.H * s.W, kblocks = (s.K + MR - 1) / MR, panels = (HW + NR - 1) / NR;
-  const float* wp = packed(a, "pointwise/" + std::to_string(MR), static_cast<std::size_t>(kblocks * MR * s.C),
-                           [&](float* d) { pack_pointwise(s, a.w, MR, d); });
+  const float* wp = packed(a, "pointwise/" + std::to_string(MR), static_cast<std::size_t>(kblocks * MR * s.C + L),
+                           [&](float* d) { pack_pointwise(s, a.w, MR, L, d); });
   const index_t T = std::max(1, a.threads);
   // Each thread streams the larger operand once and reads the smaller from cache. Where the filters outweigh the
   // input (late ResNet layers: C2048 K512 at 7x7, 4 MB against 0.4 MB) threads split the filters; channels go in
@@ -237,21 +260,27 @@ void pointwise(const ConvArgs& a) {
           }
         const float* b = copy ? buf.data() : x + c0 * HW + j0;
         const index_t ldb = copy ? ldc : HW;
-        const index_t full = ragged ? p1 - p0 - 1 : p1 - p0;
+        // A ragged panel of one or two pixels rides along with the last full one (pw_tile's TP).
+        const bool ride = ragged && rem <= 2 && p1 - p0 >= 2;
+        const index_t full = ragged ? p1 - p0 - 1 : p1 - p0, last = ride ? full - 1 : -1, tiles = ride ? full : p1 - p0;
         auto tile = [&](index_t kb, index_t p) {
           const float* ak = wp + (kb * s.C + c0) * MR;
           const index_t mr = std::min<index_t>(MR, s.K - kb * MR);
           float* yk = y + kb * MR * HW + j0 + p * NR;
-          if (p < full)
+          if (p == last && rem == 1)
+            pw_tile<S, MR, NV, 1>(ak, b + p * NR, ldb, cn, yk, HW, mr, NR, c0 == 0);
+          else if (p == last)
+            pw_tile<S, MR, NV, 2>(ak, b + p * NR, ldb, cn, yk, HW, mr, NR, c0 == 0);
+          else if (p < full)
             pw_tile<S, MR, NV>(ak, b + p * NR, ldb, cn, yk, HW, mr, NR, c0 == 0);
           else
             ragged_tile<S, MR, NV>(int(nvr), ak, b + p * NR, ldb, cn, yk, HW, mr, rem, c0 == 0);
         };
         if (by_filters) {
           for (index_t kb = kb0; kb < kb1; ++kb)
-            for (index_t p = 0; p < p1 - p0; ++p) tile(kb, p);
+            for (index_t p = 0; p < tiles; ++p) tile(kb, p);
         } else {
-          for (index_t p = 0; p < p1 - p0; ++p)
+          for (index_t p = 0; p < tiles; ++p)
             for (index_t kb = kb0; kb < kb1; ++kb) tile(kb, p);
         }
       }

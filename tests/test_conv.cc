@@ -146,10 +146,10 @@ TEST(Conv, DenseDirectEveryIsaMatchesTheOracle) {
     check(k, {1, 7, 7, 7, 19, 1, 1, 1, 0}, 0.0, 1);
     check(k, {1, 200, 56, 56, 13, 1, 1, 1, 0}, 0.0, 2);
     check(k, {2, 20, 3, 3, 40, 1, 1, 1, 0}, 0.0, 3);
-    // One and two pixels past the last whole panel riding along with it (49 and 50 pixels on every ISA's panel
-    // width), by pixels and by filters (K over HW), with 1-3 threads.
+    // One to four pixels past the last whole panel riding along with it (49, 50, 51 and 52 pixels on every ISA's
+    // panel width), by pixels and by filters (K over HW), with 1-3 threads.
     for (index_t kk : {11, 60})
-      for (const auto& [h, w] : {std::pair<index_t, index_t>{7, 7}, {5, 10}})
+      for (const auto& [h, w] : {std::pair<index_t, index_t>{7, 7}, {5, 10}, {3, 17}, {4, 13}})
         for (int threads : {1, 2, 3}) check(k, {1, 6, h, w, kk, 1, 1, 1, 0}, 0.0, threads);
   }
 }

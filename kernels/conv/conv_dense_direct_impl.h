@@ -134,10 +134,12 @@ inline float* padded_input(std::size_t n) {
 // y, so no transpose), MR filters are broadcast (the filters packed once, MR at a time, channel-major): per
 // channel NV vector loads of x and MR broadcasts feed MR x NV FMAs, as in a GEMM micro-kernel. Unlike our GEMM
 // (which packs B, then each A block, per call) the input is only copied where its rows are not whole vectors.
-// TP > 0: the TP pixels after the tile's NR (a row's last, past its whole vectors) ride along with filters in
-// the vector: per channel one more load of the MR packed weights (the lanes past MR read the next channel's and
-// are never stored), TP broadcasts and TP FMAs. On its own such a pixel needs a tile of one vector, MR broadcasts
-// for MR FMAs: at C2048@7 (49 pixels = 3 vectors + 1) that tile cost a third of the layer's time.
+// TP > 0: the TP (<= 4) pixels after the tile's NR (a row's last, past its whole vectors) ride along with
+// filters in the vector: per channel one more load of the MR packed weights (the lanes past MR read the next
+// channel's and are never stored), TP broadcasts folded into TP FMAs. On their own they need a tile of one vector,
+// MR broadcasts for MR FMAs: at C2048@7 (49 pixels = 3 vectors + 1) that tile cost a fifth of the layer's time
+// (0.79x with it riding along), at C1024@14 (196 = 4 panels + 4) 0.95x (scripts/abab). With 8 x 3 tiles on
+// AVX-512 the 4 tail sums fill the 32 registers exactly (no spills: the input vectors are dead by then).
 template <class S, int MR, int NV, int TP = 0>
 void pw_tile(const float* a, const float* b, index_t ldb, index_t kc, float* y, index_t ldy, index_t mr, index_t nr,
              bool first) {
@@ -260,8 +262,8 @@ void pointwise(const ConvArgs& a) {
           }
         const float* b = copy ? buf.data() : x + c0 * HW + j0;
         const index_t ldb = copy ? ldc : HW;
-        // A ragged panel of one or two pixels rides along with the last full one (pw_tile's TP).
-        const bool ride = ragged && rem <= 2 && p1 - p0 >= 2;
+        // A ragged panel of one to four pixels rides along with the last full one (pw_tile's TP).
+        const bool ride = ragged && rem <= 4 && p1 - p0 >= 2;
         const index_t full = ragged ? p1 - p0 - 1 : p1 - p0, last = ride ? full - 1 : -1, tiles = ride ? full : p1 - p0;
         auto tile = [&](index_t kb, index_t p) {
           const float* ak = wp + (kb * s.C + c0) * MR;
@@ -269,8 +271,12 @@ void pointwise(const ConvArgs& a) {
           float* yk = y + kb * MR * HW + j0 + p * NR;
           if (p == last && rem == 1)
             pw_tile<S, MR, NV, 1>(ak, b + p * NR, ldb, cn, yk, HW, mr, NR, c0 == 0);
-          else if (p == last)
+          else if (p == last && rem == 2)
             pw_tile<S, MR, NV, 2>(ak, b + p * NR, ldb, cn, yk, HW, mr, NR, c0 == 0);
+          else if (p == last && rem == 3)
+            pw_tile<S, MR, NV, 3>(ak, b + p * NR, ldb, cn, yk, HW, mr, NR, c0 == 0);
+          else if (p == last)
+            pw_tile<S, MR, NV, 4>(ak, b + p * NR, ldb, cn, yk, HW, mr, NR, c0 == 0);
           else if (p < full)
             pw_tile<S, MR, NV>(ak, b + p * NR, ldb, cn, yk, HW, mr, NR, c0 == 0);
           else

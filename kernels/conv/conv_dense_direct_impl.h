@@ -262,8 +262,9 @@ void pointwise(const ConvArgs& a) {
           }
         const float* b = copy ? buf.data() : x + c0 * HW + j0;
         const index_t ldb = copy ? ldc : HW;
-        // A ragged panel of one to four pixels rides along with the last full one (pw_tile's TP).
-        const bool ride = ragged && rem <= 4 && p1 - p0 >= 2;
+        // A ragged panel of one to four pixels rides along with the last full one (pw_tile's TP); with 16
+        // registers (4 x 3 tiles) two at most: a third tail sum spills.
+        const bool ride = ragged && rem <= (L == 16 ? 4 : 2) && p1 - p0 >= 2;
         const index_t full = ragged ? p1 - p0 - 1 : p1 - p0, last = ride ? full - 1 : -1, tiles = ride ? full : p1 - p0;
         auto tile = [&](index_t kb, index_t p) {
           const float* ak = wp + (kb * s.C + c0) * MR;

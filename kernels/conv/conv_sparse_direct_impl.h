@@ -14,9 +14,9 @@
 // (the tile loop from L1: 2.1 FMAs per ns unaligned, 4.3 aligned, Emerald Rapids). So where it pays (choose_layout)
 // LS is rounded up to whole vectors and the non-zeros of each filter column q go to their own accumulator set,
 // z_q[i] = sum_r w(r, q) x[i + r LS], every load aligned; y[i] = sum_q z_q[i + q] is added up once per finished
-// tile (tile_columns, combine). Three sets of 9, 10 and 10 vectors: 29 accumulators and the broadcast in the 32 registers. Shifted copies of the
-// input, one per q, would align the loads too, but they triple what a chunk (below) must hold: at C128@28 1.3x
-// slower than even the unaligned single copy.
+// tile (tile_columns, combine). Three sets of 9, 10 and 10 vectors: 29 accumulators and the broadcast in the 32
+// registers. Shifted copies of the input, one per q, would align the loads too, but they triple what a chunk
+// (below) must hold: at C128@28 1.3x slower than even the unaligned single copy.
 //
 // Locality: the input rows one tile reads, over all C channels, are far larger than L1, so the channels are taken
 // in chunks whose input for the tile fits in half of L1; a block of filters (their partial tiles in a quarter of
@@ -99,11 +99,11 @@ void tile(const float* x0, const float* vals, const std::int32_t* offs, const in
   }
 }
 
-// Aligned tiles, one accumulator set per filter column q (NQ = the filter width): set q sums the taps (r, q) over
-// the input NOT shifted by q, z_q[i] = sum_r w(r, q) x[i + r LS], so that with LS a multiple of L every load is
-// aligned; the output is y[i] = sum_q z_q[i + q], added up once per tile when all chunks are in (`combine`). Sets
-// q >= 1 hold one vector more (the q positions past the tile). A filter's partial tile is the NQ sets, V + (NQ -
-// 1)(V + 1) vectors.
+// Aligned tiles, one accumulator set per residue rho_q of the taps' shifts r LS + s modulo L (with LS a multiple of
+// L: one per filter column, rho_q = q). Set q sums its taps over the input shifted only by the aligned part of the
+// shift, z_q[i] = sum w(r, s) x[i + r LS + s - rho_q], so every load is aligned; the output is y[i] = sum_q
+// z_q[i + rho_q], added up once per tile when all chunks are in (`combine`). Sets q >= 1 hold one vector more (the
+// rho_q positions past the tile). A filter's partial tile is the NQ sets, V + (NQ - 1)(V + 1) vectors.
 template <class S, int V, int NQ>
 void tile_columns(const float* x0, const float* vals, const std::int32_t* offs, const index_t* seg, index_t sstride,
                   index_t nk, float* parts, bool first) {
@@ -167,11 +167,13 @@ void combine_out(const float* part, int V, int NQ, const int* residue, index_t f
 }
 
 // (x0, values, offsets, segments, segments per filter, filters, partial tiles, first chunk: start from zero)
-using TileFn = void (*)(const float*, const float*, const std::int32_t*, const index_t*, index_t, index_t, float*, bool);
+using TileFn = void (*)(const float*, const float*, const std::int32_t*, const index_t*, index_t, index_t, float*,
+                        bool);
 
 template <class S>
 constexpr int acc_regs() { return S::L == 16 ? 24 : 12; }
-// Vectors per tile: unaligned tiles use every accumulator; column sets need V + (NQ - 1)(V + 1) of them.
+// Vectors per tile: unaligned tiles use 24 (AVX-512) or 12 accumulators; sets need V + (NQ - 1)(V + 1) of
+// them, up to 30 on AVX-512 (with the broadcast, 31 of the 32 registers).
 template <class S>
 constexpr int v_max(int nq) { return nq == 1 ? acc_regs<S>() : ((S::L == 16 ? 30 : 12) - (nq - 1)) / nq; }
 template <class S>
@@ -185,7 +187,7 @@ constexpr std::array<TileFn, sizeof...(V)> column_tiles(std::integer_sequence<in
   return {&tile_columns<S, V + 1, NQ>...};
 }
 
-// The instance for V vectors (1 <= V <= v_max(nq)) and nq column sets (1: unaligned tiles; 2 or 3).
+// The instance for V vectors (1 <= V <= v_max(nq)) and nq accumulator sets (1: unaligned tiles; 2 or 3).
 template <class S>
 TileFn pick(int v, int nq) {
   static constexpr auto t1 = flat_tiles<S>(std::make_integer_sequence<int, v_max<S>(1)>{});
@@ -301,7 +303,8 @@ void conv_sparse_direct(const ConvArgs& a) {
   // Channels per chunk: the input a tile reads from each in half of L1.
   const index_t l1 = std::max<std::int64_t>(cpu::cache_bytes(1), 32 << 10);
   const index_t chunk_c =
-      tiled ? std::max<index_t>(1, (l1 / 2) / (index_t(sizeof(float)) * (index_t(V + (NQ > 1)) * L + (s.R - 1) * LS + s.S)))
+      tiled ? std::max<index_t>(
+                  1, (l1 / 2) / (index_t(sizeof(float)) * (index_t(V + (NQ > 1)) * L + (s.R - 1) * LS + s.S)))
             : s.C;
   const std::string key = "conv_flat/" + std::to_string(L) + "/" + std::to_string(PS) + "/" + std::to_string(LS) + "/" +
                           std::to_string(NQ) + "/" + std::to_string(s.R) + "x" + std::to_string(s.S) + "/" +
@@ -379,8 +382,8 @@ void conv_sparse_direct(const ConvArgs& a) {
           const float* x0 = xp + f0;
           const index_t nk = std::min(kend, kb + block_k) - kb;
           for (index_t j = 0; j < pr.chunks; ++j)
-            fn(x0, pr.val.data(), pr.off.data(), pr.seg.data() + (kb * pr.chunks + j) * NQ, per_filter, nk, parts.data(),
-               j == 0);
+            fn(x0, pr.val.data(), pr.off.data(), pr.seg.data() + (kb * pr.chunks + j) * NQ, per_filter, nk,
+               parts.data(), j == 0);
           // Finished: the output rows the tile covers out, without the pad columns between them.
           for (index_t kk = 0; kk < nk; ++kk) {
             float* yk = a.y + (n * s.K + kb + kk) * OH * OW;

@@ -97,9 +97,9 @@ inline void row_tile(const Row& r, index_t p0, index_t p1, bool first, const flo
 }
 
 // Columns past the last whole vector (N = 1, a matrix-vector product; N = 49: one): one dot product per column
-// over the row's non-zeros, vectorised with gathers of B (`omp simd`). Row by row with the column inside, the
-// short column loop left every multiply-add scalar: at N = 1 the DLMC final_dense layer at 70% ran 7x slower than
-// the dense product.
+// over the row's non-zeros, vectorised across them (`omp simd`; GCC assembles the B vector from single loads here,
+// no gather instruction). Row by row with the column inside, the short column loop left every multiply-add
+// scalar: at N = 1 the DLMC final_dense layer at 70% ran 7x slower than the dense product.
 template <class Row>
 inline void row_scalar(const Row& r, index_t p0, index_t p1, bool first, const float* B, index_t ldb, float* c,
                        index_t j0, index_t j1) {
@@ -110,7 +110,6 @@ inline void row_scalar(const Row& r, index_t p0, index_t p1, bool first, const f
     c[j] = first ? acc : c[j] + acc;
   }
 }
-
 
 // This core's L2 (256 KiB when sysfs does not say), read once.
 inline index_t l2_bytes() {
@@ -501,7 +500,8 @@ inline void panel_tile(const RowTiles& t, index_t p, index_t q, const float* B, 
   const index_t* run = t.run.data() + (p * t.kpanels + q) * 16;
   const index_t* va = t.val_at.data() + (p * t.kpanels + q) * 16;
   // Mask 0 is skipped (no row holds that column); the rest, each with its own compiled loop.
-  ((Ms ? mask_run<T, NV, Prefetch, Ms>(t.col.data() + run[Ms], t.val.data() + va[Ms], run[Ms + 1] - run[Ms], B, ldb, k0, acc)
+  ((Ms ? mask_run<T, NV, Prefetch, Ms>(t.col.data() + run[Ms], t.val.data() + va[Ms], run[Ms + 1] - run[Ms], B, ldb,
+                                       k0, acc)
        : void()),
    ...);
 #pragma GCC unroll 4

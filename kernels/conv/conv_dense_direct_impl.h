@@ -215,6 +215,15 @@ void ragged_tile(int nv, const float* a, const float* b, index_t ldb, index_t kc
   pw_tile<S, MR, NV>(a, b, ldb, kc, y, ldy, mr, nr, first);
 }
 
+// The last full panel with tp (1 <= tp <= TP) tail pixels riding along: the instance for tp.
+template <class S, int MR, int NV, int TP = 4>
+void riding_tile(int tp, const float* a, const float* b, index_t ldb, index_t kc, float* y, index_t ldy, index_t mr,
+                 bool first) {
+  if constexpr (TP > 1)
+    if (tp < TP) return riding_tile<S, MR, NV, TP - 1>(tp, a, b, ldb, kc, y, ldy, mr, first);
+  pw_tile<S, MR, NV, TP>(a, b, ldb, kc, y, ldy, mr, NV * S::L, first);
+}
+
 template <class S, int MR, int NV>
 void pointwise(const ConvArgs& a) {
   constexpr int L = S::L, NR = NV * L;
@@ -270,14 +279,8 @@ void pointwise(const ConvArgs& a) {
           const float* ak = wp + (kb * s.C + c0) * MR;
           const index_t mr = std::min<index_t>(MR, s.K - kb * MR);
           float* yk = y + kb * MR * HW + j0 + p * NR;
-          if (p == last && rem == 1)
-            pw_tile<S, MR, NV, 1>(ak, b + p * NR, ldb, cn, yk, HW, mr, NR, c0 == 0);
-          else if (p == last && rem == 2)
-            pw_tile<S, MR, NV, 2>(ak, b + p * NR, ldb, cn, yk, HW, mr, NR, c0 == 0);
-          else if (p == last && rem == 3)
-            pw_tile<S, MR, NV, 3>(ak, b + p * NR, ldb, cn, yk, HW, mr, NR, c0 == 0);
-          else if (p == last)
-            pw_tile<S, MR, NV, 4>(ak, b + p * NR, ldb, cn, yk, HW, mr, NR, c0 == 0);
+          if (p == last)
+            riding_tile<S, MR, NV>(int(rem), ak, b + p * NR, ldb, cn, yk, HW, mr, c0 == 0);
           else if (p < full)
             pw_tile<S, MR, NV>(ak, b + p * NR, ldb, cn, yk, HW, mr, NR, c0 == 0);
           else

@@ -80,6 +80,20 @@ TEST(Spmm, EveryKernelMatchesTheOracle) {
   }
 }
 
+// Every column tiling the openmp kernels pick (for_column_tiles, csr_rt4's own): N from 1 past the widest tile of
+// the widest ISA (16 vectors of 16 floats), so every remainder of 1-8 vectors after the 16- and 8-vector tiles
+// comes both whole and masked (1 to L - 1 lanes), on every ISA. Small rows keep the 1,600 products cheap.
+TEST(Spmm, EveryColumnTileWidth) {
+  for (const std::string pattern : {"random", "2:4"}) {
+    const Problem p = make(13, 70, pattern, 0.5);
+    for (const auto& [isa, k] : all_kernels()) {
+      if (k.info.backend != "openmp" || !k.info.serves(pattern)) continue;
+      SCOPED_TRACE(isa.empty() ? "dispatched" : "isa " + isa);
+      for (index_t N = 1; N <= 400; ++N) check(k, p, N, 2);
+    }
+  }
+}
+
 // Where each B row feeds many non-zeros and a K panel at full width is past half of L2 (here 4100 x 600 floats, 9.8
 // MB, in three panels; 48 non-zeros per B row), our kernels copy each panel's column slice into a contiguous
 // buffer first (pack_pays in spmm_openmp_impl.h): the copies' edges (B's leading dimension, ragged column tiles,

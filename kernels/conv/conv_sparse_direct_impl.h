@@ -162,7 +162,7 @@ void combine_out(const float* part, int V, int NQ, const int* residue, index_t f
     if (oh >= OH || ow >= OW) continue;
     typename S::V y = S::loadu(part + v * L);
     for (int q = 1; q < NQ; ++q) y = S::add(y, S::loadu(part + (V + (q - 1) * (V + 1) + v) * L + residue[q]));
-    S::store_first(yk + oh * OW + ow, y, int(std::min<index_t>(L, OW - ow)));
+    S::storeu_mask(yk + oh * OW + ow, y, S::first_mask(int(std::min<index_t>(L, OW - ow))));
   }
 }
 

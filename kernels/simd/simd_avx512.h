@@ -10,8 +10,12 @@ struct SimdAvx512 {
   static V load(const float* p) { return _mm512_load_ps(p); }
   static V loadu(const float* p) { return _mm512_loadu_ps(p); }
   static void storeu(float* p, V v) { _mm512_storeu_ps(p, v); }
-  // The first n (0 < n <= L) lanes only; nothing past them is touched.
-  static void store_first(float* p, V v, int n) { _mm512_mask_storeu_ps(p, __mmask16((1u << n) - 1), v); }
+  // A partial vector: the first n (0 < n <= L) lanes, as a mask made once and used by many loads and stores;
+  // nothing past them is read or written.
+  using Mask = __mmask16;
+  static Mask first_mask(int n) { return Mask((1u << n) - 1); }
+  static V loadu_mask(const float* p, Mask m) { return _mm512_maskz_loadu_ps(m, p); }  // other lanes 0
+  static void storeu_mask(float* p, V v, Mask m) { _mm512_mask_storeu_ps(p, m, v); }
   static V broadcast(const float* p) { return _mm512_set1_ps(*p); }
   static V set1(float x) { return _mm512_set1_ps(x); }
   static V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }

@@ -14,8 +14,16 @@ struct SimdGeneric {
   }
   static V loadu(const float* p) { return load(p); }
   static void storeu(float* p, V v) { std::memcpy(p, &v, sizeof v); }
-  // The first n (0 < n <= L) lanes only; nothing past them is touched.
-  static void store_first(float* p, V v, int n) { std::memcpy(p, &v, sizeof(float) * n); }
+  // A partial vector: the first n (0 < n <= L) lanes; nothing past them is read or written. Here the mask is
+  // the lane count.
+  using Mask = int;
+  static Mask first_mask(int n) { return n; }
+  static V loadu_mask(const float* p, Mask n) {  // other lanes 0
+    V v = zero();
+    std::memcpy(&v, p, sizeof(float) * n);
+    return v;
+  }
+  static void storeu_mask(float* p, V v, Mask n) { std::memcpy(p, &v, sizeof(float) * n); }
   static V broadcast(const float* p) { return V{*p, *p, *p, *p}; }
   static V set1(float x) { return V{x, x, x, x}; }
   static V fmadd(V a, V b, V c) { return a * b + c; }

@@ -56,12 +56,14 @@ constexpr index_t kPrefetch = 12;
 // chosen so a K x tile slice of B fits in L2), the more accumulator sets U: consecutive non-zeros go to
 // different sets, so there are always at least 8 independent FMA chains (NV*U = 8, or NV alone when wider).
 // B points at row k0 of the tile's columns (in B itself, or in a packed slice of them), c at the tile's columns of
-// C's row.
-template <class T, int NV, bool Prefetch, class Row>
+// C's row. Masked: the last vector holds only the lanes of mask m (the columns past N's last whole vector),
+// loaded and stored under the mask, so no column needs a pass of its own.
+template <class T, int NV, bool Prefetch, bool Masked, class Row>
 inline void row_tile(const Row& r, index_t p0, index_t p1, bool first, const float* B, index_t ldb, index_t k0,
-                     float* c) {
+                     float* c, typename T::Mask m) {
   using V = typename T::V;
   constexpr int L = T::L, U = NV >= 8 ? 1 : 8 / NV;
+  auto load = [&](const float* b, int v) { return Masked && v == NV - 1 ? T::loadu_mask(b, m) : T::loadu(b); };
   V acc[U][NV];
 #pragma GCC unroll 16
   for (int u = 0; u < U; ++u)
@@ -76,7 +78,7 @@ inline void row_tile(const Row& r, index_t p0, index_t p1, bool first, const flo
     const V w = T::broadcast(r.v + p);
     const float* b = B + (r.column(p) - k0) * ldb;
 #pragma GCC unroll 16
-    for (int v = 0; v < NV; ++v) a[v] = T::fmadd(w, T::loadu(b + v * L), a[v]);
+    for (int v = 0; v < NV; ++v) a[v] = T::fmadd(w, load(b + v * L, v), a[v]);
   };
   index_t p = p0;
   for (; p + U <= p1; p += U)
@@ -92,14 +94,19 @@ inline void row_tile(const Row& r, index_t p0, index_t p1, bool first, const flo
 #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) acc[0][v] = T::add(acc[0][v], acc[u][v]);
 #pragma GCC unroll 16
-  for (int v = 0; v < NV; ++v)
-    T::storeu(c + v * L, first ? acc[0][v] : T::add(T::loadu(c + v * L), acc[0][v]));
+  for (int v = 0; v < NV; ++v) {
+    const V out = first ? acc[0][v] : T::add(load(c + v * L, v), acc[0][v]);
+    if (Masked && v == NV - 1)
+      T::storeu_mask(c + v * L, out, m);
+    else
+      T::storeu(c + v * L, out);
+  }
 }
 
-// Columns past the last whole vector (N = 1, a matrix-vector product; N = 49: one): one dot product per column
-// over the row's non-zeros, vectorised across them (`omp simd`; GCC assembles the B vector from single loads here,
-// no gather instruction). Row by row with the column inside, the short column loop left every multiply-add
-// scalar: at N = 1 the DLMC final_dense layer at 70% ran 7x slower than the dense product.
+// A matrix-vector product (N = 1): one dot product over the row's non-zeros, vectorised across them (`omp simd`;
+// GCC assembles the B vector from single loads here, no gather instruction). Row by row with every multiply-add
+// scalar, the DLMC final_dense layer at 70% ran 7x slower than the dense product; a masked one-lane tile (row_tile)
+// takes 1.1-1.35x this one's time.
 template <class Row>
 inline void row_scalar(const Row& r, index_t p0, index_t p1, bool first, const float* B, index_t ldb, float* c,
                        index_t j0, index_t j1) {
@@ -120,13 +127,13 @@ inline index_t l2_bytes() {
   return l2;
 }
 
-// K is cut into panels of kb rows so that a kb x (MaxNV vectors) slice of B fits in half of L2 and survives the
-// sparse arrays streaming past it; each row then runs panel by panel (its column indices are sorted, so a panel
-// is a contiguous run of its non-zeros) and C is accumulated across panels. One panel when K is small.
-template <class T, int MaxNV>
-index_t panel_rows(index_t K) {
+// K is cut into panels of kb rows so that a kb x tile_floats slice of B (tile_floats: the widest column tile the
+// call runs) fits in half of L2 and survives the sparse arrays streaming past it; each row then runs panel by panel
+// (its column indices are sorted, so a panel is a contiguous run of its non-zeros) and C is accumulated across
+// panels. One panel when K is small.
+inline index_t panel_rows(index_t K, index_t tile_floats) {
   const index_t l2 = l2_bytes();
-  const index_t per_row = MaxNV * T::L * static_cast<index_t>(sizeof(float));
+  const index_t per_row = tile_floats * static_cast<index_t>(sizeof(float));
   const index_t kb = std::max<index_t>(64, l2 / 2 / per_row);
   if (K <= kb) return K;
   const index_t panels = (K + kb - 1) / kb;
@@ -158,42 +165,66 @@ inline bool pack_pays(index_t nnz, index_t K, index_t N, index_t kb, index_t til
   return N > tile_floats && std::min(K, kb) * N * index_t(sizeof(float)) > l2 / 2 && nnz >= kPackMinUses * K;
 }
 
-// rows x tile_floats floats of B (a K panel's slice for one column tile): past a third of L2, see kPrefetch; or
-// always where a vector is narrower than a cache line (one prefetch per two or more loads: on the same sample
-// under PB_MAX_ISA=avx2, leaving them out took 1.06x the time).
+// rows x tile_floats floats of B (a K panel's slice for one column tile), rows ldb floats apart: past a third of
+// L2, see kPrefetch; or always where a vector is narrower than a cache line (one prefetch per two or more loads: on
+// the same sample under PB_MAX_ISA=avx2, leaving them out took 1.06x the time); or where B's rows do not start on
+// cache lines (ldb not a multiple of 16 floats, as at N = 49), so each row segment spans one line more than it
+// fills and every load is split across two (DLMC at N = 49, AVX-512: without them 1.06-1.07x the time).
 template <class T>
-inline bool prefetch_pays(index_t rows, index_t tile_floats) {
-  return T::L * index_t(sizeof(float)) < 64 || rows * tile_floats * index_t(sizeof(float)) * 3 > l2_bytes();
+inline bool prefetch_pays(index_t rows, index_t tile_floats, index_t ldb) {
+  constexpr index_t line = 64 / sizeof(float);
+  return T::L < line || ldb % line != 0 || rows * tile_floats * index_t(sizeof(float)) * 3 > l2_bytes();
 }
 
-// Inside a parallel region, by every thread: copies B[k0 : k1, j0 : j0 + w] into dst (k1 - k0 rows of w floats).
-inline void pack_slice(const float* B, index_t ldb, index_t k0, index_t k1, index_t j0, index_t w, float* dst) {
+// Inside a parallel region, by every thread: copies B[k0 : k1, j0 : j0 + w] into dst (k1 - k0 rows of w floats,
+// ld apart: a masked tile's slice keeps whole vectors per row, of which only the first w floats are read).
+inline void pack_slice(const float* B, index_t ldb, index_t k0, index_t k1, index_t j0, index_t w, index_t ld,
+                       float* dst) {
 #pragma omp for schedule(static)
   for (index_t k = k0; k < k1; ++k)
-    std::memcpy(dst + (k - k0) * w, B + k * ldb + j0, sizeof(float) * static_cast<std::size_t>(w));
+    std::memcpy(dst + (k - k0) * ld, B + k * ldb + j0, sizeof(float) * static_cast<std::size_t>(w));
 }
 
-// Calls tile(j0, NV) over [0, N): tiles of MaxNV vectors, then narrower ones for the remainder, then a scalar
-// tail.
-template <class T, int MaxNV, class Tile, class Tail>
-inline void for_column_tiles(index_t N, Tile&& tile, Tail&& tail) {
+// Calls tile.operator()<NV, Masked>(j0, lanes) over [0, N): tiles of MaxNV vectors, then 8 while more than 8
+// remain, then one tile for the rest: NV = the vectors left (1 to 8), the last holding `lanes` columns (masked when
+// that is less than L). One pass over the sparse rows for the remainder, where tiles of 4, 2, 1 vectors and a
+// column-by-column tail made up to four (N = 49 on AVX-512: 2 + 1 vectors and 1 column, now one tile of 4).
+template <class T, int MaxNV, class Tile>
+inline void for_column_tiles(index_t N, Tile&& tile) {
+  static_assert(MaxNV >= 8);
   constexpr int L = T::L;
   index_t j = 0;
-  for (; j + MaxNV * L <= N; j += MaxNV * L) tile.template operator()<MaxNV>(j);
-  if constexpr (MaxNV > 8)
-    if (j + 8 * L <= N) tile.template operator()<8>(j), j += 8 * L;
-  if (j + 4 * L <= N) tile.template operator()<4>(j), j += 4 * L;
-  if (j + 2 * L <= N) tile.template operator()<2>(j), j += 2 * L;
-  if (j + L <= N) tile.template operator()<1>(j), j += L;
-  if (j < N) tail(j, N);
+  for (; j + MaxNV * L <= N; j += MaxNV * L) tile.template operator()<MaxNV, false>(j, L);
+  for (; N - j > 8 * L; j += 8 * L) tile.template operator()<8, false>(j, L);
+  if (j == N) return;
+  const int nv = static_cast<int>((N - j + L - 1) / L), lanes = static_cast<int>(N - j - (nv - 1) * L);
+  auto run = [&]<int NV>() {
+    if (lanes == L)
+      tile.template operator()<NV, false>(j, L);
+    else
+      tile.template operator()<NV, true>(j, lanes);
+  };
+  switch (nv) {
+    case 1: return run.template operator()<1>();
+    case 2: return run.template operator()<2>();
+    case 3: return run.template operator()<3>();
+    case 4: return run.template operator()<4>();
+    case 5: return run.template operator()<5>();
+    case 6: return run.template operator()<6>();
+    case 7: return run.template operator()<7>();
+    default: return run.template operator()<8>();
+  }
 }
 template <class T, int MaxNV, class MakeRow>
 void rows_kernel(const pb::SpmmArgs& g, const std::vector<index_t>& bounds, index_t nnz, MakeRow&& make_row) {
-  const index_t kb = panel_rows<T, MaxNV>(g.W->K);
+  // N narrower than a MaxNV tile is one tile of N's whole vectors: its slice, not a MaxNV one, sets the panels and
+  // whether to prefetch (DLMC at N = 49: 2 panels, no prefetch, where a 16-vector slice made 5 and prefetched).
+  const index_t tile_floats = std::min<index_t>(MaxNV * T::L, (g.N + T::L - 1) / T::L * T::L);
+  const index_t kb = panel_rows(g.W->K, tile_floats);
   const index_t panels = (g.W->K + kb - 1) / kb;
   const bool pack = pack_pays(nnz, g.W->K, g.N, kb, MaxNV * T::L);
   float* const sbuf = pack ? slice_buffers(kb * MaxNV * T::L) : nullptr;
-  const bool prefetch = prefetch_pays<T>(std::min(g.W->K, kb), MaxNV * T::L);
+  const bool prefetch = prefetch_pays<T>(std::min(g.W->K, kb), tile_floats, pack ? tile_floats : g.ldb);
 #pragma omp parallel num_threads(g.threads)
   {
     int copies = 0;
@@ -211,34 +242,37 @@ void rows_kernel(const pb::SpmmArgs& g, const std::vector<index_t>& bounds, inde
       }
       s[panels] = row.n;
     }
-    for_column_tiles<T, MaxNV>(
-        g.N,
-        [&]<int NV>(index_t j0) {
-          constexpr index_t w = NV * T::L;
-          for (index_t q = 0; q < panels; ++q) {
-            const index_t k0 = q * kb, k1 = std::min(g.W->K, k0 + kb);
-            const float* Bq = g.B + k0 * g.ldb + j0;
-            index_t ldb = g.ldb;
-            if (pack) {
-              float* dst = sbuf + (copies++ & 1) * kb * MaxNV * T::L;
-              pack_slice(g.B, g.ldb, k0, k1, j0, w, dst);
-              Bq = dst, ldb = w;
-            }
-            for (index_t i = r0; i < r1; ++i) {
-              const index_t* s = split.data() + (i - r0) * (panels + 1);
-              if (prefetch)
-                row_tile<T, NV, true>(make_row(i), s[q], s[q + 1], q == 0, Bq, ldb, k0, g.C + i * g.ldc + j0);
-              else
-                row_tile<T, NV, false>(make_row(i), s[q], s[q + 1], q == 0, Bq, ldb, k0, g.C + i * g.ldc + j0);
-            }
-          }
-        },
-        [&](index_t j0, index_t j1) {
-          for (index_t i = r0; i < r1; ++i) {
-            const auto row = make_row(i);
-            row_scalar(row, 0, row.n, true, g.B, g.ldb, g.C + i * g.ldc, j0, j1);
-          }
-        });
+    auto tile = [&]<int NV, bool Masked>(index_t j0, int lanes) {
+      constexpr index_t w = NV * T::L;
+      const typename T::Mask m = T::first_mask(lanes);
+      for (index_t q = 0; q < panels; ++q) {
+        const index_t k0 = q * kb, k1 = std::min(g.W->K, k0 + kb);
+        const float* Bq = g.B + k0 * g.ldb + j0;
+        index_t ldb = g.ldb;
+        if (pack) {
+          float* dst = sbuf + (copies++ & 1) * kb * MaxNV * T::L;
+          pack_slice(g.B, g.ldb, k0, k1, j0, w - T::L + lanes, w, dst);
+          Bq = dst, ldb = w;
+        }
+        for (index_t i = r0; i < r1; ++i) {
+          const index_t* s = split.data() + (i - r0) * (panels + 1);
+          float* c = g.C + i * g.ldc + j0;
+          if (prefetch)
+            row_tile<T, NV, true, Masked>(make_row(i), s[q], s[q + 1], q == 0, Bq, ldb, k0, c, m);
+          else
+            row_tile<T, NV, false, Masked>(make_row(i), s[q], s[q + 1], q == 0, Bq, ldb, k0, c, m);
+        }
+      }
+    };
+    // A matrix-vector product (N = 1) goes row by row, one dot product each (row_scalar): a masked tile of one
+    // lane took 1.1-1.35x its time on DLMC final_dense (AVX-512, 2 threads).
+    if (g.N == 1)
+      for (index_t i = r0; i < r1; ++i) {
+        const auto row = make_row(i);
+        row_scalar(row, 0, row.n, true, g.B, g.ldb, g.C + i * g.ldc, 0, 1);
+      }
+    else
+      for_column_tiles<T, MaxNV>(g.N, tile);
   }
 }
 
@@ -461,9 +495,9 @@ inline std::shared_ptr<RowTiles> make_row_tiles(const pb::Csr& A, index_t kb) {
 
 // One run of columns sharing mask M: acc[r] += w_r * B[col, tile columns] for every row r in M (B points at row
 // k0 of the tile's columns, as in row_tile).
-template <class T, int NV, bool Prefetch, int M>
+template <class T, int NV, bool Prefetch, bool Masked, int M>
 inline void mask_run(const std::int32_t* col, const float* val, index_t n, const float* B, index_t ldb, index_t k0,
-                     typename T::V (&acc)[4][NV]) {
+                     typename T::Mask m, typename T::V (&acc)[4][NV]) {
   using V = typename T::V;
   constexpr int L = T::L, PC = __builtin_popcount(M);
   for (index_t e = 0; e < n; ++e) {
@@ -475,7 +509,7 @@ inline void mask_run(const std::int32_t* col, const float* val, index_t n, const
     const float* b = B + (col[e] - k0) * ldb;
     V bv[NV];
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) bv[v] = T::loadu(b + v * L);
+    for (int v = 0; v < NV; ++v) bv[v] = Masked && v == NV - 1 ? T::loadu_mask(b + v * L, m) : T::loadu(b + v * L);
     const float* w = val + e * PC;
 #pragma GCC unroll 4
     for (int r = 0; r < 4; ++r) {
@@ -487,9 +521,10 @@ inline void mask_run(const std::int32_t* col, const float* val, index_t n, const
   }
 }
 
-template <class T, int NV, bool Prefetch, int... Ms>
+// Masked: the last of the NV vectors holds only the lanes of m (as in row_tile).
+template <class T, int NV, bool Prefetch, bool Masked, int... Ms>
 inline void panel_tile(const RowTiles& t, index_t p, index_t q, const float* B, index_t ldb, index_t k0, float* C,
-                       index_t ldc, index_t rows, std::integer_sequence<int, Ms...>) {
+                       index_t ldc, index_t rows, typename T::Mask m, std::integer_sequence<int, Ms...>) {
   using V = typename T::V;
   constexpr int L = T::L;
   V acc[4][NV];
@@ -500,8 +535,8 @@ inline void panel_tile(const RowTiles& t, index_t p, index_t q, const float* B, 
   const index_t* run = t.run.data() + (p * t.kpanels + q) * 16;
   const index_t* va = t.val_at.data() + (p * t.kpanels + q) * 16;
   // Mask 0 is skipped (no row holds that column); the rest, each with its own compiled loop.
-  ((Ms ? mask_run<T, NV, Prefetch, Ms>(t.col.data() + run[Ms], t.val.data() + va[Ms], run[Ms + 1] - run[Ms], B, ldb,
-                                       k0, acc)
+  ((Ms ? mask_run<T, NV, Prefetch, Masked, Ms>(t.col.data() + run[Ms], t.val.data() + va[Ms], run[Ms + 1] - run[Ms],
+                                               B, ldb, k0, m, acc)
        : void()),
    ...);
 #pragma GCC unroll 4
@@ -510,7 +545,10 @@ inline void panel_tile(const RowTiles& t, index_t p, index_t q, const float* B, 
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) {  // the first K panel writes C, later ones add to it
       float* c = C + r * ldc + v * L;
-      T::storeu(c, q == 0 ? acc[r][v] : T::add(T::loadu(c), acc[r][v]));
+      if (Masked && v == NV - 1)
+        T::storeu_mask(c, q == 0 ? acc[r][v] : T::add(T::loadu_mask(c, m), acc[r][v]), m);
+      else
+        T::storeu(c, q == 0 ? acc[r][v] : T::add(T::loadu(c), acc[r][v]));
     }
   }
 }
@@ -520,7 +558,7 @@ void spmm_csr_rt4(const pb::SpmmArgs& g) {
   const pb::SparseWeights& W = *g.W;
   if (W.M == 0 || g.N == 0) return;
   constexpr int NVmax = sizeof(typename T::V) == 64 ? 4 : 2;  // see the column tiles below
-  const index_t kb = panel_rows<T, 2 * NVmax>(W.K);  // a quarter of L2 for the B slice: the sparse arrays stream past it
+  const index_t kb = panel_rows(W.K, 2 * NVmax * T::L);  // a quarter of L2 for the B slice: the sparse arrays stream past it
   const std::string key = "rt4/" + std::to_string(kb);
   if (W.prepared.key != key) {  // set-up: once per set of weights (N and threads do not change the tiles)
     const auto t0 = std::chrono::steady_clock::now();
@@ -540,44 +578,64 @@ void spmm_csr_rt4(const pb::SpmmArgs& g) {
   using Masks = std::make_integer_sequence<int, 16>;
   const bool pack = pack_pays(W.csr.nnz(), W.K, g.N, t.kb, NVmax * L);  // each K panel's slice copied (pack_slice)
   float* const sbuf = pack ? slice_buffers(t.kb * NVmax * L) : nullptr;
-  const bool prefetch = prefetch_pays<T>(std::min(W.K, t.kb), NVmax * L);  // AVX-512: never, with kb as above
+  // AVX-512 with B's rows on cache lines: never, with kb as above.
+  const bool prefetch = prefetch_pays<T>(std::min(W.K, t.kb), NVmax * L, pack ? NVmax * L : g.ldb);
 #pragma omp parallel num_threads(g.threads)
   {
     const int th = omp_get_thread_num();
     const index_t p0 = bounds[th], p1 = bounds[th + 1];
     int copies = 0;
-    auto tile = [&]<int NV>(index_t j0) {
+    auto tile = [&]<int NV, bool Masked>(index_t j0, int lanes) {
+      const typename T::Mask m = T::first_mask(lanes);
       for (index_t q = 0; q < t.kpanels; ++q) {
         const index_t k0 = q * t.kb, k1 = std::min(W.K, k0 + t.kb);
         const float* Bq = g.B + k0 * g.ldb + j0;
         index_t ldb = g.ldb;
         if (pack) {
           float* dst = sbuf + (copies++ & 1) * t.kb * NVmax * L;
-          pack_slice(g.B, g.ldb, k0, k1, j0, NV * L, dst);
+          pack_slice(g.B, g.ldb, k0, k1, j0, (NV - 1) * L + lanes, NV * L, dst);
           Bq = dst, ldb = NV * L;
         }
         for (index_t p = p0; p < p1; ++p) {
           float* C = g.C + p * 4 * g.ldc + j0;
           const index_t rows = std::min<index_t>(4, W.M - p * 4);
           if (prefetch)
-            panel_tile<T, NV, true>(t, p, q, Bq, ldb, k0, C, g.ldc, rows, Masks{});
+            panel_tile<T, NV, true, Masked>(t, p, q, Bq, ldb, k0, C, g.ldc, rows, m, Masks{});
           else
-            panel_tile<T, NV, false>(t, p, q, Bq, ldb, k0, C, g.ldc, rows, Masks{});
+            panel_tile<T, NV, false, Masked>(t, p, q, Bq, ldb, k0, C, g.ldc, rows, m, Masks{});
         }
       }
     };
     // 4 rows x NV accumulators, NV B vectors and a weight must fit in the registers: 4 x 4 + 4 + 1 of AVX-512's 32,
-    // 4 x 2 + 2 + 1 of AVX2's 16.
-    index_t j = 0;
-    for (; j + NVmax * L <= g.N; j += NVmax * L) tile.template operator()<NVmax>(j);
-    if (NVmax > 2 && j + 2 * L <= g.N) tile.template operator()<2>(j), j += 2 * L;
-    if (j + L <= g.N) tile.template operator()<1>(j), j += L;
-    if (j < g.N)  // tail columns, row by row from the CSR arrays
+    // 4 x 2 + 2 + 1 of AVX2's 16. The columns past the last whole tile: one tile of 1 to NVmax vectors, the last
+    // masked where it is partial.
+    auto columns = [&] {
+      index_t j = 0;
+      for (; j + NVmax * L <= g.N; j += NVmax * L) tile.template operator()<NVmax, false>(j, L);
+      if (j == g.N) return;
+      const int nv = static_cast<int>((g.N - j + L - 1) / L), lanes = static_cast<int>(g.N - j - (nv - 1) * L);
+      auto rest = [&]<int NV>() {
+        if (lanes == L)
+          tile.template operator()<NV, false>(j, L);
+        else
+          tile.template operator()<NV, true>(j, lanes);
+      };
+      if constexpr (NVmax == 4) {
+        if (nv == 4) return rest.template operator()<4>();
+        if (nv == 3) return rest.template operator()<3>();
+      }
+      if (nv == 2) return rest.template operator()<2>();
+      rest.template operator()<1>();
+    };
+    if (g.N == 1) {  // a matrix-vector product, row by row from the CSR arrays (see rows_kernel)
       for (index_t i = p0 * 4; i < std::min<index_t>(p1 * 4, W.M); ++i) {
         const index_t q0 = W.csr.rowptr[i], n = W.csr.rowptr[i + 1] - q0;
         row_scalar(CsrRow{W.csr.values.data() + q0, W.csr.colidx.data() + q0, n}, 0, n, true, g.B, g.ldb,
-                   g.C + i * g.ldc, j, g.N);
+                   g.C + i * g.ldc, 0, 1);
       }
+    } else {
+      columns();
+    }
   }
 }
 

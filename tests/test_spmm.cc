@@ -82,14 +82,17 @@ TEST(Spmm, EveryKernelMatchesTheOracle) {
 
 // Every column tiling the openmp kernels pick (for_column_tiles, csr_rt4's own): N from 1 past the widest tile of
 // the widest ISA (16 vectors of 16 floats), so every remainder of 1-8 vectors after the 16- and 8-vector tiles
-// comes both whole and masked (1 to L - 1 lanes), on every ISA. Small rows keep the 1,600 products cheap.
+// comes both whole and masked (1 to L - 1 lanes), on every ISA; BSR with each block height that has its own tile
+// width (8 / height vectors). Small rows keep the products cheap.
 TEST(Spmm, EveryColumnTileWidth) {
-  for (const std::string pattern : {"random", "2:4"}) {
+  for (const std::string pattern : {"random", "2:4", "block1x4", "block2x3", "block4x4", "block8x8"}) {
     const Problem p = make(13, 70, pattern, 0.5);
     for (const auto& [isa, k] : all_kernels()) {
       if (k.info.backend != "openmp" || !k.info.serves(pattern)) continue;
       SCOPED_TRACE(isa.empty() ? "dispatched" : "isa " + isa);
-      for (index_t N = 1; N <= 400; ++N) check(k, p, N, 2);
+      // Past 2 x 16 vectors of 16 for CSR and N:M, past 8 + 2 for BSR (its widest tile: 8 vectors at height 1).
+      const index_t n_max = pattern.rfind("block", 0) == 0 ? 160 : 400;
+      for (index_t N = 1; N <= n_max; ++N) check(k, p, N, 2);
     }
   }
 }

@@ -308,11 +308,13 @@ void spmm_nm(const pb::SpmmArgs& g) {
 }
 
 // BSR: a block row of BR rows shares each B row segment it loads: per block column c, NV loads feed BR*NV FMAs.
-template <class T, int BR, int NV>
+// Masked: the last vector holds only the lanes of m (as in row_tile).
+template <class T, int BR, int NV, bool Masked = false>
 inline void block_row_tile(const pb::Bsr& A, index_t I, const float* B, index_t ldb, float* C, index_t ldc,
-                           index_t j0) {
+                           index_t j0, typename T::Mask m = T::first_mask(T::L)) {
   using V = typename T::V;
   constexpr int L = T::L;
+  auto load = [&](const float* p, int v) { return Masked && v == NV - 1 ? T::loadu_mask(p, m) : T::loadu(p); };
   V acc[BR][NV];
 #pragma GCC unroll 8
   for (int r = 0; r < BR; ++r)
@@ -327,7 +329,7 @@ inline void block_row_tile(const pb::Bsr& A, index_t I, const float* B, index_t 
       const float* b = B + (col0 + c) * ldb + j0;
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) {
-        const V bv = T::loadu(b + v * L);
+        const V bv = load(b + v * L, v);
 #pragma GCC unroll 8
         for (int r = 0; r < BR; ++r) acc[r][v] = T::fmadd(T::broadcast(vals + r * bc + c), bv, acc[r][v]);
       }
@@ -338,8 +340,27 @@ inline void block_row_tile(const pb::Bsr& A, index_t I, const float* B, index_t 
   for (int r = 0; r < BR; ++r) {
     if (r >= rows) break;
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) T::storeu(C + (I * BR + r) * ldc + j0 + v * L, acc[r][v]);
+    for (int v = 0; v < NV; ++v) {
+      float* c = C + (I * BR + r) * ldc + j0 + v * L;
+      if (Masked && v == NV - 1)
+        T::storeu_mask(c, acc[r][v], m);
+      else
+        T::storeu(c, acc[r][v]);
+    }
   }
+}
+
+// The columns past the last whole NVB-vector tile: one tile of nv (1 <= nv <= NV) vectors, the last masked where
+// it holds fewer than L columns.
+template <class T, int BR, int NV>
+void block_row_rest(int nv, int lanes, const pb::Bsr& A, index_t I0, index_t I1, const pb::SpmmArgs& g, index_t j0) {
+  if constexpr (NV > 1)
+    if (nv < NV) return block_row_rest<T, BR, NV - 1>(nv, lanes, A, I0, I1, g, j0);
+  if (lanes == T::L)
+    for (index_t I = I0; I < I1; ++I) block_row_tile<T, BR, NV>(A, I, g.B, g.ldb, g.C, g.ldc, j0);
+  else
+    for (index_t I = I0; I < I1; ++I)
+      block_row_tile<T, BR, NV, true>(A, I, g.B, g.ldb, g.C, g.ldc, j0, T::first_mask(lanes));
 }
 
 template <class T, int BR>
@@ -355,24 +376,9 @@ void spmm_bsr_fixed(const pb::SpmmArgs& g) {
     index_t j = 0;
     for (; j + NVB * L <= g.N; j += NVB * L)
       for (index_t I = I0; I < I1; ++I) block_row_tile<T, BR, NVB>(A, I, g.B, g.ldb, g.C, g.ldc, j);
-    for (; j + L <= g.N; j += L)
-      for (index_t I = I0; I < I1; ++I) block_row_tile<T, BR, 1>(A, I, g.B, g.ldb, g.C, g.ldc, j);
-    if (j < g.N) {  // scalar tail columns
-      for (index_t I = I0; I < I1; ++I) {
-        const index_t rows = A.rows - I * BR < BR ? A.rows - I * BR : BR;
-        for (index_t r = 0; r < rows; ++r) {
-          float* c = g.C + (I * BR + r) * g.ldc;
-          for (index_t jj = j; jj < g.N; ++jj) c[jj] = 0.0f;
-          for (std::int32_t p = A.rowptr[I]; p < A.rowptr[I + 1]; ++p) {
-            const index_t col0 = static_cast<index_t>(A.colidx[p]) * A.bc;
-            for (index_t cc = 0; cc < A.bc && col0 + cc < A.cols; ++cc) {
-              const float a = A.values[(static_cast<index_t>(p) * BR + r) * A.bc + cc];
-              const float* b = g.B + (col0 + cc) * g.ldb;
-              for (index_t jj = j; jj < g.N; ++jj) c[jj] += a * b[jj];
-            }
-          }
-        }
-      }
+    if (j < g.N) {
+      const int nv = static_cast<int>((g.N - j + L - 1) / L), lanes = static_cast<int>(g.N - j - (nv - 1) * L);
+      block_row_rest<T, BR, NVB>(nv, lanes, A, I0, I1, g, j);
     }
   }
 }

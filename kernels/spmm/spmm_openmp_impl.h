@@ -185,6 +185,14 @@ inline void pack_slice(const float* B, index_t ldb, index_t k0, index_t k1, inde
     std::memcpy(dst + (k - k0) * ld, B + k * ldb + j0, sizeof(float) * static_cast<std::size_t>(w));
 }
 
+// Calls f.template operator()<NV>() with NV = nv (1 <= nv <= Max): a run-time vector count as a compile-time one.
+template <int Max, class F>
+inline void with_vector_count(int nv, F&& f) {
+  if constexpr (Max > 1)
+    if (nv < Max) return with_vector_count<Max - 1>(nv, f);
+  f.template operator()<Max>();
+}
+
 // Calls tile.operator()<NV, Masked>(j0, lanes) over [0, N): tiles of MaxNV vectors, then 8 while more than 8
 // remain, then one tile for the rest: NV = the vectors left (1 to 8), the last holding `lanes` columns (masked when
 // that is less than L). One pass over the sparse rows for the remainder, where tiles of 4, 2, 1 vectors and a
@@ -204,16 +212,7 @@ inline void for_column_tiles(index_t N, Tile&& tile) {
     else
       tile.template operator()<NV, true>(j, lanes);
   };
-  switch (nv) {
-    case 1: return run.template operator()<1>();
-    case 2: return run.template operator()<2>();
-    case 3: return run.template operator()<3>();
-    case 4: return run.template operator()<4>();
-    case 5: return run.template operator()<5>();
-    case 6: return run.template operator()<6>();
-    case 7: return run.template operator()<7>();
-    default: return run.template operator()<8>();
-  }
+  with_vector_count<8>(nv, run);
 }
 template <class T, int MaxNV, class MakeRow>
 void rows_kernel(const pb::SpmmArgs& g, const std::vector<index_t>& bounds, index_t nnz, MakeRow&& make_row) {
@@ -350,19 +349,6 @@ inline void block_row_tile(const pb::Bsr& A, index_t I, const float* B, index_t 
   }
 }
 
-// The columns past the last whole NVB-vector tile: one tile of nv (1 <= nv <= NV) vectors, the last masked where
-// it holds fewer than L columns.
-template <class T, int BR, int NV>
-void block_row_rest(int nv, int lanes, const pb::Bsr& A, index_t I0, index_t I1, const pb::SpmmArgs& g, index_t j0) {
-  if constexpr (NV > 1)
-    if (nv < NV) return block_row_rest<T, BR, NV - 1>(nv, lanes, A, I0, I1, g, j0);
-  if (lanes == T::L)
-    for (index_t I = I0; I < I1; ++I) block_row_tile<T, BR, NV>(A, I, g.B, g.ldb, g.C, g.ldc, j0);
-  else
-    for (index_t I = I0; I < I1; ++I)
-      block_row_tile<T, BR, NV, true>(A, I, g.B, g.ldb, g.C, g.ldc, j0, T::first_mask(lanes));
-}
-
 template <class T, int BR>
 void spmm_bsr_fixed(const pb::SpmmArgs& g) {
   const pb::Bsr& A = g.W->bsr;
@@ -376,9 +362,16 @@ void spmm_bsr_fixed(const pb::SpmmArgs& g) {
     index_t j = 0;
     for (; j + NVB * L <= g.N; j += NVB * L)
       for (index_t I = I0; I < I1; ++I) block_row_tile<T, BR, NVB>(A, I, g.B, g.ldb, g.C, g.ldc, j);
-    if (j < g.N) {
+    if (j < g.N) {  // the rest: one tile of 1 to NVB vectors, the last masked where it holds fewer than L columns
       const int nv = static_cast<int>((g.N - j + L - 1) / L), lanes = static_cast<int>(g.N - j - (nv - 1) * L);
-      block_row_rest<T, BR, NVB>(nv, lanes, A, I0, I1, g, j);
+      const typename T::Mask m = T::first_mask(lanes);
+      with_vector_count<NVB>(nv, [&]<int NV>() {
+        for (index_t I = I0; I < I1; ++I)
+          if (lanes == L)
+            block_row_tile<T, BR, NV>(A, I, g.B, g.ldb, g.C, g.ldc, j);
+          else
+            block_row_tile<T, BR, NV, true>(A, I, g.B, g.ldb, g.C, g.ldc, j, m);
+      });
     }
   }
 }
@@ -564,7 +557,8 @@ void spmm_csr_rt4(const pb::SpmmArgs& g) {
   const pb::SparseWeights& W = *g.W;
   if (W.M == 0 || g.N == 0) return;
   constexpr int NVmax = sizeof(typename T::V) == 64 ? 4 : 2;  // see the column tiles below
-  const index_t kb = panel_rows(W.K, 2 * NVmax * T::L);  // a quarter of L2 for the B slice: the sparse arrays stream past it
+  // A quarter of L2 for the B slice (a tile twice as wide as NVmax): the sparse arrays stream past it.
+  const index_t kb = panel_rows(W.K, 2 * NVmax * T::L);
   const std::string key = "rt4/" + std::to_string(kb);
   if (W.prepared.key != key) {  // set-up: once per set of weights (N and threads do not change the tiles)
     const auto t0 = std::chrono::steady_clock::now();
@@ -626,12 +620,7 @@ void spmm_csr_rt4(const pb::SpmmArgs& g) {
         else
           tile.template operator()<NV, true>(j, lanes);
       };
-      if constexpr (NVmax == 4) {
-        if (nv == 4) return rest.template operator()<4>();
-        if (nv == 3) return rest.template operator()<3>();
-      }
-      if (nv == 2) return rest.template operator()<2>();
-      rest.template operator()<1>();
+      with_vector_count<NVmax>(nv, rest);
     };
     if (g.N == 1) {  // a matrix-vector product, row by row from the CSR arrays (see rows_kernel)
       for (index_t i = p0 * 4; i < std::min<index_t>(p1 * 4, W.M); ++i) {

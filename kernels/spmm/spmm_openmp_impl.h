@@ -52,18 +52,31 @@ struct NmRow {
 // Hence prefetching from a slice of a third of L2 up (prefetch_pays).
 constexpr index_t kPrefetch = 12;
 
+// Vector v of a tile of NV vectors at p: where the tile is Masked, its last vector holds only the lanes of m (the
+// columns past N's last whole vector) and is loaded and stored under the mask.
+template <class T, int NV, bool Masked>
+inline typename T::V tile_load(const float* p, int v, typename T::Mask m) {
+  return Masked && v == NV - 1 ? T::loadu_mask(p, m) : T::loadu(p);
+}
+template <class T, int NV, bool Masked>
+inline void tile_store(float* p, int v, typename T::V x, typename T::Mask m) {
+  if (Masked && v == NV - 1)
+    T::storeu_mask(p, x, m);
+  else
+    T::storeu(p, x);
+}
+
 // C[i, j0 : j0 + NV*L] = sum over the row's non-zeros of v * B[col, j0 : ...]. The narrower the tile (NV small,
 // chosen so a K x tile slice of B fits in L2), the more accumulator sets U: consecutive non-zeros go to
 // different sets, so there are always at least 8 independent FMA chains (NV*U = 8, or NV alone when wider).
 // B points at row k0 of the tile's columns (in B itself, or in a packed slice of them), c at the tile's columns of
-// C's row. Masked: the last vector holds only the lanes of mask m (the columns past N's last whole vector),
-// loaded and stored under the mask, so no column needs a pass of its own.
+// C's row. Masked: the last vector is partial (tile_load), so no column needs a pass of its own.
 template <class T, int NV, bool Prefetch, bool Masked, class Row>
 inline void row_tile(const Row& r, index_t p0, index_t p1, bool first, const float* B, index_t ldb, index_t k0,
                      float* c, typename T::Mask m) {
   using V = typename T::V;
   constexpr int L = T::L, U = NV >= 8 ? 1 : 8 / NV;
-  auto load = [&](const float* b, int v) { return Masked && v == NV - 1 ? T::loadu_mask(b, m) : T::loadu(b); };
+  auto load = [&](const float* b, int v) { return tile_load<T, NV, Masked>(b, v, m); };
   V acc[U][NV];
 #pragma GCC unroll 16
   for (int u = 0; u < U; ++u)
@@ -95,11 +108,7 @@ inline void row_tile(const Row& r, index_t p0, index_t p1, bool first, const flo
     for (int v = 0; v < NV; ++v) acc[0][v] = T::add(acc[0][v], acc[u][v]);
 #pragma GCC unroll 16
   for (int v = 0; v < NV; ++v) {
-    const V out = first ? acc[0][v] : T::add(load(c + v * L, v), acc[0][v]);
-    if (Masked && v == NV - 1)
-      T::storeu_mask(c + v * L, out, m);
-    else
-      T::storeu(c + v * L, out);
+    tile_store<T, NV, Masked>(c + v * L, v, first ? acc[0][v] : T::add(load(c + v * L, v), acc[0][v]), m);
   }
 }
 
@@ -307,13 +316,12 @@ void spmm_nm(const pb::SpmmArgs& g) {
 }
 
 // BSR: a block row of BR rows shares each B row segment it loads: per block column c, NV loads feed BR*NV FMAs.
-// Masked: the last vector holds only the lanes of m (as in row_tile).
+// Masked: the last vector is partial (tile_load).
 template <class T, int BR, int NV, bool Masked = false>
 inline void block_row_tile(const pb::Bsr& A, index_t I, const float* B, index_t ldb, float* C, index_t ldc,
                            index_t j0, typename T::Mask m = T::first_mask(T::L)) {
   using V = typename T::V;
   constexpr int L = T::L;
-  auto load = [&](const float* p, int v) { return Masked && v == NV - 1 ? T::loadu_mask(p, m) : T::loadu(p); };
   V acc[BR][NV];
 #pragma GCC unroll 8
   for (int r = 0; r < BR; ++r)
@@ -328,7 +336,7 @@ inline void block_row_tile(const pb::Bsr& A, index_t I, const float* B, index_t 
       const float* b = B + (col0 + c) * ldb + j0;
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) {
-        const V bv = load(b + v * L, v);
+        const V bv = tile_load<T, NV, Masked>(b + v * L, v, m);
 #pragma GCC unroll 8
         for (int r = 0; r < BR; ++r) acc[r][v] = T::fmadd(T::broadcast(vals + r * bc + c), bv, acc[r][v]);
       }
@@ -339,13 +347,7 @@ inline void block_row_tile(const pb::Bsr& A, index_t I, const float* B, index_t 
   for (int r = 0; r < BR; ++r) {
     if (r >= rows) break;
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) {
-      float* c = C + (I * BR + r) * ldc + j0 + v * L;
-      if (Masked && v == NV - 1)
-        T::storeu_mask(c, acc[r][v], m);
-      else
-        T::storeu(c, acc[r][v]);
-    }
+    for (int v = 0; v < NV; ++v) tile_store<T, NV, Masked>(C + (I * BR + r) * ldc + j0 + v * L, v, acc[r][v], m);
   }
 }
 
@@ -508,7 +510,7 @@ inline void mask_run(const std::int32_t* col, const float* val, index_t n, const
     const float* b = B + (col[e] - k0) * ldb;
     V bv[NV];
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) bv[v] = Masked && v == NV - 1 ? T::loadu_mask(b + v * L, m) : T::loadu(b + v * L);
+    for (int v = 0; v < NV; ++v) bv[v] = tile_load<T, NV, Masked>(b + v * L, v, m);
     const float* w = val + e * PC;
 #pragma GCC unroll 4
     for (int r = 0; r < 4; ++r) {
@@ -520,7 +522,7 @@ inline void mask_run(const std::int32_t* col, const float* val, index_t n, const
   }
 }
 
-// Masked: the last of the NV vectors holds only the lanes of m (as in row_tile).
+// Masked: the last of the NV vectors is partial (tile_load).
 template <class T, int NV, bool Prefetch, bool Masked, int... Ms>
 inline void panel_tile(const RowTiles& t, index_t p, index_t q, const float* B, index_t ldb, index_t k0, float* C,
                        index_t ldc, index_t rows, typename T::Mask m, std::integer_sequence<int, Ms...>) {
@@ -544,10 +546,7 @@ inline void panel_tile(const RowTiles& t, index_t p, index_t q, const float* B, 
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) {  // the first K panel writes C, later ones add to it
       float* c = C + r * ldc + v * L;
-      if (Masked && v == NV - 1)
-        T::storeu_mask(c, q == 0 ? acc[r][v] : T::add(T::loadu_mask(c, m), acc[r][v]), m);
-      else
-        T::storeu(c, q == 0 ? acc[r][v] : T::add(T::loadu(c), acc[r][v]));
+      tile_store<T, NV, Masked>(c, v, q == 0 ? acc[r][v] : T::add(tile_load<T, NV, Masked>(c, v, m), acc[r][v]), m);
     }
   }
 }

@@ -80,7 +80,7 @@ TEST(Spmm, EveryKernelMatchesTheOracle) {
   }
 }
 
-// Every column tiling the openmp kernels pick (for_column_tiles, csr_rt4's own): N from 1 past the widest tile of
+// Every column tiling the openmp kernels pick (for_column_tiles, the row tiles' own): N from 1 past the widest tile of
 // the widest ISA (16 vectors of 16 floats), so every remainder of 1-8 vectors after the 16- and 8-vector tiles
 // comes both whole and masked (1 to L - 1 lanes), on every ISA; BSR with each block height that has its own tile
 // width (8 / height vectors). Small rows keep the products cheap.

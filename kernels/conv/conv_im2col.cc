@@ -78,11 +78,11 @@ void conv_openmp(const ConvArgs& a) {
   });
 }
 
-// The fastest of our CSR SpMM kernels on real patterns (csr_rt4: it prepares its row tiles on the first call for
+// The fastest of our CSR SpMM kernels on real patterns (csr_rt6: it prepares its row tiles on the first call for
 // these weights, which the benchmark makes before timing, and runs wide CSR tiles where rows share few columns).
 void conv_openmp_sparse_im2col(const ConvArgs& a) {
   via_im2col(a, [&](const float* B, index_t OHW, index_t, float* y) {
-    spmm_openmp_csr_rt4({a.wsp, OHW, B, OHW, y, OHW, a.threads});
+    spmm_openmp_csr_rt6({a.wsp, OHW, B, OHW, y, OHW, a.threads});
   });
 }
 

@@ -47,8 +47,8 @@ void spmm_openmp_nm(const SpmmArgs& g) {
   static const SpmmFn fn = native("nm");
   fn(g);
 }
-void spmm_openmp_csr_rt4(const SpmmArgs& g) {
-  static const SpmmFn fn = native("csr_rt4");
+void spmm_openmp_csr_rt6(const SpmmArgs& g) {
+  static const SpmmFn fn = native("csr_rt6");
   fn(g);
 }
 

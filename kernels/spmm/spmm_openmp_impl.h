@@ -400,17 +400,20 @@ void spmm_csr_wide(const pb::SpmmArgs& g) {
   spmm_csr<T, sizeof(typename T::V) == 64 ? 16 : 8>(g);
 }
 
-// ---- csr_rt4: register tiles of 4 rows that share each B load (in the spirit of Sparse Register Tiling,
-// Wilkinson et al., PLDI 2023, without code generation). Set-up, once per set of weights: rows go in panels of 4;
-// a panel's non-zeros are regrouped by column, and each column by which of the 4 rows hold it (a 4-bit mask). The
-// columns of one mask form a run, and each run is multiplied by a loop compiled for that mask: per column, NV B
-// vectors are loaded once and feed an FMA for every row in the mask, into accumulators named at compile time. On
-// DLMC at 90% a 4-row panel holds 1.22 non-zeros per distinct column (1.64 at 70%), so B is read that much less.
-// Where that reuse is too small to pay (kRowTileMinReuse), the set-up picks the CSR kernel instead.
+// ---- csr_rt4 / csr_rt6: register tiles of R rows that share each B load (in the spirit of Sparse Register
+// Tiling, Wilkinson et al., PLDI 2023, without code generation). Set-up, once per set of weights: rows go in panels
+// of R; a panel's non-zeros are regrouped by column, and each column by which of the R rows hold it (an R-bit
+// mask). The columns of one mask form a run, and each run is multiplied by a loop compiled for that mask: per
+// column, NV B vectors are loaded once and feed an FMA for every row in the mask, into accumulators named at
+// compile time. On DLMC at 90% a 4-row panel holds 1.22 non-zeros per distinct column (1.64 at 70%), so B is read
+// that much less. Six rows raise that (2:4: 3.05 against 2.13 non-zeros per column) for 4x as many masks, so
+// shorter runs (each ends in a mispredicted branch) and more code. Where the reuse is too small to pay
+// (kRowTileMinReuse), the set-up picks the CSR kernel instead.
+template <int R>
 struct RowTiles {
-  static constexpr int R = 4;
+  static constexpr int kMasks = 1 << R;
   index_t kb = 0, kpanels = 1;       // K in panels of kb rows (as rows_kernel does): the B slice stays in L2
-  std::vector<index_t> run;          // run[(p * kpanels + q) * 16 + m]: first column entry of panel p, K panel q, mask m
+  std::vector<index_t> run;          // run[(p * kpanels + q) * kMasks + m]: first column entry of panel p, K panel q, mask m
   std::vector<std::int32_t> col;     // column of each entry
   std::vector<index_t> val_at;       // first weight of each run (weights of an entry: one per row in its mask)
   std::vector<float> val;
@@ -419,29 +422,31 @@ struct RowTiles {
   double reuse = 1;                  // non-zeros per distinct (panel, column): how many FMAs each B load feeds
 };
 
-// Below this reuse the row tiles lose to wide CSR tiles (measured on the DLMC sample, AVX-512, N = 512: at 70%
-// sparsity, reuse ~1.6, tiles 1.21x csr_wide; at 80%, ~1.4, 1.09x; at 90%, 1.22, 0.95x; at 95%, 0.90x): their
-// 4-vector column tiles pass over the sparse arrays 4x as often and give a lone row only 4 FMA chains.
+// Below this reuse the row tiles lose to wide CSR tiles (measured with 4 rows on the DLMC sample, AVX-512,
+// N = 512: at 70% sparsity, reuse ~1.6, tiles 1.21x csr_wide; at 80%, ~1.4, 1.09x; at 90%, 1.22, 0.95x; at 95%,
+// 0.90x): their 4-vector column tiles pass over the sparse arrays 4x as often and give a lone row only 4 FMA
+// chains. Six rows clear it at 90% on most layers, where they took 0.80-0.92x csr_wide's time.
 constexpr double kRowTileMinReuse = 1.3;
 
-inline std::shared_ptr<RowTiles> make_row_tiles(const pb::Csr& A, index_t kb) {
-  auto t = std::make_shared<RowTiles>();
-  const int R = RowTiles::R;
+template <int R>
+std::shared_ptr<RowTiles<R>> make_row_tiles(const pb::Csr& A, index_t kb) {
+  constexpr int kMasks = RowTiles<R>::kMasks;
+  auto t = std::make_shared<RowTiles<R>>();
   t->panels = (A.rows + R - 1) / R;
   t->kb = std::max<index_t>(kb, 1);
   t->kpanels = std::max<index_t>(1, (A.cols + t->kb - 1) / t->kb);
   const index_t slots = t->panels * t->kpanels;
-  t->run.assign(static_cast<std::size_t>(slots * 16 + 1), 0);
-  t->val_at.assign(static_cast<std::size_t>(slots * 16 + 1), 0);
+  t->run.assign(static_cast<std::size_t>(slots * kMasks + 1), 0);
+  t->val_at.assign(static_cast<std::size_t>(slots * kMasks + 1), 0);
   t->work.assign(static_cast<std::size_t>(t->panels + 1), 0);
   t->col.reserve(A.colidx.size());
   t->val.reserve(A.values.size());
   std::vector<std::int32_t> cols;  // the panel's distinct columns, ascending
   std::vector<int> masks;          // which rows hold each
-  std::vector<float> w;            // their weights, 4 per column
+  std::vector<float> w;            // their weights, R per column
   for (index_t p = 0; p < t->panels; ++p) {
-    // Merge the panel's (sorted) rows: repeatedly take the smallest column at the heads of the 4 rows.
-    std::int32_t at[4], end[4];
+    // Merge the panel's (sorted) rows: repeatedly take the smallest column at the heads of the R rows.
+    std::int32_t at[R], end[R];
     for (int r = 0; r < R; ++r) {
       const index_t i = std::min<index_t>(p * R + r, A.rows);
       at[r] = A.rowptr[i];
@@ -454,10 +459,10 @@ inline std::shared_ptr<RowTiles> make_row_tiles(const pb::Csr& A, index_t kb) {
         if (at[r] < end[r]) c = std::min(c, A.colidx[at[r]]);
       if (c == INT32_MAX) break;
       int mask = 0;
-      float ws[4] = {0, 0, 0, 0};
+      float ws[R] = {};
       for (int r = 0; r < R; ++r)
         if (at[r] < end[r] && A.colidx[at[r]] == c) mask |= 1 << r, ws[r] = A.values[at[r]++];
-      cols.push_back(c), masks.push_back(mask), w.insert(w.end(), ws, ws + 4);
+      cols.push_back(c), masks.push_back(mask), w.insert(w.end(), ws, ws + R);
     }
     t->work[p + 1] = A.rowptr[std::min<index_t>((p + 1) * R, A.rows)];
     // Columns ascending: each K panel is a contiguous stretch of them.
@@ -466,26 +471,26 @@ inline std::shared_ptr<RowTiles> make_row_tiles(const pb::Csr& A, index_t kb) {
       std::size_t k1 = k0;
       while (k1 < cols.size() && cols[k1] < (q + 1) * t->kb) ++k1;
       // Counting sort by mask (one pass to count, one to place; columns stay ascending inside a run).
-      const index_t slot = (p * t->kpanels + q) * 16;
-      index_t count[16] = {};
+      const index_t slot = (p * t->kpanels + q) * kMasks;
+      index_t count[kMasks] = {};
       for (std::size_t k = k0; k < k1; ++k) ++count[masks[k]];
-      index_t at_col[16], at_val[16];
+      index_t at_col[kMasks], at_val[kMasks];
       index_t c0 = static_cast<index_t>(t->col.size()), v0 = static_cast<index_t>(t->val.size());
-      for (int m = 1; m < 16; ++m) {
+      for (int m = 1; m < kMasks; ++m) {
         t->run[slot + m] = at_col[m] = c0;
         t->val_at[slot + m] = at_val[m] = v0;
         c0 += count[m];
         v0 += count[m] * __builtin_popcount(static_cast<unsigned>(m));
       }
-      t->run[slot + 16] = c0;  // == the next slot's [0], which is unused
-      t->val_at[slot + 16] = v0;
+      t->run[slot + kMasks] = c0;  // == the next slot's [0], which is unused
+      t->val_at[slot + kMasks] = v0;
       t->col.resize(static_cast<std::size_t>(c0));
       t->val.resize(static_cast<std::size_t>(v0));
       for (std::size_t k = k0; k < k1; ++k) {
         const int m = masks[k];
         t->col[static_cast<std::size_t>(at_col[m]++)] = cols[k];
         for (int r = 0; r < R; ++r)
-          if (m >> r & 1) t->val[static_cast<std::size_t>(at_val[m]++)] = w[k * 4 + r];
+          if (m >> r & 1) t->val[static_cast<std::size_t>(at_val[m]++)] = w[k * R + r];
       }
       k0 = k1;
     }
@@ -495,10 +500,11 @@ inline std::shared_ptr<RowTiles> make_row_tiles(const pb::Csr& A, index_t kb) {
 }
 
 // One run of columns sharing mask M: acc[r] += w_r * B[col, tile columns] for every row r in M (B points at row
-// k0 of the tile's columns, as in row_tile).
-template <class T, int NV, bool Prefetch, bool Masked, int M>
-inline void mask_run(const std::int32_t* col, const float* val, index_t n, const float* B, index_t ldb, index_t k0,
-                     typename T::Mask m, typename T::V (&acc)[4][NV]) {
+// k0 of the tile's columns, as in row_tile). Always inlined: a call takes the accumulators by reference, so an
+// out-of-line run keeps them in memory (GCC stops inlining partway through the 63 runs of a 6-row tile).
+template <class T, int NV, bool Prefetch, bool Masked, int R, int M>
+[[gnu::always_inline]] inline void mask_run(const std::int32_t* col, const float* val, index_t n, const float* B, index_t ldb, index_t k0,
+                     typename T::Mask m, typename T::V (&acc)[R][NV]) {
   using V = typename T::V;
   constexpr int L = T::L, PC = __builtin_popcount(M);
   for (index_t e = 0; e < n; ++e) {
@@ -512,8 +518,8 @@ inline void mask_run(const std::int32_t* col, const float* val, index_t n, const
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) bv[v] = tile_load<T, NV, Masked>(b + v * L, v, m);
     const float* w = val + e * PC;
-#pragma GCC unroll 4
-    for (int r = 0; r < 4; ++r) {
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
       if ((M >> r & 1) == 0) continue;
       const V wr = T::broadcast(w + __builtin_popcount(M & ((1 << r) - 1)));
 #pragma GCC unroll 8
@@ -523,25 +529,25 @@ inline void mask_run(const std::int32_t* col, const float* val, index_t n, const
 }
 
 // Masked: the last of the NV vectors is partial (tile_load).
-template <class T, int NV, bool Prefetch, bool Masked, int... Ms>
-inline void panel_tile(const RowTiles& t, index_t p, index_t q, const float* B, index_t ldb, index_t k0, float* C,
-                       index_t ldc, index_t rows, typename T::Mask m, std::integer_sequence<int, Ms...>) {
+template <class T, int NV, bool Prefetch, bool Masked, int R, int... Ms>
+inline void panel_tile(const RowTiles<R>& t, index_t p, index_t q, const float* B, index_t ldb, index_t k0,
+                       float* C, index_t ldc, index_t rows, typename T::Mask m, std::integer_sequence<int, Ms...>) {
   using V = typename T::V;
-  constexpr int L = T::L;
-  V acc[4][NV];
-#pragma GCC unroll 4
-  for (int r = 0; r < 4; ++r)
+  constexpr int L = T::L, kMasks = RowTiles<R>::kMasks;
+  V acc[R][NV];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) acc[r][v] = T::zero();
-  const index_t* run = t.run.data() + (p * t.kpanels + q) * 16;
-  const index_t* va = t.val_at.data() + (p * t.kpanels + q) * 16;
+  const index_t* run = t.run.data() + (p * t.kpanels + q) * kMasks;
+  const index_t* va = t.val_at.data() + (p * t.kpanels + q) * kMasks;
   // Mask 0 is skipped (no row holds that column); the rest, each with its own compiled loop.
-  ((Ms ? mask_run<T, NV, Prefetch, Masked, Ms>(t.col.data() + run[Ms], t.val.data() + va[Ms], run[Ms + 1] - run[Ms],
-                                               B, ldb, k0, m, acc)
+  ((Ms ? mask_run<T, NV, Prefetch, Masked, R, Ms>(t.col.data() + run[Ms], t.val.data() + va[Ms],
+                                                  run[Ms + 1] - run[Ms], B, ldb, k0, m, acc)
        : void()),
    ...);
-#pragma GCC unroll 4
-  for (int r = 0; r < 4; ++r) {
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
     if (r >= rows) break;
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) {  // the first K panel writes C, later ones add to it
@@ -551,21 +557,24 @@ inline void panel_tile(const RowTiles& t, index_t p, index_t q, const float* B, 
   }
 }
 
-template <class T>
-void spmm_csr_rt4(const pb::SpmmArgs& g) {
+template <class T, int R>
+void spmm_csr_rt(const pb::SpmmArgs& g) {
   const pb::SparseWeights& W = *g.W;
   if (W.M == 0 || g.N == 0) return;
-  constexpr int NVmax = sizeof(typename T::V) == 64 ? 4 : 2;  // see the column tiles below
+  // R rows x NV accumulators, NV B vectors and a weight must fit in the registers: 4 x 4 + 4 + 1 and 6 x 4 + 4 + 1
+  // of AVX-512's 32, 4 x 2 + 2 + 1 and 6 x 2 + 2 + 1 of AVX2's 16.
+  constexpr int NVmax = sizeof(typename T::V) == 64 ? 4 : 2;
+  static_assert(R * NVmax + NVmax + 1 <= (sizeof(typename T::V) == 64 ? 32 : 16));
   // A quarter of L2 for the B slice (a tile twice as wide as NVmax): the sparse arrays stream past it.
   const index_t kb = panel_rows(W.K, 2 * NVmax * T::L);
-  const std::string key = "rt4/" + std::to_string(kb);
+  const std::string key = "rt" + std::to_string(R) + "/" + std::to_string(kb);
   if (W.prepared.key != key) {  // set-up: once per set of weights (N and threads do not change the tiles)
     const auto t0 = std::chrono::steady_clock::now();
-    W.prepared.handle = make_row_tiles(W.csr, kb);
+    W.prepared.handle = make_row_tiles<R>(W.csr, kb);
     W.prepared.key = key;
     W.prepared.setup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
-  const RowTiles& t = *static_cast<const RowTiles*>(W.prepared.handle.get());
+  const RowTiles<R>& t = *static_cast<const RowTiles<R>*>(W.prepared.handle.get());
   if (t.reuse < kRowTileMinReuse) {  // chosen per pattern: the row tiles would not pay
     // Wide CSR tiles up to N = 512 (DLMC at N = 512: 1.13x the 8-vector tiles), the 8-vector ones beyond (ResNet
     // convolutions through im2col, N = 784 and 3136: wide tiles 5% and 11-19% slower).
@@ -574,7 +583,7 @@ void spmm_csr_rt4(const pb::SpmmArgs& g) {
   }
   const auto bounds = pb::balance_rows(t.work, g.threads);
   constexpr int L = T::L;
-  using Masks = std::make_integer_sequence<int, 16>;
+  using Masks = std::make_integer_sequence<int, RowTiles<R>::kMasks>;
   const bool pack = pack_pays(W.csr.nnz(), W.K, g.N, t.kb, NVmax * L);  // each K panel's slice copied (pack_slice)
   float* const sbuf = pack ? slice_buffers(t.kb * NVmax * L) : nullptr;
   // AVX-512 with B's rows on cache lines: never, with kb as above.
@@ -596,8 +605,8 @@ void spmm_csr_rt4(const pb::SpmmArgs& g) {
           Bq = dst, ldb = NV * L;
         }
         for (index_t p = p0; p < p1; ++p) {
-          float* C = g.C + p * 4 * g.ldc + j0;
-          const index_t rows = std::min<index_t>(4, W.M - p * 4);
+          float* C = g.C + p * R * g.ldc + j0;
+          const index_t rows = std::min<index_t>(R, W.M - p * R);
           if (prefetch)
             panel_tile<T, NV, true, Masked>(t, p, q, Bq, ldb, k0, C, g.ldc, rows, m, Masks{});
           else
@@ -605,9 +614,7 @@ void spmm_csr_rt4(const pb::SpmmArgs& g) {
         }
       }
     };
-    // 4 rows x NV accumulators, NV B vectors and a weight must fit in the registers: 4 x 4 + 4 + 1 of AVX-512's 32,
-    // 4 x 2 + 2 + 1 of AVX2's 16. The columns past the last whole tile: one tile of 1 to NVmax vectors, the last
-    // masked where it is partial.
+    // The columns past the last whole tile: one tile of 1 to NVmax vectors, the last masked where it is partial.
     auto columns = [&] {
       index_t j = 0;
       for (; j + NVmax * L <= g.N; j += NVmax * L) tile.template operator()<NVmax, false>(j, L);
@@ -622,7 +629,7 @@ void spmm_csr_rt4(const pb::SpmmArgs& g) {
       with_vector_count<NVmax>(nv, rest);
     };
     if (g.N == 1) {  // a matrix-vector product, row by row from the CSR arrays (see rows_kernel)
-      for (index_t i = p0 * 4; i < std::min<index_t>(p1 * 4, W.M); ++i) {
+      for (index_t i = p0 * R; i < std::min<index_t>(p1 * R, W.M); ++i) {
         const index_t q0 = W.csr.rowptr[i], n = W.csr.rowptr[i + 1] - q0;
         row_scalar(CsrRow{W.csr.values.data() + q0, W.csr.colidx.data() + q0, n}, 0, n, true, g.B, g.ldb,
                    g.C + i * g.ldc, 0, 1);
@@ -631,6 +638,14 @@ void spmm_csr_rt4(const pb::SpmmArgs& g) {
       columns();
     }
   }
+}
+template <class T>
+void spmm_csr_rt4(const pb::SpmmArgs& g) {
+  spmm_csr_rt<T, 4>(g);
+}
+template <class T>
+void spmm_csr_rt6(const pb::SpmmArgs& g) {
+  spmm_csr_rt<T, 6>(g);
 }
 
 std::string openmp_always() { return {}; }
@@ -647,6 +662,7 @@ std::vector<pb::Kernel<pb::SpmmFn>> openmp_spmm_table() {
       {{"spmm", "openmp", "nm", {"nm"}, openmp_always, pattern_fits_nm}, spmm_nm<T>},
       {{"spmm", "openmp", "csr_wide", {"csr"}, openmp_always, pattern_fits_csr}, spmm_csr_wide<T>},
       {{"spmm", "openmp", "csr_rt4", {"csr"}, openmp_always, pattern_fits_csr}, spmm_csr_rt4<T>},
+      {{"spmm", "openmp", "csr_rt6", {"csr"}, openmp_always, pattern_fits_csr}, spmm_csr_rt6<T>},
   };
 }
 

@@ -406,9 +406,9 @@ void spmm_csr_wide(const pb::SpmmArgs& g) {
 // mask). The columns of one mask form a run, and each run is multiplied by a loop compiled for that mask: per
 // column, NV B vectors are loaded once and feed an FMA for every row in the mask, into accumulators named at
 // compile time. On DLMC at 90% a 4-row panel holds 1.22 non-zeros per distinct column (1.64 at 70%), so B is read
-// that much less. Six rows raise that (2:4: 3.05 against 2.13 non-zeros per column) for 4x as many masks, so
-// shorter runs (each ends in a mispredicted branch) and more code. Where the reuse is too small to pay
-// (kRowTileMinReuse), the set-up picks the CSR kernel instead.
+// that much less. Six rows raise that (2:4: 3.05 against 2.13 non-zeros per column; DLMC at 70%: 2.04-2.47
+// against 1.59-1.87) for 4x as many masks, so shorter runs (each ends in a mispredicted branch) and more code.
+// Where the reuse is too small to pay (row_tile_min_reuse), the set-up picks the CSR kernel instead.
 template <int R>
 struct RowTiles {
   static constexpr int kMasks = 1 << R;
@@ -425,8 +425,13 @@ struct RowTiles {
 // Below this reuse the row tiles lose to wide CSR tiles (measured with 4 rows on the DLMC sample, AVX-512,
 // N = 512: at 70% sparsity, reuse ~1.6, tiles 1.21x csr_wide; at 80%, ~1.4, 1.09x; at 90%, 1.22, 0.95x; at 95%,
 // 0.90x): their 4-vector column tiles pass over the sparse arrays 4x as often and give a lone row only 4 FMA
-// chains. Six rows clear it at 90% on most layers, where they took 0.80-0.92x csr_wide's time.
-constexpr double kRowTileMinReuse = 1.3;
+// chains. Six rows clear it at 90% on most layers, where they took 0.80-0.92x csr_wide's time. Where a tile is two
+// vectors (16 registers: AVX2), a lone row's entry has only 2 FMA chains: under PB_MAX_ISA=avx2 six rows at 90%
+// (reuse 1.28-1.49) took 1.2-1.34x csr_wide's time, at 70-80% (1.63-2.31) 0.75-1.1x csr_rt4's; hence 1.5 there.
+template <class T, int R>
+constexpr double row_tile_min_reuse() {
+  return sizeof(typename T::V) < 64 && R > 4 ? 1.5 : 1.3;
+}
 
 template <int R>
 std::shared_ptr<RowTiles<R>> make_row_tiles(const pb::Csr& A, index_t kb) {
@@ -575,7 +580,7 @@ void spmm_csr_rt(const pb::SpmmArgs& g) {
     W.prepared.setup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   const RowTiles<R>& t = *static_cast<const RowTiles<R>*>(W.prepared.handle.get());
-  if (t.reuse < kRowTileMinReuse) {  // chosen per pattern: the row tiles would not pay
+  if (t.reuse < row_tile_min_reuse<T, R>()) {  // chosen per pattern: the row tiles would not pay
     // Wide CSR tiles up to N = 512 (DLMC at N = 512: 1.13x the 8-vector tiles), the 8-vector ones beyond (ResNet
     // convolutions through im2col, N = 784 and 3136: wide tiles 5% and 11-19% slower).
     if (g.N <= 512) return spmm_csr_wide<T>(g);

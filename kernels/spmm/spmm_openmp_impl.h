@@ -413,7 +413,7 @@ template <int R>
 struct RowTiles {
   static constexpr int kMasks = 1 << R;
   index_t kb = 0, kpanels = 1;       // K in panels of kb rows (as rows_kernel does): the B slice stays in L2
-  std::vector<index_t> run;          // run[(p * kpanels + q) * kMasks + m]: first column entry of panel p, K panel q, mask m
+  std::vector<index_t> run;          // run[(p * kpanels + q) * kMasks + m]: first entry of panel p, K panel q, mask m
   std::vector<std::int32_t> col;     // column of each entry
   std::vector<index_t> val_at;       // first weight of each run (weights of an entry: one per row in its mask)
   std::vector<float> val;
@@ -508,8 +508,8 @@ std::shared_ptr<RowTiles<R>> make_row_tiles(const pb::Csr& A, index_t kb) {
 // k0 of the tile's columns, as in row_tile). Always inlined: a call takes the accumulators by reference, so an
 // out-of-line run keeps them in memory (GCC stops inlining partway through the 63 runs of a 6-row tile).
 template <class T, int NV, bool Prefetch, bool Masked, int R, int M>
-[[gnu::always_inline]] inline void mask_run(const std::int32_t* col, const float* val, index_t n, const float* B, index_t ldb, index_t k0,
-                     typename T::Mask m, typename T::V (&acc)[R][NV]) {
+[[gnu::always_inline]] inline void mask_run(const std::int32_t* col, const float* val, index_t n, const float* B,
+                                            index_t ldb, index_t k0, typename T::Mask m, typename T::V (&acc)[R][NV]) {
   using V = typename T::V;
   constexpr int L = T::L, PC = __builtin_popcount(M);
   for (index_t e = 0; e < n; ++e) {

@@ -202,6 +202,20 @@ inline void with_vector_count(int nv, F&& f) {
   f.template operator()<Max>();
 }
 
+// Calls tile.operator()<NV, Masked>(j, lanes) once for the columns [j, N), 1 to Max vectors: NV = the vectors
+// left, the last holding `lanes` columns, masked when that is less than L.
+template <class T, int Max, class Tile>
+inline void last_tile(index_t j, index_t N, Tile&& tile) {
+  constexpr int L = T::L;
+  const int nv = static_cast<int>((N - j + L - 1) / L), lanes = static_cast<int>(N - j - (nv - 1) * L);
+  with_vector_count<Max>(nv, [&]<int NV>() {
+    if (lanes == L)
+      tile.template operator()<NV, false>(j, L);
+    else
+      tile.template operator()<NV, true>(j, lanes);
+  });
+}
+
 // Calls tile.operator()<NV, Masked>(j0, lanes) over [0, N): tiles of MaxNV vectors, then 8 while more than 8
 // remain, then one tile for the rest: NV = the vectors left (1 to 8), the last holding `lanes` columns (masked when
 // that is less than L). One pass over the sparse rows for the remainder, where tiles of 4, 2, 1 vectors and a
@@ -213,15 +227,7 @@ inline void for_column_tiles(index_t N, Tile&& tile) {
   index_t j = 0;
   for (; j + MaxNV * L <= N; j += MaxNV * L) tile.template operator()<MaxNV, false>(j, L);
   for (; N - j > 8 * L; j += 8 * L) tile.template operator()<8, false>(j, L);
-  if (j == N) return;
-  const int nv = static_cast<int>((N - j + L - 1) / L), lanes = static_cast<int>(N - j - (nv - 1) * L);
-  auto run = [&]<int NV>() {
-    if (lanes == L)
-      tile.template operator()<NV, false>(j, L);
-    else
-      tile.template operator()<NV, true>(j, lanes);
-  };
-  with_vector_count<8>(nv, run);
+  if (j < N) last_tile<T, 8>(j, N, tile);
 }
 template <class T, int MaxNV, class MakeRow>
 void rows_kernel(const pb::SpmmArgs& g, const std::vector<index_t>& bounds, index_t nnz, MakeRow&& make_row) {
@@ -364,17 +370,12 @@ void spmm_bsr_fixed(const pb::SpmmArgs& g) {
     index_t j = 0;
     for (; j + NVB * L <= g.N; j += NVB * L)
       for (index_t I = I0; I < I1; ++I) block_row_tile<T, BR, NVB>(A, I, g.B, g.ldb, g.C, g.ldc, j);
-    if (j < g.N) {  // the rest: one tile of 1 to NVB vectors, the last masked where it holds fewer than L columns
-      const int nv = static_cast<int>((g.N - j + L - 1) / L), lanes = static_cast<int>(g.N - j - (nv - 1) * L);
-      const typename T::Mask m = T::first_mask(lanes);
-      with_vector_count<NVB>(nv, [&]<int NV>() {
-        for (index_t I = I0; I < I1; ++I)
-          if (lanes == L)
-            block_row_tile<T, BR, NV>(A, I, g.B, g.ldb, g.C, g.ldc, j);
-          else
-            block_row_tile<T, BR, NV, true>(A, I, g.B, g.ldb, g.C, g.ldc, j, m);
+    // The rest: one tile of 1 to NVB vectors, the last masked where it holds fewer than L columns.
+    if (j < g.N)
+      last_tile<T, NVB>(j, g.N, [&]<int NV, bool Masked>(index_t j0, int lanes) {
+        const typename T::Mask m = T::first_mask(lanes);
+        for (index_t I = I0; I < I1; ++I) block_row_tile<T, BR, NV, Masked>(A, I, g.B, g.ldb, g.C, g.ldc, j0, m);
       });
-    }
   }
 }
 
@@ -623,15 +624,7 @@ void spmm_csr_rt(const pb::SpmmArgs& g) {
     auto columns = [&] {
       index_t j = 0;
       for (; j + NVmax * L <= g.N; j += NVmax * L) tile.template operator()<NVmax, false>(j, L);
-      if (j == g.N) return;
-      const int nv = static_cast<int>((g.N - j + L - 1) / L), lanes = static_cast<int>(g.N - j - (nv - 1) * L);
-      auto rest = [&]<int NV>() {
-        if (lanes == L)
-          tile.template operator()<NV, false>(j, L);
-        else
-          tile.template operator()<NV, true>(j, lanes);
-      };
-      with_vector_count<NVmax>(nv, rest);
+      if (j < g.N) last_tile<T, NVmax>(j, g.N, tile);
     };
     if (g.N == 1) {  // a matrix-vector product, row by row from the CSR arrays (see rows_kernel)
       for (index_t i = p0 * R; i < std::min<index_t>(p1 * R, W.M); ++i) {

@@ -401,6 +401,120 @@ void spmm_csr_wide(const pb::SpmmArgs& g) {
   spmm_csr<T, sizeof(typename T::V) == 64 ? 16 : 8>(g);
 }
 
+// ---- csr_l1: the B slice a tile reads kept in L1, not L2. Above, a row's non-zeros each load NV vectors of B from
+// a K x tile slice that stays in L2: one L2 line per FMA, which bounds csr_wide at 2.5-4.5 cycles per zmm FMA on
+// the DLMC sample at 90-95% (AVX-512, N = 512). Here K goes in panels of kb rows whose slice (kb x 4 vectors) fills
+// L1; each thread copies the panel's slice into its own contiguous buffer (the rows of B lie N floats apart and
+// would fall into a fraction of L1's sets), then runs every row's non-zeros of that panel against it. What a row
+// keeps between panels, its 4 accumulator vectors, goes to a contiguous per-thread buffer in L2 (C's rows lie
+// N floats apart too: written in place, 1.3x the time at 768x512x3072, 90%), copied to C after the last panel.
+// The price is a C tile load and store per row and panel, worth it where each row holds enough non-zeros of a
+// panel: the large-K layers (K >= 1152 on the DLMC sample). Small K (256) with one panel of csr_wide's slice in L2
+// is faster there.
+// The non-zeros are reordered once per set of weights into panel-major order (all rows' entries of panel 0, then
+// of panel 1, ...) with columns relative to the panel: taken straight from the CSR arrays, each row's panel starts
+// a new page of them, which no prefetcher follows (2:4 at 768x512x3072: 1.8x the time or more).
+struct L1Panels {
+  index_t kb = 0, panels = 1;
+  std::vector<index_t> at;        // at[q * (rows + 1) + i]: first entry of row i in panel q
+  std::vector<std::int32_t> col;  // the entry's row of the panel's B slice (column - q * kb)
+  std::vector<float> val;
+};
+
+inline std::shared_ptr<L1Panels> make_l1_panels(const pb::Csr& A, index_t kb) {
+  auto t = std::make_shared<L1Panels>();
+  t->kb = kb;
+  t->panels = std::max<index_t>(1, (A.cols + kb - 1) / kb);
+  t->at.resize(static_cast<std::size_t>(t->panels * (A.rows + 1)));
+  t->col.resize(A.colidx.size());
+  t->val.resize(A.values.size());
+  std::vector<index_t> next(A.rowptr.begin(), A.rowptr.end() - 1);  // each row's first entry not yet placed
+  index_t e = 0;
+  for (index_t q = 0; q < t->panels; ++q) {
+    const index_t k1 = std::min<index_t>(A.cols, (q + 1) * kb);
+    index_t* at = t->at.data() + q * (A.rows + 1);
+    for (index_t i = 0; i < A.rows; ++i) {
+      at[i] = e;
+      index_t p = next[i];
+      for (; p < A.rowptr[i + 1] && A.colidx[p] < k1; ++p, ++e) {
+        t->col[e] = static_cast<std::int32_t>(A.colidx[p] - q * kb);
+        t->val[e] = A.values[p];
+      }
+      next[i] = p;
+    }
+    at[A.rows] = e;
+  }
+  return t;
+}
+
+// K panel rows: the slice (kb rows of NV x L floats) fills L1 (48 KiB: 192 rows at 4 zmm; half of L1, 96 rows, took
+// 1.1-1.3x the time at 768x512x3072, 90-95%: twice the panels, so twice the C tiles loaded and stored); equal
+// panels, one where K fits.
+inline index_t l1_panel_rows(index_t K, index_t tile_floats) {
+  const auto l1 = pb::cpu::cache_bytes(1);
+  const index_t kb = std::max<index_t>(16, (l1 > 0 ? l1 : 32 << 10) / (tile_floats * index_t(sizeof(float))));
+  if (K <= kb) return std::max<index_t>(K, 1);
+  const index_t panels = (K + kb - 1) / kb;
+  return (K + panels - 1) / panels;
+}
+
+template <class T>
+void spmm_csr_l1(const pb::SpmmArgs& g) {
+  const pb::SparseWeights& W = *g.W;
+  const pb::Csr& A = W.csr;
+  if (A.rows == 0 || g.N == 0) return;
+  if (g.N == 1) return spmm_csr<T>(g);  // a matrix-vector product: row_scalar, no tiles
+  // 4 vectors per tile: 8 accumulators (row_tile's two sets), 4 B vectors and a weight fit even 16 registers.
+  constexpr int NV = 4, L = T::L;
+  constexpr index_t w = NV * L;
+  const index_t kb = l1_panel_rows(W.K, w);
+  const std::string key = "l1/" + std::to_string(kb);
+  if (W.prepared.key != key) {  // set-up: once per set of weights
+    const auto t0 = std::chrono::steady_clock::now();
+    W.prepared.handle = make_l1_panels(A, kb);
+    W.prepared.key = key;
+    W.prepared.setup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  const L1Panels& P = *static_cast<const L1Panels*>(W.prepared.handle.get());
+  // Threads take whole column tiles where there are at least two each (each thread then copies only its own
+  // columns of B, and every row is balanced by construction), else rows of equal non-zero counts (N = 49 to 196).
+  const index_t ntiles = (g.N + w - 1) / w;
+  const bool by_tiles = ntiles >= 2 * g.threads;
+  const auto bounds = pb::balance_rows(A.rowptr, by_tiles ? 1 : g.threads);
+#pragma omp parallel num_threads(g.threads)
+  {
+    const int t = omp_get_thread_num();
+    const index_t r0 = by_tiles ? 0 : bounds[t], r1 = by_tiles ? A.rows : bounds[t + 1];
+    const index_t t0 = by_tiles ? ntiles * t / g.threads : 0, t1 = by_tiles ? ntiles * (t + 1) / g.threads : ntiles;
+    static thread_local pb::AlignedBuffer<float> slice, partial;
+    slice.reserve_at_least(static_cast<std::size_t>(kb * w));
+    const bool in_place = P.panels == 1;  // one panel: nothing to keep between panels, C is written once
+    if (!in_place) partial.reserve_at_least(static_cast<std::size_t>((r1 - r0) * w));
+    auto tile = [&]<int NVt, bool Masked>(index_t j0, int lanes) {
+      const typename T::Mask m = T::first_mask(lanes);
+      const std::size_t bytes = sizeof(float) * static_cast<std::size_t>((NVt - 1) * L + lanes);
+      for (index_t q = 0; q < P.panels; ++q) {
+        const index_t k0 = q * kb, k1 = std::min(W.K, k0 + kb);
+        for (index_t k = k0; k < k1; ++k) std::memcpy(slice.data() + (k - k0) * w, g.B + k * g.ldb + j0, bytes);
+        const index_t* at = P.at.data() + q * (A.rows + 1);
+        float* c = in_place ? g.C + r0 * g.ldc + j0 : partial.data();
+        const index_t ldc = in_place ? g.ldc : w;
+        for (index_t i = r0; i < r1; ++i, c += ldc)
+          row_tile<T, NVt, false, Masked>(CsrRow{P.val.data() + at[i], P.col.data() + at[i], 0}, 0,
+                                          at[i + 1] - at[i], q == 0, slice.data(), w, 0, c, m);
+      }
+      if (!in_place)
+        for (index_t i = r0; i < r1; ++i) std::memcpy(g.C + i * g.ldc + j0, partial.data() + (i - r0) * w, bytes);
+    };
+    for (index_t tt = t0; tt < t1; ++tt) {  // the last tile masked where N is not a multiple of w
+      if ((tt + 1) * w <= g.N)
+        tile.template operator()<NV, false>(tt * w, L);
+      else
+        last_tile<T, NV>(tt * w, g.N, tile);
+    }
+  }
+}
+
 // ---- csr_rt4 / csr_rt6: register tiles of R rows that share each B load (in the spirit of Sparse Register
 // Tiling, Wilkinson et al., PLDI 2023, without code generation). Set-up, once per set of weights: rows go in panels
 // of R; a panel's non-zeros are regrouped by column, and each column by which of the R rows hold it (an R-bit
@@ -661,6 +775,7 @@ std::vector<pb::Kernel<pb::SpmmFn>> openmp_spmm_table() {
       {{"spmm", "openmp", "csr_wide", {"csr"}, openmp_always, pattern_fits_csr}, spmm_csr_wide<T>},
       {{"spmm", "openmp", "csr_rt4", {"csr"}, openmp_always, pattern_fits_csr}, spmm_csr_rt4<T>},
       {{"spmm", "openmp", "csr_rt6", {"csr"}, openmp_always, pattern_fits_csr}, spmm_csr_rt6<T>},
+      {{"spmm", "openmp", "csr_l1", {"csr"}, openmp_always, pattern_fits_csr}, spmm_csr_l1<T>},
   };
 }
 

@@ -402,8 +402,8 @@ void spmm_csr_wide(const pb::SpmmArgs& g) {
 }
 
 // ---- csr_l1: the B slice a tile reads kept in L1, not L2. Above, a row's non-zeros each load NV vectors of B from
-// a K x tile slice that stays in L2: one L2 line per FMA, which bounds csr_wide at 2.5-4.5 cycles per zmm FMA on
-// the DLMC sample at 90-95% (AVX-512, N = 512). Here K goes in panels of kb rows whose slice (kb x 4 vectors) fills
+// a K x tile slice that stays in L2: one L2 line per FMA, which held csr_wide at 2.5-4.5 cycles per zmm FMA on
+// the DLMC sample at 95% (AVX-512, N = 512; the same loop from L1 alone: 0.9). Here K goes in panels of kb rows whose slice (kb x 4 vectors) fills
 // L1; each thread copies the panel's slice into its own contiguous buffer (the rows of B lie N floats apart and
 // would fall into a fraction of L1's sets), then runs every row's non-zeros of that panel against it. What a row
 // keeps between panels, its 4 accumulator vectors, goes to a contiguous per-thread buffer in L2 (C's rows lie

@@ -1,5 +1,6 @@
 #include "prunebench/cpu.h"
 
+#include <array>
 #include <cstdlib>
 #include <cstdio>
 #include <fstream>
@@ -136,15 +137,21 @@ int cores() {
 }
 
 std::int64_t cache_bytes(int level) {
-  // index0..N: each has level and type (Data, Instruction, Unified).
-  for (int i = 0; i < 8; ++i) {
-    std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(i) + "/";
-    std::string lvl = read_first_line(dir + "level");
-    if (lvl.empty()) break;
-    std::string type = read_first_line(dir + "type");
-    if (std::stoi(lvl) == level && type != "Instruction") return parse_size(read_first_line(dir + "size"));
-  }
-  return 0;
+  // Read once: kernels ask on every call (panel sizes), and a sysfs read costs microseconds.
+  static const std::array<std::int64_t, 8> sizes = [] {
+    std::array<std::int64_t, 8> by_level{};
+    // index0..N: each has level and type (Data, Instruction, Unified); the first data cache of a level counts.
+    for (int i = 0; i < 8; ++i) {
+      std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(i) + "/";
+      std::string lvl = read_first_line(dir + "level");
+      if (lvl.empty()) break;
+      const int l = std::stoi(lvl);
+      if (l < 0 || l >= 8 || by_level[l] != 0 || read_first_line(dir + "type") == "Instruction") continue;
+      by_level[l] = parse_size(read_first_line(dir + "size"));
+    }
+    return by_level;
+  }();
+  return level >= 0 && level < 8 ? sizes[level] : 0;
 }
 
 std::int64_t available_memory_bytes() {

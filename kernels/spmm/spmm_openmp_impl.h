@@ -140,13 +140,15 @@ inline index_t l2_bytes() {
 // call runs) fits in half of L2 and survives the sparse arrays streaming past it; each row then runs panel by panel
 // (its column indices are sorted, so a panel is a contiguous run of its non-zeros) and C is accumulated across
 // panels. One panel when K is small.
-inline index_t panel_rows(index_t K, index_t tile_floats) {
-  const index_t l2 = l2_bytes();
-  const index_t per_row = tile_floats * static_cast<index_t>(sizeof(float));
-  const index_t kb = std::max<index_t>(64, l2 / 2 / per_row);
+// K in panels of at most kb rows, all of equal size (one panel where K fits).
+inline index_t equal_panels(index_t K, index_t kb) {
   if (K <= kb) return K;
   const index_t panels = (K + kb - 1) / kb;
-  return (K + panels - 1) / panels;  // equal panels
+  return (K + panels - 1) / panels;
+}
+inline index_t panel_rows(index_t K, index_t tile_floats) {
+  const index_t per_row = tile_floats * static_cast<index_t>(sizeof(float));
+  return equal_panels(K, std::max<index_t>(64, l2_bytes() / 2 / per_row));
 }
 
 // Where C has several column tiles, a tile's slice of a K panel (kb rows of NV x L floats) lies in B at a stride
@@ -401,16 +403,16 @@ void spmm_csr_wide(const pb::SpmmArgs& g) {
   spmm_csr<T, sizeof(typename T::V) == 64 ? 16 : 8>(g);
 }
 
-// ---- csr_l1: the B slice a tile reads kept in L1, not L2. Above, a row's non-zeros each load NV vectors of B from
-// a K x tile slice that stays in L2: one L2 line per FMA, which held csr_wide at 2.5-4.5 cycles per zmm FMA on
-// the DLMC sample at 95% (AVX-512, N = 512; the same loop from L1 alone: 0.9). Here K goes in panels of kb rows whose slice (kb x 4 vectors) fills
-// L1; each thread copies the panel's slice into its own contiguous buffer (the rows of B lie N floats apart and
-// would fall into a fraction of L1's sets), then runs every row's non-zeros of that panel against it. What a row
-// keeps between panels, its 4 accumulator vectors, goes to a contiguous per-thread buffer in L2 (C's rows lie
-// N floats apart too: written in place, 1.3x the time at 768x512x3072, 90%), copied to C after the last panel.
-// The price is a C tile load and store per row and panel, worth it where each row holds enough non-zeros of a
-// panel: the large-K layers (K >= 1152 on the DLMC sample). Small K (256) with one panel of csr_wide's slice in L2
-// is faster there.
+// ---- csr_l1: the B slice a tile reads kept in L1, not L2. Above, a row's non-zeros each load NV vectors of B from a K
+// x tile slice that stays in L2: one L2 line per FMA, which held csr_wide at 2.5-4.5 cycles per zmm FMA on the DLMC
+// sample at 95% (AVX-512, N = 512; the same loop from L1 alone: 0.9). Here K goes in panels of kb rows whose slice (kb
+// x 4 vectors) fills L1; each thread copies the panel's slice into its own contiguous buffer (the rows of B lie N
+// floats apart and would fall into a fraction of L1's sets), then runs every row's non-zeros of that panel against it.
+// What a row keeps between panels, its 4 accumulator vectors, goes to a contiguous per-thread buffer in L2 (C's rows
+// lie N floats apart too: written in place, 1.3x the time at 768x512x3072, 90%), copied to C after the last panel. The
+// price is a C tile load and store per row and panel, worth it where each row holds enough non-zeros of a panel: the
+// large-K layers (K >= 1152 on the DLMC sample). Small K (256) with one panel of csr_wide's slice in L2 is faster
+// there.
 // The non-zeros are reordered once per set of weights into panel-major order (all rows' entries of panel 0, then
 // of panel 1, ...) with columns relative to the panel: taken straight from the CSR arrays, each row's panel starts
 // a new page of them, which no prefetcher follows (2:4 at 768x512x3072: 1.8x the time or more).
@@ -449,13 +451,11 @@ inline std::shared_ptr<L1Panels> make_l1_panels(const pb::Csr& A, index_t kb) {
 
 // K panel rows: the slice (kb rows of NV x L floats) fills L1 (48 KiB: 192 rows at 4 zmm; half of L1, 96 rows, took
 // 1.1-1.3x the time at 768x512x3072, 90-95%: twice the panels, so twice the C tiles loaded and stored); equal
-// panels, one where K fits.
+// panels (equal_panels).
 inline index_t l1_panel_rows(index_t K, index_t tile_floats) {
   const auto l1 = pb::cpu::cache_bytes(1);
   const index_t kb = std::max<index_t>(16, (l1 > 0 ? l1 : 32 << 10) / (tile_floats * index_t(sizeof(float))));
-  if (K <= kb) return std::max<index_t>(K, 1);
-  const index_t panels = (K + kb - 1) / kb;
-  return (K + panels - 1) / panels;
+  return std::max<index_t>(equal_panels(K, kb), 1);
 }
 
 template <class T>
@@ -500,7 +500,7 @@ void spmm_csr_l1(const pb::SpmmArgs& g) {
         float* c = in_place ? g.C + r0 * g.ldc + j0 : partial.data();
         const index_t ldc = in_place ? g.ldc : w;
         for (index_t i = r0; i < r1; ++i, c += ldc)
-          row_tile<T, NVt, false, Masked>(CsrRow{P.val.data() + at[i], P.col.data() + at[i], 0}, 0,
+          row_tile<T, NVt, false, Masked>(CsrRow{P.val.data() + at[i], P.col.data() + at[i], at[i + 1] - at[i]}, 0,
                                           at[i + 1] - at[i], q == 0, slice.data(), w, 0, c, m);
       }
       if (!in_place)

@@ -406,9 +406,9 @@ void spmm_csr_wide(const pb::SpmmArgs& g) {
 // ---- csr_l1: the B slice a tile reads kept in L1, not L2. Above, a row's non-zeros each load NV vectors of B from a K
 // x tile slice that stays in L2: one L2 line per FMA, which held csr_wide at 2.5-4.5 cycles per zmm FMA on the DLMC
 // sample at 95% (AVX-512, N = 512; the same loop from L1 alone: 0.9). Here K goes in panels of kb rows whose slice (kb
-// x 4 vectors) fills L1; each thread copies the panel's slice into its own contiguous buffer (the rows of B lie N
+// rows of a tile of NV vectors, spmm_csr_l1) fills L1; each thread copies the panel's slice into its own contiguous buffer (the rows of B lie N
 // floats apart and would fall into a fraction of L1's sets), then runs every row's non-zeros of that panel against it.
-// What a row keeps between panels, its 4 accumulator vectors, goes to a contiguous per-thread buffer in L2 (C's rows
+// What a row keeps between panels, its NV accumulator vectors, goes to a contiguous per-thread buffer in L2 (C's rows
 // lie N floats apart too: written in place, 1.3x the time at 768x512x3072, 90%), copied to C after the last panel. The
 // price is a C tile load and store per row and panel, worth it where each row holds enough non-zeros of a panel: the
 // large-K layers (K >= 1152 on the DLMC sample). Small K (256) with one panel of csr_wide's slice in L2 is faster
@@ -458,14 +458,11 @@ inline index_t l1_panel_rows(index_t K, index_t tile_floats) {
   return std::max<index_t>(equal_panels(K, kb), 1);
 }
 
-template <class T>
-void spmm_csr_l1(const pb::SpmmArgs& g) {
+template <class T, int NV>
+void spmm_csr_l1_tiles(const pb::SpmmArgs& g) {
   const pb::SparseWeights& W = *g.W;
   const pb::Csr& A = W.csr;
-  if (A.rows == 0 || g.N == 0) return;
-  if (g.N == 1) return spmm_csr<T>(g);  // a matrix-vector product: row_scalar, no tiles
-  // 4 vectors per tile: 8 accumulators (row_tile's two sets), 4 B vectors and a weight fit even 16 registers.
-  constexpr int NV = 4, L = T::L;
+  constexpr int L = T::L;
   constexpr index_t w = NV * L;
   const index_t kb = l1_panel_rows(W.K, w);
   const std::string key = "l1/" + std::to_string(kb);
@@ -513,6 +510,24 @@ void spmm_csr_l1(const pb::SpmmArgs& g) {
         last_tile<T, NV>(tt * w, g.N, tile);
     }
   }
+}
+
+// Tile width. Per non-zero the loop loads its column index and broadcasts its weight once for NV FMAs, so wider tiles
+// spend fewer loads per FMA, but for the same L1 they cut K into twice the panels (twice the C tile loads and stores
+// per row). 4 zmm (64 floats, 256 bytes of B per row) on AVX-512. On AVX2, 8 ymm: the same 256 bytes, 8 accumulators
+// (8 FMA chains, one set: U = 1) of the 16 registers. Measured on Zen 3 (AVX2, 32 KiB L1, 2 threads), the DLMC sample
+// at N = 512 with 2:4 and 90% random 768x512x3072 beside it, against 4 ymm in the same interleaved runs: 0.81-0.94x
+// the time on every layer with K >= 512 (geomean 0.87x; 2:4 0.81-0.84x), but 1.11-1.20x at K = 256 and 90-95%, where
+// 4 ymm take K in one panel (C written once, in place) and 8 need two. Hence 4 where K fits one 4-vector panel. A
+// 4-vector tile has 8 accumulators in row_tile's two sets. AVX-512 keeps 4 zmm (8 zmm not measured).
+template <class T>
+void spmm_csr_l1(const pb::SpmmArgs& g) {
+  const pb::SparseWeights& W = *g.W;
+  if (W.csr.rows == 0 || g.N == 0) return;
+  if (g.N == 1) return spmm_csr<T>(g);  // a matrix-vector product: row_scalar, no tiles
+  constexpr int kWide = sizeof(typename T::V) == 64 ? 4 : 8;
+  if (kWide == 4 || l1_panel_rows(W.K, 4 * T::L) >= W.K) return spmm_csr_l1_tiles<T, 4>(g);
+  return spmm_csr_l1_tiles<T, kWide>(g);
 }
 
 // ---- csr_rt4 / csr_rt6: register tiles of R rows that share each B load (in the spirit of Sparse Register

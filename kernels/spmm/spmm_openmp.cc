@@ -51,6 +51,10 @@ void spmm_openmp_csr_rt6(const SpmmArgs& g) {
   static const SpmmFn fn = native("csr_rt6");
   fn(g);
 }
+void spmm_openmp_csr_l1(const SpmmArgs& g) {
+  static const SpmmFn fn = native("csr_l1");
+  fn(g);
+}
 
 std::vector<std::pair<std::string, Kernel<SpmmFn>>> spmm_openmp_isa_variants() {
   std::vector<std::pair<std::string, Kernel<SpmmFn>>> v;

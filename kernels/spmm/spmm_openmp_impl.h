@@ -406,8 +406,9 @@ void spmm_csr_wide(const pb::SpmmArgs& g) {
 // ---- csr_l1: the B slice a tile reads kept in L1, not L2. Above, a row's non-zeros each load NV vectors of B from a K
 // x tile slice that stays in L2: one L2 line per FMA, which held csr_wide at 2.5-4.5 cycles per zmm FMA on the DLMC
 // sample at 95% (AVX-512, N = 512; the same loop from L1 alone: 0.9). Here K goes in panels of kb rows whose slice (kb
-// rows of a tile of NV vectors, spmm_csr_l1) fills L1; each thread copies the panel's slice into its own contiguous buffer (the rows of B lie N
-// floats apart and would fall into a fraction of L1's sets), then runs every row's non-zeros of that panel against it.
+// rows of a tile of NV vectors, see spmm_csr_l1) fills L1; each thread copies the panel's slice into its own
+// contiguous buffer (the rows of B lie N floats apart and would fall into a fraction of L1's sets), then runs every
+// row's non-zeros of that panel against it.
 // What a row keeps between panels, its NV accumulator vectors, goes to a contiguous per-thread buffer in L2 (C's rows
 // lie N floats apart too: written in place, 1.3x the time at 768x512x3072, 90%), copied to C after the last panel. The
 // price is a C tile load and store per row and panel, worth it where each row holds enough non-zeros of a panel: the
@@ -514,12 +515,12 @@ void spmm_csr_l1_tiles(const pb::SpmmArgs& g) {
 
 // Tile width. Per non-zero the loop loads its column index and broadcasts its weight once for NV FMAs, so wider tiles
 // spend fewer loads per FMA, but for the same L1 they cut K into twice the panels (twice the C tile loads and stores
-// per row). 4 zmm (64 floats, 256 bytes of B per row) on AVX-512. On AVX2, 8 ymm: the same 256 bytes, 8 accumulators
-// (8 FMA chains, one set: U = 1) of the 16 registers. Measured on Zen 3 (AVX2, 32 KiB L1, 2 threads), the DLMC sample
-// at N = 512 with 2:4 and 90% random 768x512x3072 beside it, against 4 ymm in the same interleaved runs: 0.81-0.94x
-// the time on every layer with K >= 512 (geomean 0.87x; 2:4 0.81-0.84x), but 1.11-1.20x at K = 256 and 90-95%, where
-// 4 ymm take K in one panel (C written once, in place) and 8 need two. Hence 4 where K fits one 4-vector panel. A
-// 4-vector tile has 8 accumulators in row_tile's two sets. AVX-512 keeps 4 zmm (8 zmm not measured).
+// per row). 4 zmm (64 floats, 256 bytes of B per row) on AVX-512. With 16 registers (AVX2, and the generic build),
+// 8 vectors: on AVX2 the same 256 bytes, 8 accumulators (8 FMA chains, one set: U = 1). Measured on Zen 3 (AVX2, 32 KiB
+// L1, 2 threads), the DLMC sample at N = 512 with 2:4 and 90% random 768x512x3072 beside it, against 4 ymm in two
+// interleaved runs: 0.81-0.95x the time on every layer with K >= 512 (geomeans 0.87x and 0.93x; 2:4 0.81-0.87x), but
+// 1.11-1.20x at K = 256 and 90-95%, where 4 ymm take K in one panel (C written once, in place) and 8 need two. Hence 4
+// where K fits one 4-vector panel (8 accumulators in row_tile's two sets). AVX-512 keeps 4 zmm (8 zmm not measured).
 template <class T>
 void spmm_csr_l1(const pb::SpmmArgs& g) {
   const pb::SparseWeights& W = *g.W;

@@ -35,20 +35,12 @@ SpmmFn native(const std::string& variant) {
 const std::vector<Kernel<SpmmFn>>& spmm_openmp_kernels() { return isa_tables().front().second; }
 
 // The convolution's im2col route calls these directly.
-void spmm_openmp_csr(const SpmmArgs& g) {
-  static const SpmmFn fn = native("csr");
-  fn(g);
-}
 void spmm_openmp_bsr(const SpmmArgs& g) {
   static const SpmmFn fn = native("bsr");
   fn(g);
 }
 void spmm_openmp_nm(const SpmmArgs& g) {
   static const SpmmFn fn = native("nm");
-  fn(g);
-}
-void spmm_openmp_csr_rt6(const SpmmArgs& g) {
-  static const SpmmFn fn = native("csr_rt6");
   fn(g);
 }
 void spmm_openmp_csr_l1(const SpmmArgs& g) {

@@ -136,16 +136,16 @@ inline index_t l2_bytes() {
   return l2;
 }
 
-// K is cut into panels of kb rows so that a kb x tile_floats slice of B (tile_floats: the widest column tile the
-// call runs) fits in half of L2 and survives the sparse arrays streaming past it; each row then runs panel by panel
-// (its column indices are sorted, so a panel is a contiguous run of its non-zeros) and C is accumulated across
-// panels. One panel when K is small.
 // K in panels of at most kb rows, all of equal size (one panel where K fits).
 inline index_t equal_panels(index_t K, index_t kb) {
   if (K <= kb) return K;
   const index_t panels = (K + kb - 1) / kb;
   return (K + panels - 1) / panels;
 }
+// K is cut into panels of kb rows so that a kb x tile_floats slice of B (tile_floats: the widest column tile the
+// call runs) fits in half of L2 and survives the sparse arrays streaming past it; each row then runs panel by panel
+// (its column indices are sorted, so a panel is a contiguous run of its non-zeros) and C is accumulated across
+// panels. One panel when K is small.
 inline index_t panel_rows(index_t K, index_t tile_floats) {
   const index_t per_row = tile_floats * static_cast<index_t>(sizeof(float));
   return equal_panels(K, std::max<index_t>(64, l2_bytes() / 2 / per_row));
@@ -412,8 +412,8 @@ void spmm_csr_wide(const pb::SpmmArgs& g) {
 // What a row keeps between panels, its NV accumulator vectors, goes to a contiguous per-thread buffer in L2 (C's rows
 // lie N floats apart too: written in place, 1.3x the time at 768x512x3072, 90%), copied to C after the last panel. The
 // price is a C tile load and store per row and panel, worth it where each row holds enough non-zeros of a panel: the
-// large-K layers (K >= 1152 on the DLMC sample). Small K (256) with one panel of csr_wide's slice in L2 is faster
-// there.
+// large-K layers (K >= 1152 on the DLMC sample on AVX-512, where small K (256) with one panel of csr_wide's slice in
+// L2 is faster; on Zen 3, AVX2 with a 512 KiB L2, csr_l1 was the fastest of ours on 40 of the 42 layers).
 // The non-zeros are reordered once per set of weights into panel-major order (all rows' entries of panel 0, then
 // of panel 1, ...) with columns relative to the panel: taken straight from the CSR arrays, each row's panel starts
 // a new page of them, which no prefetcher follows (2:4 at 768x512x3072: 1.8x the time or more).

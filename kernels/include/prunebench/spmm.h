@@ -52,11 +52,9 @@ using SpmmFn = void (*)(const SpmmArgs&);
 
 void spmm_naive_csr(const SpmmArgs& a);
 void spmm_eigen_csr(const SpmmArgs& a);
-void spmm_openmp_csr(const SpmmArgs& a);
 void spmm_openmp_bsr(const SpmmArgs& a);
 void spmm_openmp_nm(const SpmmArgs& a);
-void spmm_openmp_csr_rt6(const SpmmArgs& a);  // 6-row tiles where rows share columns, else wide CSR tiles
-void spmm_openmp_csr_l1(const SpmmArgs& a);   // K panels whose B slice fills L1
+void spmm_openmp_csr_l1(const SpmmArgs& a);  // K panels whose B slice fills L1
 void spmm_mkl_csr(const SpmmArgs& a);
 
 const std::vector<Kernel<SpmmFn>>& spmm_kernels();

@@ -29,7 +29,8 @@ double measured_clock_ghz();
 void add_context(const Config& c);
 // The kernel set OpenBLAS runs with ("Haswell", "SkylakeX", "Prescott" when it misdetects), or "not built".
 std::string openblas_corename();
-// Restarts the process with OPENBLAS_CORETYPE set when OpenBLAS picked kernels below the CPU's ISA (context.cc).
+// Restarts the process with OPENBLAS_CORETYPE set when OpenBLAS picked kernels below the CPU's ISA, and with a short
+// OPENBLAS_THREAD_TIMEOUT unless the user set one (context.cc).
 void match_openblas_to_cpu(char** argv);
 // PB_MAX_ISA (cpu.h): asks oneDNN and oneMKL to stay below the cap too (before either loads).
 void apply_isa_cap();

@@ -56,12 +56,6 @@ std::string openblas_corename() {
 #endif
 }
 
-// OpenBLAS picks its kernels from the CPU model when it is loaded; Debian's 0.3.21 does not know recent Xeons and
-// falls back to SSE3 kernels ("Prescott") at a fifth of peak, which would publish a weak baseline. When the CPU runs
-// AVX-512 or AVX2 and OpenBLAS chose a kernel set without them, run again with the matching OPENBLAS_CORETYPE (the
-// choice is made at load time, so only a fresh image can change it) and say so. A core type the user set is left
-// alone; the context records both (openblas_coretype, openblas_coretype_env) and, after a restart, what OpenBLAS had
-// chosen (openblas_coretype_set_by).
 void apply_isa_cap() {
   // PB_MAX_ISA caps our dispatchers (cpu.h); the libraries get their own switches, set before they load, unless
   // the environment already chose.
@@ -72,9 +66,25 @@ void apply_isa_cap() {
   if (unset_or_empty("MKL_ENABLE_INSTRUCTIONS")) setenv("MKL_ENABLE_INSTRUCTIONS", cap == "avx2" ? "AVX2" : "SSE4_2", 1);
 }
 
+// OpenBLAS's idle workers spin (sched_yield) for 2^OPENBLAS_THREAD_TIMEOUT TSC ticks after each call before they
+// sleep: 2^28 by default, 0.13 s at this Xeon's 2.1 GHz TSC, longer than a default-profile row's 0.1 s. A spinning
+// worker then shares the cores with the next rows: a threads:1 row counted two busy threads (test_threads), and the
+// first oneMKL row after an OpenBLAS row at 2 threads took 1.9x to 370x its time in 3 of 6 runs (Emerald Rapids, 2
+// vCPUs; 0 of 6 with a short timeout). 2^22 ticks (1-2 ms at 2-4 GHz) still keeps the workers awake between the
+// back-to-back calls of one row, which is all OpenBLAS's own rows need. Read at load time, so set before a restart.
+constexpr const char* kOpenblasThreadTimeout = "22";
+
+// OpenBLAS picks its kernels from the CPU model when it is loaded; Debian's 0.3.21 does not know recent Xeons and
+// falls back to SSE3 kernels ("Prescott") at a fifth of peak, which would publish a weak baseline. When the CPU runs
+// AVX-512 or AVX2 and OpenBLAS chose a kernel set without them, run again with the matching OPENBLAS_CORETYPE (the
+// choice is made at load time, so only a fresh image can change it) and say so. A core type the user set is left
+// alone; the context records both (openblas_coretype, openblas_coretype_env) and, after a restart, what OpenBLAS had
+// chosen (openblas_coretype_set_by).
 void match_openblas_to_cpu(char** argv) {
 #ifdef PB_HAVE_OPENBLAS
-  if ((std::getenv("OPENBLAS_CORETYPE") && *std::getenv("OPENBLAS_CORETYPE")) || std::getenv("PB_OPENBLAS_RESTARTED")) return;
+  if (std::getenv("PB_OPENBLAS_RESTARTED")) return;
+  const bool set_timeout = !std::getenv("OPENBLAS_THREAD_TIMEOUT") || !*std::getenv("OPENBLAS_THREAD_TIMEOUT");
+  const bool coretype_set = std::getenv("OPENBLAS_CORETYPE") && *std::getenv("OPENBLAS_CORETYPE");
   const std::string core = openblas_get_corename();
   auto is = [&](std::initializer_list<const char*> names) {
     for (const char* n : names)
@@ -84,16 +94,20 @@ void match_openblas_to_cpu(char** argv) {
   // The level OpenBLAS runs against the level the CPU offers (or PB_MAX_ISA allows): below it, or above a cap.
   const bool k512 = is({"SkylakeX", "Cooperlake", "SapphireRapids"}), k256 = is({"Haswell", "Zen"});
   const char* want = nullptr;
-  if (cpu::has_avx512f() && !k512)
+  if (coretype_set)
+    want = nullptr;  // the user's choice stands
+  else if (cpu::has_avx512f() && !k512)
     want = "SkylakeX";
   else if (!cpu::has_avx512f() && cpu::has_avx2_fma() && (cpu::isa_cap() == "avx2" ? !k256 : !k256 && !k512))
     want = "Haswell";
   else if (!cpu::has_avx2_fma() && !cpu::isa_cap().empty() && (k512 || k256))
     want = "Prescott";
-  if (!want) return;
-  // Said in the context (openblas_coretype_set_by), not on stderr: a bad flag must still give exactly one line.
-  setenv("OPENBLAS_CORETYPE", want, 1);
-  setenv("PB_OPENBLAS_RESTARTED", core.c_str(), 1);
+  if (!want && !set_timeout) return;
+  // Said in the context (openblas_coretype_set_by, openblas_thread_timeout), not on stderr: a bad flag must still
+  // give exactly one line. PB_OPENBLAS_RESTARTED names the core type OpenBLAS had chosen, empty where it was kept.
+  if (set_timeout) setenv("OPENBLAS_THREAD_TIMEOUT", kOpenblasThreadTimeout, 1);
+  if (want) setenv("OPENBLAS_CORETYPE", want, 1);
+  setenv("PB_OPENBLAS_RESTARTED", want ? core.c_str() : "", 1);
   // With OMP_PROC_BIND set, libgomp bound this thread to the first place before main(); the new image would inherit
   // that one-core mask, and its OpenMP would count one processor (every "cores" row on one thread, the machine id
   // "-1c": scripts/bench on this Xeon until this was found). It gets the union of the places instead, which is the
@@ -109,7 +123,8 @@ void match_openblas_to_cpu(char** argv) {
     sched_setaffinity(0, sizeof(set), &set);
   }
   execv("/proc/self/exe", argv);
-  std::fprintf(stderr, "prunebench: could not restart (%s): OpenBLAS keeps '%s'\n", std::strerror(errno), core.c_str());
+  std::fprintf(stderr, "prunebench: could not restart (%s): OpenBLAS keeps '%s' and its default thread timeout\n",
+               std::strerror(errno), core.c_str());
 #else
   (void)argv;
 #endif
@@ -197,7 +212,8 @@ void add_context(const Config& c) {
   // What OpenBLAS actually runs with (its own detection, or OPENBLAS_CORETYPE when set), and whether it was forced.
   AddCustomContext("openblas_coretype", openblas_get_corename());
   AddCustomContext("openblas_coretype_env", env_or("OPENBLAS_CORETYPE", "unset"));
-  if (const char* was = std::getenv("PB_OPENBLAS_RESTARTED"))
+  AddCustomContext("openblas_thread_timeout", env_or("OPENBLAS_THREAD_TIMEOUT", "unset"));
+  if (const char* was = std::getenv("PB_OPENBLAS_RESTARTED"); was && *was)
     AddCustomContext("openblas_coretype_set_by",
                      std::string("prunebench: OpenBLAS chose ") + was + " kernels on this CPU, below its ISA");
 #else

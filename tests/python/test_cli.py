@@ -1,5 +1,6 @@
 """prunebench takes Google Benchmark's usual output and timing flags as any Google Benchmark binary does."""
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -39,3 +40,16 @@ def test_min_time_in_either_form(value):
 def test_bad_values_are_one_line_and_exit_2(flag):
     rc, out, err = run(flag)
     assert rc == 2 and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("env, want", [({}, "22"), ({"OPENBLAS_THREAD_TIMEOUT": "26"}, "26")])
+def test_openblas_workers_stop_spinning_soon_after_a_row_unless_the_user_chose(tmp_path, env, want):
+    # OpenBLAS reads the timeout when it loads, so prunebench sets it through its restart (bench/context.cc).
+    out = tmp_path / "o.json"
+    r = subprocess.run([str(BIN), "--profile=quick", ROW, "--benchmark_min_time=0.01s", f"--benchmark_out={out}"],
+                       capture_output=True, text=True, env={**os.environ, **env})
+    assert r.returncode == 0, r.stderr
+    ctx = json.loads(out.read_text())["context"]
+    if ctx.get("openblas_version") == "not built":
+        pytest.skip("built without OpenBLAS")
+    assert ctx["openblas_thread_timeout"] == want

@@ -452,10 +452,19 @@ inline std::shared_ptr<L1Panels> make_l1_panels(const pb::Csr& A, index_t kb) {
 
 // K panel rows: the slice (kb rows of NV x L floats) fills L1 (48 KiB: 192 rows at 4 zmm; half of L1, 96 rows, took
 // 1.1-1.3x the time at 768x512x3072, 90-95%: twice the panels, so twice the C tiles loaded and stored); equal
-// panels (equal_panels).
-inline index_t l1_panel_rows(index_t K, index_t tile_floats) {
+// panels (equal_panels). One exception: where the average row holds at most kOnePanelNnz non-zeros in all of K and
+// K's slice fits half of L2, K is one panel. C is then written once, in place, with no partial tiles to load, store
+// and copy out; at 12-26 non-zeros per row those cost more than the B rows read from L2 instead of L1. Measured on
+// Emerald Rapids (AVX-512, 48 KiB L1, 2 MiB L2, 2 threads), DLMC sample at N = 512, 12 interleaved rounds, time
+// against L1 panels: 0.61-0.78x where M >= 512 (K = 256 and 512, 90-95%), 0.91-1.00x at M = 64. Growing panels past
+// L1 by density without reaching one panel (at least 45 non-zeros per row and panel) lost where the partial tiles
+// fit L1 (M = 128-512: 1.07-1.22x at 90-95%) and won only at M = 1000 (0.87-0.95x).
+constexpr double kOnePanelNnz = 32;
+inline index_t l1_panel_rows(index_t K, index_t tile_floats, double density = 1) {
   const auto l1 = pb::cpu::cache_bytes(1);
-  const index_t kb = std::max<index_t>(16, (l1 > 0 ? l1 : 32 << 10) / (tile_floats * index_t(sizeof(float))));
+  const index_t per_row = tile_floats * static_cast<index_t>(sizeof(float));
+  if (double(K) * density <= kOnePanelNnz && K * per_row <= l2_bytes() / 2) return std::max<index_t>(K, 1);
+  const index_t kb = std::max<index_t>(16, (l1 > 0 ? l1 : 32 << 10) / per_row);
   return std::max<index_t>(equal_panels(K, kb), 1);
 }
 
@@ -465,7 +474,8 @@ void spmm_csr_l1_tiles(const pb::SpmmArgs& g) {
   const pb::Csr& A = W.csr;
   constexpr int L = T::L;
   constexpr index_t w = NV * L;
-  const index_t kb = l1_panel_rows(W.K, w);
+  const double density = A.rows * W.K > 0 ? double(A.nnz()) / (double(A.rows) * double(W.K)) : 1;
+  const index_t kb = l1_panel_rows(W.K, w, density);
   const std::string key = "l1/" + std::to_string(kb);
   if (W.prepared.key != key) {  // set-up: once per set of weights
     const auto t0 = std::chrono::steady_clock::now();
@@ -520,7 +530,8 @@ void spmm_csr_l1_tiles(const pb::SpmmArgs& g) {
 // L1, 2 threads), the DLMC sample at N = 512 with 2:4 and 90% random 768x512x3072 beside it, against 4 ymm in two
 // interleaved runs: 0.81-0.95x the time on every layer with K >= 512 (geomeans 0.87x and 0.93x; 2:4 0.81-0.87x), but
 // 1.11-1.20x at K = 256 and 90-95%, where 4 ymm take K in one panel (C written once, in place) and 8 need two. Hence 4
-// where K fits one 4-vector panel (8 accumulators in row_tile's two sets). AVX-512 keeps 4 zmm (8 zmm not measured).
+// where K fits one 4-vector L1 panel (8 accumulators in row_tile's two sets). AVX-512 keeps 4 zmm: 8 zmm took 0.99x
+// the time on Emerald Rapids, DLMC at N = 512 (6 interleaved rounds; 0.96x where K >= 1024, 1.04x below).
 template <class T>
 void spmm_csr_l1(const pb::SpmmArgs& g) {
   const pb::SparseWeights& W = *g.W;

@@ -6,7 +6,7 @@ import base64
 import html
 
 from . import analysis
-from .results import machine_id
+from .results import eigen_isa_note, machine_id
 
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#1d2433;background:#f6f7f9}
@@ -67,9 +67,10 @@ def build(ctx, rows, pngs, c):
     parts = []
     keys = ["cpu_model", "isa", "cores", "cpu_clock_ghz", "l1d_bytes", "l2_bytes", "l3_bytes", "compiler",
             "build_type", "git_sha", "profile", "openblas_version", "openblas_coretype", "eigen_version",
-            "gemm_openmp_microkernel", "omp_proc_bind", "omp_places", "gpu_name", "date"]
+            "eigen_isa", "gemm_openmp_microkernel", "omp_proc_bind", "omp_places", "gpu_name", "date"]
     kv = "".join(f'<div class="kv"><b>{esc(k)}</b> {esc(ctx[k])}</div>' for k in keys if k in ctx)
-    parts.append(f'<section><h2>Machine</h2><div class="grid">{kv}</div></section>')
+    note = f"<p class='note'>{esc(eigen_isa_note(ctx))}</p>" if eigen_isa_note(ctx) else ""
+    parts.append(f'<section><h2>Machine</h2><div class="grid">{kv}</div>{note}</section>')
 
     prow = "".join(f"<tr><td>{esc(k)}</td><td>{fmt(p['flops'], ' GFLOP/s', 1e9)}</td><td>{p['threads']}</td></tr>"
                    for k, p in sorted(c["peak"].items()))

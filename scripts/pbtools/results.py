@@ -227,7 +227,24 @@ def machine_id(ctx: dict) -> str:
 # Context keys that must agree for two runs to measure the same thing: the hardware, the build, the libraries.
 COMPARABLE_KEYS = ("cpu_model", "cpu_uarch", "isa", "cores", "l1d_bytes", "l2_bytes", "l3_bytes", "gpu_name",
                    "compiler", "cxx_flags", "build_type", "openblas_version", "openblas_coretype", "onednn_version",
-                   "eigen_version", "mkl_version", "isa_cap")
+                   "eigen_version", "eigen_isa", "mkl_version", "isa_cap")
+
+_ISA_RANK = {"none": 0, "sse2": 1, "avx": 2, "avx2": 3, "avx512": 4}
+
+
+def eigen_isa_note(ctx: dict) -> str | None:
+    """Eigen cannot pick its code path at run time: a portable build (-march=x86-64, what CI and scripts/test build)
+    compiles it for SSE2, a quarter of an AVX-512 vector. Its rows then stand for an Eigen no user of this machine
+    would build, and every 'over Eigen' ratio taken from them is inflated (the sparse product 2.3x on one AVX-512
+    Xeon). None where Eigen matches the machine's best ISA or a PB_MAX_ISA cap is set (the cap says why)."""
+    eigen, isa = ctx.get("eigen_isa"), str(ctx.get("isa", "")).split()
+    if not eigen or not isa or ctx.get("isa_cap", "none") not in ("none", None):
+        return None
+    best = max((t[:6] if t.startswith("avx512") else t for t in isa), key=lambda t: _ISA_RANK.get(t, 0))
+    if _ISA_RANK.get(eigen, 0) >= _ISA_RANK.get(best, 0):
+        return None
+    return (f"Eigen was compiled for {eigen} on this {best} machine (a portable build): its rows understate Eigen "
+            "here; ./scripts/bench builds for this CPU")
 
 
 def context_differences(base: dict, head: dict) -> list[str]:

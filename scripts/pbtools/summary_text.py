@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from . import analysis
-from .results import geomean, is_library_peer
+from .results import eigen_isa_note, geomean, is_library_peer
 
 
 def print_gpu(ctx, g) -> None:
@@ -93,6 +93,8 @@ def print_summary(ctx, rows, c) -> None:
         print(f"   OpenBLAS {ctx.get('openblas_version')} runs {ctx.get('openblas_coretype')} kernels "
               f"(OPENBLAS_CORETYPE={ctx.get('openblas_coretype_env', 'unset')}); "
               f"our GEMM micro-kernel: {ctx.get('gemm_openmp_microkernel', '?')}")
+    if eigen_isa_note(ctx):
+        print(f"   {eigen_isa_note(ctx)}")
     if c["peak"] or any(lv["latency_ns"] for lv in c["levels"]):
         print("\nCeilings (measured):")
         for k, p in sorted(c["peak"].items()):

@@ -500,16 +500,19 @@ void spmm_csr_l1_tiles(const pb::SpmmArgs& g) {
     W.prepared.setup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   const L1Panels& P = *static_cast<const L1Panels*>(W.prepared.handle.get());
-  // Threads take whole column tiles where there are at least two each (each thread then copies only its own
-  // columns of B, and every row is balanced by construction), else rows of equal non-zero counts (N = 49 to 196).
-  const index_t ntiles = (g.N + w - 1) / w;
+  // Threads take columns where there are at least two tiles each (each thread then copies only its own columns of
+  // B, and every row is balanced by construction), else rows of equal non-zero counts (N = 49). The columns are
+  // split in whole vectors, not whole tiles: at N = 196 (3 tiles and 4 columns) whole tiles gave one thread 128
+  // columns and the other 68.
+  const index_t ntiles = (g.N + w - 1) / w, nvec = (g.N + L - 1) / L;
   const bool by_tiles = ntiles >= 2 * g.threads;
   const auto bounds = pb::balance_rows(A.rowptr, by_tiles ? 1 : g.threads);
 #pragma omp parallel num_threads(g.threads)
   {
     const int t = omp_get_thread_num();
     const index_t r0 = by_tiles ? 0 : bounds[t], r1 = by_tiles ? A.rows : bounds[t + 1];
-    const index_t t0 = by_tiles ? ntiles * t / g.threads : 0, t1 = by_tiles ? ntiles * (t + 1) / g.threads : ntiles;
+    const index_t c0 = by_tiles ? std::min(g.N, nvec * t / g.threads * L) : 0;
+    const index_t c1 = by_tiles ? std::min(g.N, nvec * (t + 1) / g.threads * L) : g.N;
     static thread_local pb::AlignedBuffer<float> slice, partial;
     slice.reserve_at_least(static_cast<std::size_t>(kb * w));
     const bool in_place = P.panels == 1;  // one panel: nothing to keep between panels, C is written once
@@ -530,12 +533,9 @@ void spmm_csr_l1_tiles(const pb::SpmmArgs& g) {
       if (!in_place)
         for (index_t i = r0; i < r1; ++i) std::memcpy(g.C + i * g.ldc + j0, partial.data() + (i - r0) * w, bytes);
     };
-    for (index_t tt = t0; tt < t1; ++tt) {  // the last tile masked where N is not a multiple of w
-      if ((tt + 1) * w <= g.N)
-        tile.template operator()<NV, false>(tt * w, L);
-      else
-        last_tile<T, NV>(tt * w, g.N, tile);
-    }
+    index_t j = c0;
+    for (; j + w <= c1; j += w) tile.template operator()<NV, false>(j, L);
+    if (j < c1) last_tile<T, NV>(j, c1, tile);  // fewer vectors, the last masked where N is not a multiple of L
   }
 }
 

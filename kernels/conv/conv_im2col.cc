@@ -1,6 +1,8 @@
 // im2col-based convolutions: dense through a GEMM backend (eigen, openmp), sparse through our CSR SpMM. Per
 // image, the filters (K x C*R*S) multiply the unfolded input (C*R*S x OH*OW) into the output (K x OH*OW), which
 // is exactly the NCHW layout of y, so no output transpose is needed.
+#include <omp.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -10,8 +12,11 @@
 
 namespace pb {
 
-void im2col(const ConvShape& s, const float* x, float* cols) {
+// On the row's threads, channels split between them: single-threaded, the unfolding took about half the time of
+// sparse_im2col at 2 threads (C256@14 at 90%, Zen 4), one core idle meanwhile.
+void im2col(const ConvShape& s, const float* x, float* cols, int threads) {
   const index_t OH = s.OH(), OW = s.OW();
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
   for (index_t c = 0; c < s.C; ++c)
     for (index_t r = 0; r < s.R; ++r)
       for (index_t q = 0; q < s.S; ++q) {
@@ -57,7 +62,7 @@ void via_im2col(const ConvArgs& a, Product&& product) {
     const float* B = xn;
     if (!direct) {
       float* cols = cols_scratch(static_cast<std::size_t>(CRS * OHW));
-      im2col(s, xn, cols);
+      im2col(s, xn, cols, a.threads);
       B = cols;
     }
     product(B, OHW, CRS, a.y + n * s.K * OHW);

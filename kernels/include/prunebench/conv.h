@@ -66,6 +66,6 @@ const std::vector<Kernel<ConvFn>>& conv_kernels();
 
 // im2col of one image: rows (c, r, s), columns (oh, ow): (C*R*S) x (OH*OW), zeros where the window hangs over
 // the padding.
-void im2col(const ConvShape& s, const float* x_image, float* cols);
+void im2col(const ConvShape& s, const float* x_image, float* cols, int threads = 1);  // channels split
 
 }  // namespace pb

@@ -235,8 +235,9 @@ _ISA_RANK = {"none": 0, "sse2": 1, "avx": 2, "avx2": 3, "avx512": 4}
 def eigen_isa_note(ctx: dict) -> str | None:
     """Eigen cannot pick its code path at run time: a portable build (-march=x86-64, what CI and scripts/test build)
     compiles it for SSE2, a quarter of an AVX-512 vector. Its rows then stand for an Eigen no user of this machine
-    would build, and every 'over Eigen' ratio taken from them is inflated (the sparse product 2.3x on one AVX-512
-    Xeon). None where Eigen matches the machine's best ISA or a PB_MAX_ISA cap is set (the cap says why)."""
+    would build, and every 'over Eigen' ratio taken from them is inflated (Zen 4, DLMC at N = 512: Eigen's sparse
+    product took 2.5x the time at SSE2 as at AVX-512, geomean of 24 layers, scripts/abab). None where Eigen matches
+    the machine's best ISA or a PB_MAX_ISA cap is set (the cap says why)."""
     eigen, isa = ctx.get("eigen_isa"), str(ctx.get("isa", "")).split()
     if not eigen or not isa or ctx.get("isa_cap", "none") not in ("none", None):
         return None

@@ -69,7 +69,8 @@ def build(ctx, rows, pngs, c):
             "build_type", "git_sha", "profile", "openblas_version", "openblas_coretype", "eigen_version",
             "eigen_isa", "gemm_openmp_microkernel", "omp_proc_bind", "omp_places", "gpu_name", "date"]
     kv = "".join(f'<div class="kv"><b>{esc(k)}</b> {esc(ctx[k])}</div>' for k in keys if k in ctx)
-    note = f"<p class='note'>{esc(eigen_isa_note(ctx))}</p>" if eigen_isa_note(ctx) else ""
+    eigen_note = eigen_isa_note(ctx)
+    note = f"<p class='note'>{esc(eigen_note)}</p>" if eigen_note else ""
     parts.append(f'<section><h2>Machine</h2><div class="grid">{kv}</div>{note}</section>')
 
     prow = "".join(f"<tr><td>{esc(k)}</td><td>{fmt(p['flops'], ' GFLOP/s', 1e9)}</td><td>{p['threads']}</td></tr>"

@@ -93,8 +93,9 @@ def print_summary(ctx, rows, c) -> None:
         print(f"   OpenBLAS {ctx.get('openblas_version')} runs {ctx.get('openblas_coretype')} kernels "
               f"(OPENBLAS_CORETYPE={ctx.get('openblas_coretype_env', 'unset')}); "
               f"our GEMM micro-kernel: {ctx.get('gemm_openmp_microkernel', '?')}")
-    if eigen_isa_note(ctx):
-        print(f"   {eigen_isa_note(ctx)}")
+    eigen_note = eigen_isa_note(ctx)
+    if eigen_note:
+        print(f"   {eigen_note}")
     if c["peak"] or any(lv["latency_ns"] for lv in c["levels"]):
         print("\nCeilings (measured):")
         for k, p in sorted(c["peak"].items()):

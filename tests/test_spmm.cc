@@ -35,9 +35,12 @@ Problem make(index_t M, index_t K, const std::string& pattern, double s) {
   return p;
 }
 
-void check(const pb::Kernel<pb::SpmmFn>& k, const Problem& p, index_t N, int threads) {
-  SCOPED_TRACE(k.info.id() + " " + p.label + " N=" + std::to_string(N) + " threads=" + std::to_string(threads));
-  const index_t M = p.W.M, K = p.W.K, ldb = N + 3, ldc = N + 1;
+// B's rows lie ldb = N + 3 floats apart (ldb_pad 3): a kernel that assumes B is packed fails. At N = 1 the
+// benchmarks pass a plain vector (ldb 1), which the matrix-vector path takes separately: check() runs both.
+void check_ldb(const pb::Kernel<pb::SpmmFn>& k, const Problem& p, index_t N, int threads, index_t ldb_pad) {
+  SCOPED_TRACE(k.info.id() + " " + p.label + " N=" + std::to_string(N) + " threads=" + std::to_string(threads) +
+               " ldb=N+" + std::to_string(ldb_pad));
+  const index_t M = p.W.M, K = p.W.K, ldb = N + ldb_pad, ldc = N + 1;
   std::vector<float> B(static_cast<std::size_t>(std::max<index_t>(1, K * ldb)));
   pb::fill_random(B, 77);
   std::vector<float> C(static_cast<std::size_t>(M * ldc + 1), -999.0f);
@@ -50,6 +53,10 @@ void check(const pb::Kernel<pb::SpmmFn>& k, const Problem& p, index_t N, int thr
   std::vector<double> ref(static_cast<std::size_t>(M * N));
   pb::ref::gemm_rows(N, K, p.dense.data(), K, B.data(), ldb, rows, ref.data());
   EXPECT_LE(pb::ref::max_rel_err(C.data(), ldc, ref.data(), M, N), pb::ref::dot_tolerance(K));
+}
+void check(const pb::Kernel<pb::SpmmFn>& k, const Problem& p, index_t N, int threads) {
+  check_ldb(k, p, N, threads, 3);
+  if (N == 1) check_ldb(k, p, N, threads, 0);
 }
 
 // The sparse kernels, and each openmp kernel once more per ISA this CPU runs (dispatch picks the widest).
@@ -114,7 +121,8 @@ TEST(Spmm, PackedColumnSlices) {
 
 // Every sample file of the DLMC corpus (rn50 and transformer, magnitude and random pruning, 50-98%), every kernel
 // that takes a real pattern, on every ISA: real layers have empty rows, long rows and shapes the generated
-// patterns miss. N = 17 (a 16-wide tile plus a scalar column) keeps the float64 oracle cheap.
+// patterns miss. N = 17 (a 16-wide tile plus a scalar column) keeps the float64 oracle cheap; N = 1 is the
+// matrix-vector path.
 TEST(Spmm, RealDlmcPatterns) {
   const auto dir = std::filesystem::path(PB_SOURCE_DIR) / ".." / "shared" / "data" / "dlmc";
   if (!std::filesystem::exists(dir)) GTEST_SKIP() << "DLMC sample not found";
@@ -130,7 +138,8 @@ TEST(Spmm, RealDlmcPatterns) {
     p.W.M = p.W.csr.rows, p.W.K = p.W.csr.cols;
     p.dense = pb::dense_from_csr(p.W.csr);
     for (const auto& [isa, k] : all_kernels())
-      if (k.info.serves("file")) check(k, p, 17, 2);
+      if (k.info.serves("file"))
+        for (index_t N : {1, 17}) check(k, p, N, 2);
   }
 }
 

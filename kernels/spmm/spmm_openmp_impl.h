@@ -118,8 +118,8 @@ inline void row_tile(const Row& r, index_t p0, index_t p1, bool first, const flo
 }
 
 // A matrix-vector product (N = 1): one dot product per row over its non-zeros. Per non-zero the scalar loop loads
-// three things (weight, column, B's element) for one FMA, and Zen 4 issues two floating-point loads per cycle, so it
-// runs at about one non-zero per cycle. GCC would vectorise it across the non-zeros, assembling each B vector from
+// three things (weight, column, B's element) for one FMA, two of them into vector registers, which holds it near one
+// non-zero per cycle. GCC would vectorise it across the non-zeros, assembling each B vector from
 // single loads and inserts; `scalar_value` hides B's element from the vectoriser. Measured on Zen 4 (1000x2048 at
 // 70-95%, one thread), the time of the vectorised forms against the scalar loop: `omp simd` 3.4x in the AVX-512 unit
 // and 2.5x in the generic one, the same 8 chains vectorised 2.6x, AVX-512 and AVX2 gathers 1.1-1.2x (gathers are
@@ -148,10 +148,11 @@ inline __m128 gather4(const float* b, const std::int32_t* col, index_t ldb) {
   return _mm_insert_ps(r, _mm_load_ss(at(hi >> 32)), 0x30);
 }
 // The dot product of n weights with B's elements at their columns, 16 non-zeros per step: two 8-wide weight loads,
-// sixteen B elements gathered as above (gather4), two FMAs. Per non-zero that is 1 + 1/8 floating-point loads and
-// half an integer load, where the scalar loop spends 2 and 1. Measured on Zen 4 (1000x2048 random at 70-95%, one
+// sixteen B elements gathered as above (gather4), two FMAs. Per non-zero that is 1 + 1/8 loads into vector registers
+// and half an integer load, where the scalar loop spends 2 and 1. Measured on Zen 4 (1000x2048 random at 70-95%, one
 // thread, against the scalar loop): 0.64-0.67x the time; with one 32-bit load per index 0.78-0.80x, with 16-bit
 // indices (a packed copy made at set-up) 0.67-0.74x (the shifts to unpack them cost more than the loads they save).
+// DLMC final_dense at 2 threads (abab, 8 pairs): 0.65-0.85x the time, the least at 95%, in the AVX-512 and AVX2 units.
 template <bool UnitStride>
 inline float dot_gathered(const float* v, const std::int32_t* col, index_t n, const float* b, index_t ldb) {
   __m256 a0 = _mm256_setzero_ps(), a1 = a0;

@@ -119,12 +119,13 @@ inline void row_tile(const Row& r, index_t p0, index_t p1, bool first, const flo
 
 // A matrix-vector product (N = 1): one dot product per row over its non-zeros. Per non-zero the scalar loop loads
 // three things (weight, column, B's element) for one FMA, two of them into vector registers, which holds it near one
-// non-zero per cycle. GCC would vectorise it across the non-zeros, assembling each B vector from
-// single loads and inserts; `scalar_value` hides B's element from the vectoriser. Measured on Zen 4 (1000x2048 at
-// 70-95%, one thread), the time of the vectorised forms against the scalar loop: `omp simd` 3.4x in the AVX-512 unit
-// and 2.5x in the generic one, the same 8 chains vectorised 2.6x, AVX-512 and AVX2 gathers 1.1-1.2x (gathers are
-// microcoded, and slower still on Intel parts with the gather-data-sampling mitigation). One chain is FMA-latency
-// bound. Where the ISA has FMA and AVX2, dot_gathered does better (see there); the scalar loop is the rest.
+// non-zero per cycle; 8 independent chains, as one is FMA-latency bound. GCC would vectorise it across the non-zeros,
+// assembling each B vector from single loads and inserts; `scalar_value` hides B's element from the vectoriser.
+// Measured on Zen 4 (1000x2048 at 70-95%, one thread), the time of the vectorised forms against the scalar loop:
+// `omp simd` 3.4x in the AVX-512 unit and 2.5x in the generic one, the same 8 chains vectorised 2.6x, AVX-512 and AVX2
+// gathers 1.1-1.2x (gathers are microcoded, and slower still on Intel parts with the gather-data-sampling
+// mitigation). Where the ISA has FMA and AVX2, CSR rows take dot_gathered instead (see there); the rest (N:M rows, the
+// generic unit of a portable build) the scalar loop.
 inline float scalar_value(float x) {
 #if defined(__x86_64__) || defined(__i386__)
   asm("" : "+x"(x));  // no instruction: the value must sit in one register, which keeps the loop scalar

@@ -19,12 +19,13 @@
 // (below) must hold: at C128@28 1.3x slower than even the unaligned single copy.
 //
 // Locality: the input rows one tile reads, over all C channels, are far larger than L1, so the channels are taken
-// in chunks whose input for the tile fits in half of L1; a block of filters (their partial tiles in a quarter of
-// L1) passes over each chunk, one call per block and chunk, each filter's partial tile loaded into registers
-// (zeros on the first chunk), its non-zeros of the chunk multiplied in, and stored back. Sweeps of both budgets (L1
-// / 8 to L1) moved the times less than the run-to-run spread. Filters are split between threads by their
-// non-zero counts, or threads take whole tiles (below); dynamic scheduling of (tile, filter block) pairs was 1.08-
-// 1.2x slower (each thread's input leaves its L2). Stride > 1: the scalar output-stationary loop at the end.
+// in chunks whose input for the tile fits in half of L1 (all of it for column-set tiles, see chunk_bytes); a block of
+// filters (their partial tiles in a quarter of L1) passes over each chunk, one call per block and chunk, each
+// filter's partial tile loaded into registers (zeros on the first chunk), its non-zeros of the chunk multiplied in,
+// and stored back. On Emerald Rapids (48 KiB L1) sweeps of both budgets (L1 / 8 to L1) moved the times less than the
+// run-to-run spread. Filters are split between threads by their non-zero counts, or threads take whole tiles (below);
+// dynamic scheduling of (tile, filter block) pairs was 1.08-1.2x slower (each thread's input leaves its L2). Stride
+// > 1: the scalar output-stationary loop at the end.
 //
 // Where it stands (Emerald Rapids, AVX-512, 2 threads, 90%, C128@28): the tile loop 60% of the time at 2.4 zmm
 // FMAs per ns per core (oneDNN's dense: 5.4), the input copy and output rows 8%, threads waiting at the barriers
@@ -300,11 +301,16 @@ void conv_sparse_direct(const ConvArgs& a) {
   const int V = tiled ? int((nvec + ntiles - 1) / ntiles) : 0;
   // A plane: the padded rows, then zeros for the last tile's reads past them.
   const index_t PS = (Hp * LS + 2 * L + s.S + L - 1) / L * L;
-  // Channels per chunk: the input a tile reads from each in half of L1.
+  // Channels per chunk: the input a tile reads from each in half of L1; in all of it for column-set tiles, whose
+  // partial tiles (up to 30 vectors per filter, loaded and stored once per chunk) cost more than the input lines that
+  // then come from L2. Measured on Zen 4 (AVX-512, 32 KiB L1, 2 threads, 10 interleaved rounds), time against half of
+  // L1: 0.86 / 0.95 / 0.95x at C64@56 / C128@28 / C256@14, 90%, 0.97-0.99x at 50%; twice L1 lost at 50% (1.09-1.22x).
+  // Unaligned tiles keep half: C512@7 0.96-1.02x, and under PB_MAX_ISA=avx2 every layer 1.00-1.13x.
   const index_t l1 = std::max<std::int64_t>(cpu::cache_bytes(1), 32 << 10);
+  const index_t chunk_bytes = columns ? l1 : l1 / 2;
   const index_t chunk_c =
       tiled ? std::max<index_t>(
-                  1, (l1 / 2) / (index_t(sizeof(float)) * (index_t(V + (NQ > 1)) * L + (s.R - 1) * LS + s.S)))
+                  1, chunk_bytes / (index_t(sizeof(float)) * (index_t(V + (NQ > 1)) * L + (s.R - 1) * LS + s.S)))
             : s.C;
   const std::string key = "conv_flat/" + std::to_string(L) + "/" + std::to_string(PS) + "/" + std::to_string(LS) + "/" +
                           std::to_string(NQ) + "/" + std::to_string(s.R) + "x" + std::to_string(s.S) + "/" +

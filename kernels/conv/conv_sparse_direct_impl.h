@@ -366,8 +366,11 @@ void conv_sparse_direct(const ConvArgs& a) {
     const float* xn = a.x + n * s.C * s.H * s.W;
 #pragma omp parallel num_threads(a.threads)
     {
+      // Input (h, w) at (h + pad) LS + w + pad, zeros around. The whole plane is zeroed, then the rows copied in: perf
+      // put the memset at 7% of the time at C128@28, 90% (Zen 4), but zeroing only the pads, row by row beside each
+      // copy, took 1.08x / 1.17x the time at C128@28 / C256@14 (abab, 40 pairs).
 #pragma omp for schedule(static)
-      for (index_t c = 0; c < s.C; ++c) {  // input (h, w) at (h + pad) LS + w + pad, zeros around
+      for (index_t c = 0; c < s.C; ++c) {
         float* plane = xp + c * PS;
         std::memset(plane, 0, sizeof(float) * PS);
         for (index_t h = 0; h < s.H; ++h)

@@ -304,7 +304,7 @@ void conv_sparse_direct(const ConvArgs& a) {
   // Channels per chunk: the input a tile reads from each in half of L1; in all of it for column-set tiles, whose
   // partial tiles (up to 30 vectors per filter, loaded and stored once per chunk) cost more than the input lines that
   // then come from L2. Measured on Zen 4 (AVX-512, 32 KiB L1, 2 threads, 10 interleaved rounds), time against half of
-  // L1: 0.86 / 0.95 / 0.95x at C64@56 / C128@28 / C256@14, 90%, 0.97-0.99x at 50%; twice L1 lost at 50% (1.09-1.22x).
+  // L1: 0.86 / 0.95 / 0.95x at C64@56 / C128@28 / C256@14, 90%, 0.96-0.99x at 50%; twice L1 lost at 50% (1.09-1.22x).
   // Unaligned tiles keep half: C512@7 0.96-1.02x, and under PB_MAX_ISA=avx2 every layer 1.00-1.13x.
   const index_t l1 = std::max<std::int64_t>(cpu::cache_bytes(1), 32 << 10);
   const index_t chunk_bytes = columns ? l1 : l1 / 2;

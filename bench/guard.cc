@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -39,6 +40,9 @@ std::string judge(const RowGuard& row, const CanaryReading& calm, const GuardSet
   if (calm.write_gbs > 0 && row.canary.write_gbs < calm.write_gbs * (1 - s.memory_margin))
     add(fmt("memory canary %.1f GB/s, %.0f%% under the run's calm %.1f GB/s", row.canary.write_gbs,
             100 * (1 - row.canary.write_gbs / calm.write_gbs), calm.write_gbs));
+  if (calm.c2c_ns > 0 && row.canary.c2c_ns > calm.c2c_ns * (1 + s.c2c_margin))
+    add(fmt("cross-core round trip %.0f ns, %.1fx the run's calm %.0f ns", row.canary.c2c_ns,
+            row.canary.c2c_ns / calm.c2c_ns, calm.c2c_ns));
   if (row.steal_share > s.steal)
     add(fmt("the host stole %.0f%% of the CPU time (limit %.0f%%)", 100 * row.steal_share, 100 * s.steal, 0));
   return why;
@@ -57,12 +61,13 @@ double quantile(std::vector<double> v, double p) {
 }  // namespace
 
 CanaryReading calm_state(const std::vector<CanaryReading>& readings) {
-  std::vector<double> clock, write;
+  std::vector<double> clock, write, c2c;
   for (const auto& r : readings) {
     clock.push_back(r.clock_ghz);
     write.push_back(r.write_gbs);
+    if (r.c2c_ns > 0) c2c.push_back(r.c2c_ns);
   }
-  return {quantile(clock, 0.9), quantile(write, 0.9)};
+  return {quantile(clock, 0.9), quantile(write, 0.9), quantile(c2c, 0.1)};
 }
 
 CpuTimes read_cpu_times() {
@@ -120,7 +125,50 @@ CanaryReading Canary::measure() {
   }
   volatile double keep = sink;
   (void)keep;
-  return {median3(clock[0], clock[1], clock[2]), median3(write[0], write[1], write[2])};
+  double c2c = 0;
+  if (threads_ >= 2) {
+    const double a = round_trip_ns(), b = round_trip_ns(), c = round_trip_ns();
+    c2c = median3(a, b, c);
+  }
+  return {median3(clock[0], clock[1], clock[2]), median3(write[0], write[1], write[2]), c2c};
+}
+
+// Threads 0 and 1 pass one cache line back and forth: thread 0 writes an odd count and waits for the next even
+// one, which thread 1 writes on seeing it. Thread 0 stops after kTrips round trips or kMaxSeconds (two threads
+// time-sliced on one core take a scheduler tick per trip), even in the middle of a wait, by writing -1; thread 1
+// returns the ball with a compare-and-swap, so a -1 it did not see is never overwritten, and stops on seeing it.
+double Canary::round_trip_ns() {
+  constexpr std::int64_t kTrips = 2000;
+  constexpr double kMaxSeconds = 0.005;
+  alignas(64) std::atomic<std::int64_t> ball{0};
+  double ns = 0;
+#pragma omp parallel num_threads(2)
+  if (omp_get_num_threads() == 2) {
+    if (omp_get_thread_num() == 0) {
+      const auto t0 = std::chrono::steady_clock::now();
+      std::int64_t trips = 0;
+      bool late = false;
+      while (trips < kTrips && !late) {
+        ball.store(2 * trips + 1, std::memory_order_release);
+        for (std::int64_t spin = 1; ball.load(std::memory_order_acquire) != 2 * trips + 2; ++spin)
+          if (spin % 1024 == 0 && seconds_since(t0) > kMaxSeconds) {
+            late = true;
+            break;
+          }
+        if (!late) ++trips;
+      }
+      ns = seconds_since(t0) * 1e9 / static_cast<double>(std::max<std::int64_t>(trips, 1));
+      ball.store(-1, std::memory_order_release);
+    } else {
+      for (std::int64_t i = 0;; ++i) {
+        std::int64_t v;
+        while ((v = ball.load(std::memory_order_acquire)) != 2 * i + 1 && v != -1) {
+        }
+        if (v == -1 || !ball.compare_exchange_strong(v, 2 * i + 2, std::memory_order_acq_rel)) break;
+      }
+    }
+  }
+  return ns;
 }
 
 }  // namespace pb::bench

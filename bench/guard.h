@@ -16,6 +16,7 @@ namespace pb::bench {
 struct CanaryReading {
   double clock_ghz = 0;  // the slowest core's dependent 64-bit adds per ns (1 cycle each)
   double write_gbs = 0;  // all cores streaming non-temporal stores to DRAM
+  double c2c_ns = 0;     // a cache line's round trip between two of the row's cores (0: one thread)
 };
 
 // Margins (config key "guard"): a row is disturbed when the clock canary beside it ran more than `margin` below
@@ -24,11 +25,19 @@ struct CanaryReading {
 // with nothing else running: clock within -6%..+3% of the median, streaming writes within -17%..+17%; between
 // the rows of a quick run the memory canary read 22-43 GB/s without a row looking disturbed. The margins sit
 // above that spread: the disturbances worth catching halve a row's speed.
+// The cross-core canary: on a 2-vCPU KVM guest (Zen 4) the host moved the two vCPUs, for tens of seconds at a time,
+// from cores whose cache-line round trip took 52-63 ns to cores where it took 317-332 ns (no shared L3). Meanwhile
+// our kernels that hand data from one thread to the other (the im2col unfold and the padded planes of the direct
+// convolutions, written by both threads and read by both) took 1.25-3.9x their time, while oneDNN's rows and the
+// bandwidth rows interleaved with them did not move and the clock canary moved 6% or not at all. A row is disturbed
+// when the round trip beside it is more than 1 + c2c_margin times the run's calm one (its 10th percentile: lower is
+// calmer). A run spent entirely in the far placement has a far calm state and flags nothing; its counters show it.
 struct GuardSettings {
   bool enabled = true;
   double margin = 0.10;
   double memory_margin = 0.50;
   double steal = 0.05;
+  double c2c_margin = 1.0;
 };
 
 // What one row saw: the better of the canaries on either side of it (a row counts as disturbed only when the
@@ -43,7 +52,8 @@ struct RowGuard {
 // The verdict on a row: empty when clean, else the reason in a few words ("clock 1.9 GHz, 17% under the run's
 // calm 2.3 GHz"). Python's analysis applies the same rule to the counters (scripts/pbtools/guard.py).
 std::string judge(const RowGuard& row, const CanaryReading& calm, const GuardSettings& s);
-// The calm state of a run: the 90th percentile of each canary over its rows' readings.
+// The calm state of a run: the 90th percentile of each rate canary over its rows' readings, the 10th of the round
+// trip (over the readings that have one).
 CanaryReading calm_state(const std::vector<CanaryReading>& readings);
 
 // CPU time in jiffies over all CPUs from /proc/stat's "cpu" line; steal < 0 where the kernel has no such column.
@@ -55,13 +65,15 @@ double steal_share(const CpuTimes& from, const CpuTimes& to);  // -1 when unknow
 
 // The canary itself: ~10 ms, the median of three shots of each kernel (~1.5 ms each: shorter shots spread twice
 // as wide here), so a single timer-tick blip does not flag a row while a disturbance that lasts (the kind that
-// spoils a row) does.
+// spoils a row) does. With two or more threads, also the median of three shots of a cache-line ping-pong between
+// threads 0 and 1 (0.1-0.7 ms each; at most 5 ms, should the two share one core).
 class Canary {
  public:
   explicit Canary(int threads);
   CanaryReading measure();
 
  private:
+  double round_trip_ns();
   int threads_;
   std::vector<double> buf_;
 };

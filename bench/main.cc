@@ -55,8 +55,8 @@ Convolution: fp32, NCHW activations, KCRS filters, stride and padding; dilation 
 Benchmark names: <family>/<backend>[/<variant>]/<key>:<value>/... ; Google Benchmark appends /real_time to
 rows timed by the wall clock. Counters: flops (useful FLOP/s), bytes_per_second (compulsory traffic), ai
 (FLOP per byte), max_rel_err (vs the float64 oracle, checked before timing); guard_* (a ~10 ms canary after
-every row: clock and DRAM write speed, steal time; guard_suspect = 1 marks a row measured while disturbed; the
-config's "guard" key sets the margins or turns it off).
+every row: clock, DRAM write speed, cross-core round trip, steal time; guard_suspect = 1 marks a row measured
+while disturbed; the config's "guard" key sets the margins or turns it off).
 Exit status: 0 on success, 2 on a bad flag, profile, config or file.
 )";
 

@@ -33,6 +33,20 @@ TEST(Guard, SlowClockMemoryOrStealIsDisturbed) {
   EXPECT_EQ(judge(row(3.0, 44, -1), {3.0, 44}, s), "");
 }
 
+TEST(Guard, FarCrossCoreRoundTripIsDisturbed) {
+  GuardSettings s;
+  RowGuard far = row(3.0, 44), near = row(3.0, 44), none = row(3.0, 44);
+  far.canary.c2c_ns = 320;
+  near.canary.c2c_ns = 100;  // 1.8x the calm 55 ns: inside twice
+  const CanaryReading calm{3.0, 44, 55};
+  EXPECT_EQ(judge(far, calm, s), "cross-core round trip 320 ns, 5.8x the run's calm 55 ns");
+  EXPECT_EQ(judge(near, calm, s), "");
+  EXPECT_EQ(judge(none, calm, s), "");                   // a one-thread canary measures none
+  EXPECT_EQ(judge(far, CanaryReading{3.0, 44}, s), "");  // nor does the calm state of a one-thread run
+  s.c2c_margin = 5;
+  EXPECT_EQ(judge(far, calm, s), "");
+}
+
 TEST(Guard, MarginsComeFromTheSettings) {
   GuardSettings s;
   s.margin = 0.5;
@@ -52,6 +66,15 @@ TEST(Guard, CalmStateIsTheNinetiethPercentile) {
   EXPECT_EQ(calm_state({}).clock_ghz, 0.0);
 }
 
+TEST(Guard, CalmRoundTripIsTheTenthPercentileOfThoseMeasured) {
+  // numpy.quantile([10, 20, ..., 100], 0.1) = 19; readings without a round trip (one thread) do not count.
+  std::vector<CanaryReading> r;
+  for (int i = 10; i >= 1; --i) r.push_back({3.0, 40.0, 10.0 * i});
+  r.push_back({3.0, 40.0, 0.0});
+  EXPECT_DOUBLE_EQ(calm_state(r).c2c_ns, 19.0);
+  EXPECT_EQ(calm_state({{3.0, 40.0}}).c2c_ns, 0.0);
+}
+
 TEST(Guard, StealShareOfTheInterval) {
   EXPECT_DOUBLE_EQ(steal_share({10, 1000}, {30, 1400}), 0.05);
   EXPECT_EQ(steal_share({10, 1000}, {10, 1000}), -1);  // no time passed
@@ -61,12 +84,17 @@ TEST(Guard, StealShareOfTheInterval) {
   EXPECT_GE(t.steal, 0);  // every Linux since 2.6.11 reports it
 }
 
-TEST(Guard, CanaryMeasuresAClockAndABandwidth) {
+TEST(Guard, CanaryMeasuresAClockABandwidthAndARoundTrip) {
   Canary c(2);
   const CanaryReading r = c.measure();
   EXPECT_GT(r.clock_ghz, 0.1);
   EXPECT_LT(r.clock_ghz, 10.0);
   EXPECT_GT(r.write_gbs, 0.1);
+  // A cache line's round trip between two threads: tens to hundreds of ns on separate cores; on one core (time
+  // slices) the canary gives up after 5 ms, so the figure stays finite either way.
+  EXPECT_GT(r.c2c_ns, 1.0);
+  EXPECT_LT(r.c2c_ns, 1e8);
+  EXPECT_EQ(Canary(1).measure().c2c_ns, 0.0);
 }
 
 TEST(Guard, ConfigKey) {
@@ -75,6 +103,10 @@ TEST(Guard, ConfigKey) {
   EXPECT_DOUBLE_EQ(on.guard.margin, 0.2);
   EXPECT_DOUBLE_EQ(on.guard.memory_margin, 0.5);
   EXPECT_DOUBLE_EQ(on.guard.steal, 0.1);
+  EXPECT_DOUBLE_EQ(on.guard.c2c_margin, 1.0);
+  const Config c2c = parse_config(nlohmann::json::parse(R"({"guard": {"c2c_margin": 3}})"), "t", "config");
+  EXPECT_DOUBLE_EQ(c2c.guard.c2c_margin, 3.0);
+  EXPECT_THROW(parse_config(nlohmann::json::parse(R"({"guard": {"c2c_margin": 0}})"), "t", "config"), ConfigError);
   EXPECT_FALSE(parse_config(nlohmann::json::parse(R"({"guard": false})"), "t", "config").guard.enabled);
   EXPECT_TRUE(parse_config(nlohmann::json::parse("{}"), "t", "config").guard.enabled);
   EXPECT_THROW(parse_config(nlohmann::json::parse(R"({"guard": {"margins": 0.2}})"), "t", "config"), ConfigError);

@@ -49,6 +49,21 @@ def test_rows_whose_canaries_fell_or_whose_time_was_stolen_are_disturbed():
     assert guard.disturbed(d3["context"], rows_of(d3)) == []
 
 
+def test_rows_whose_cross_core_round_trip_grew_are_disturbed():
+    """Two-thread rows carry guard_c2c_ns; a round trip past 1 + c2c_margin times the run's calm one (its 10th
+    percentile: lower is calmer) flags the row. One-thread rows have none and are judged on the rest."""
+    bs = [calm(f"gemm/openmp/M:{m}/N:64/K:64/threads:2", guard_c2c_ns=55.0 + m) for m in range(1, 11)]
+    bs.append(calm("gemm/openmp/M:99/N:64/K:64/threads:2", guard_c2c_ns=320.0))  # far placement: 5.6x
+    bs.append(calm("gemm/openmp/M:98/N:64/K:64/threads:2", guard_c2c_ns=100.0))  # 1.8x: inside twice
+    bs.append(calm("gemm/openmp/M:97/N:64/K:64/threads:1"))
+    d = doc(bs)
+    got = {x["name"]: x["reason"] for x in guard.disturbed(d["context"], rows_of(d))}
+    assert set(got) == {"gemm/openmp/M:99/N:64/K:64/threads:2"}
+    assert got["gemm/openmp/M:99/N:64/K:64/threads:2"] == "cross-core round trip 320 ns, 5.6x the run's calm 57 ns"
+    d2 = doc(bs, guard_c2c_margin="5")
+    assert guard.disturbed(d2["context"], rows_of(d2)) == []
+
+
 def test_a_disturbed_ceiling_is_left_out_and_flagged():
     bs = [calm("peak/openmp/fma/dtype:f32/threads:1", flops=100e9),
           bench("peak/openmp/fma/dtype:f32/threads:2", flops=150e9, guard_clock_ghz=1.5, guard_write_gbs=40.0)]

@@ -91,6 +91,26 @@ def test_compare_warns_when_the_contexts_differ(tmp_path):
     assert rc == 0 and "different machines" in out and "cpu_uarch: base 'zen3', head 'zen4'" in out and "l2_bytes" in out
 
 
+def test_compare_warns_when_the_host_placed_the_cores_differently(tmp_path):
+    """The guard's cross-core round trip, median over each run's rows: 55 against 320 ns is a different placement
+    of the vCPUs (a warning); 55 against 70 ns, or a run without the counter, is not."""
+    same = [100.0, 101.0, 99.0, 100.5, 99.5, 100.2, 100.1, 99.9]
+    ctx = {"machine_id": "amd-epyc-zen4-2c"}
+
+    def write(path, c2c):
+        extra = {"guard_c2c_ns": c2c} if c2c else {}
+        path.write_text(json.dumps({"context": ctx, "benchmarks": [
+            dict({"name": "BM_a/real_time", "run_type": "iteration", "real_time": t, "time_unit": "us"}, **extra)
+            for t in same]}))
+    b, far, near, none = (tmp_path / f"{n}.json" for n in ("b", "far", "near", "none"))
+    write(b, 55.0), write(far, 320.0), write(near, 70.0), write(none, None)
+    rc, out, _ = run_script("compare", b, far)
+    assert rc == 0 and "median cross-core round trip base 55 ns, head 320 ns" in out
+    for head in (near, none):
+        rc, out, _ = run_script("compare", b, head)
+        assert rc == 0 and "placed the cores differently" not in out
+
+
 def test_compare_auto_refuses_a_baseline_from_another_cpu(tmp_path):
     """The committed Zen 3 baseline against a run from a Zen 4 that once shared its id: exit 2 unless --force."""
     import shutil

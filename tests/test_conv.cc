@@ -2,6 +2,8 @@
 // filters, C or K of 1, outputs of size 1; sparse kernels on pruned filters; 1-3 threads.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "prunebench/conv.h"
 #include "prunebench/prune.h"
 #include "prunebench/reference.h"
@@ -25,6 +27,8 @@ const std::vector<ConvShape> kShapes = {
     {1, 64, 14, 14, 8, 3, 3, 1, 1}, {2, 40, 28, 28, 6, 3, 3, 1, 1}, {1, 96, 9, 9, 5, 1, 1, 1, 0},
     // Shifted copies past any L2 (5 MB): the direct kernel's single-copy layout.
     {1, 64, 100, 60, 3, 3, 3, 1, 1},
+    // Stride 2 with enough outputs (400) for the im2col route to split columns between threads.
+    {1, 3, 40, 40, 5, 3, 3, 2, 1},
 };
 
 void check(const pb::Kernel<pb::ConvFn>& k, const ConvShape& s, double sparsity, int threads) {
@@ -49,6 +53,10 @@ void check(const pb::Kernel<pb::ConvFn>& k, const ConvShape& s, double sparsity,
   if (fmt == "bsr") sw.bsr = pb::bsr_from_dense(w, s.K, CRS, 4, 4);
   if (fmt == "nm") sw.nm = pb::nm_from_dense(w, s.K, CRS, 2, 4);
   std::vector<float> y(static_cast<std::size_t>(out + 1), -7.0f);
+  // First on an input of NaNs: kernels keep per-thread scratch (padded planes, unfolded columns) between calls, and
+  // one that read scratch it had not refilled would carry NaNs into the checked call.
+  std::vector<float> nan_x(x.size(), std::numeric_limits<float>::quiet_NaN());
+  k.run({s, nan_x.data(), w.data(), &sw, y.data(), threads, true});
   k.run({s, x.data(), w.data(), &sw, y.data(), threads, true});
   EXPECT_EQ(y.back(), -7.0f) << "write past y";
   std::vector<double> ref(static_cast<std::size_t>(out));
@@ -82,6 +90,24 @@ TEST(Conv, OutputSizeAndIm2col) {
   EXPECT_EQ(cp[4 * 4 + 0], 1.0f);   // centre tap at output (0,0) reads (0,0)
   EXPECT_EQ(cp[8 * 4 + 3], 0.0f);   // (r=2,s=2) at output (1,1) reads (2,2): padding
   EXPECT_EQ(cp[8 * 4 + 0], 4.0f);   // (r=2,s=2) at output (0,0) reads (1,1)
+}
+
+// Any range of columns, unfolded on its own, is those columns of the whole unfolding.
+TEST(Conv, Im2colColumnsAreColumnsOfIm2col) {
+  for (const ConvShape& s : {ConvShape{1, 3, 9, 11, 1, 3, 3, 1, 1}, ConvShape{1, 2, 13, 10, 1, 3, 5, 2, 2},
+                             ConvShape{1, 4, 7, 7, 1, 1, 1, 1, 0}}) {
+    const index_t OHW = s.OH() * s.OW(), CRS = s.C * s.R * s.S;
+    std::vector<float> x(static_cast<std::size_t>(s.C * s.H * s.W)), all(static_cast<std::size_t>(CRS * OHW));
+    pb::fill_random(x, 3);
+    pb::im2col(s, x.data(), all.data(), 2);
+    for (auto [j0, j1] : {std::pair<index_t, index_t>{0, OHW}, {1, OHW - 1}, {OHW / 3, OHW / 2}, {5, 6}}) {
+      std::vector<float> part(static_cast<std::size_t>(CRS * (j1 - j0)), -7.0f);
+      pb::im2col_columns(s, x.data(), part.data(), j0, j1);
+      for (index_t r = 0; r < CRS; ++r)
+        for (index_t j = j0; j < j1; ++j)
+          ASSERT_EQ(part[r * (j1 - j0) + j - j0], all[r * OHW + j]) << "row " << r << " column " << j;
+    }
+  }
 }
 
 }  // namespace

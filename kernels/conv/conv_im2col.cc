@@ -12,35 +12,52 @@
 
 namespace pb {
 
+namespace {
+
+// Rows (c, r, q) of channels [c0, c1) and columns [j0, j1) of the unfolded image, rows j1 - j0 floats apart.
+void unfold(const ConvShape& s, const float* x, float* cols, index_t c0, index_t c1, index_t j0, index_t j1) {
+  const index_t OW = s.OW(), nj = j1 - j0;
+  for (index_t c = c0; c < c1; ++c)
+    for (index_t r = 0; r < s.R; ++r)
+      for (index_t q = 0; q < s.S; ++q) {
+        float* out = cols + (((c - c0) * s.R + r) * s.S + q) * nj;
+        // Valid output columns of tap q: 0 <= ow*stride + q - pad < W.
+        const index_t lo = std::min(OW, std::max<index_t>(0, (s.pad - q + s.stride - 1) / s.stride));
+        const index_t hi = std::max(lo, std::min(OW, (s.W + s.pad - q + s.stride - 1) / s.stride));
+        for (index_t j = j0; j < j1;) {  // one output row's part of the columns at a time
+          const index_t oh = j / OW, ow0 = j % OW, ow1 = std::min(OW, ow0 + (j1 - j));
+          float* o = out + (j - j0) - ow0;  // o[ow] is column oh OW + ow
+          const index_t ih = oh * s.stride + r - s.pad;
+          if (ih < 0 || ih >= s.H) {
+            std::memset(o + ow0, 0, sizeof(float) * (ow1 - ow0));
+          } else {
+            const float* xi = x + (c * s.H + ih) * s.W;
+            const index_t a = std::clamp(lo, ow0, ow1), b = std::clamp(hi, a, ow1);
+            for (index_t ow = ow0; ow < a; ++ow) o[ow] = 0.0f;
+            if (s.stride == 1) {
+              std::memcpy(o + a, xi + a + q - s.pad, sizeof(float) * (b - a));
+            } else {
+              for (index_t ow = a; ow < b; ++ow) o[ow] = xi[ow * s.stride + q - s.pad];
+            }
+            for (index_t ow = b; ow < ow1; ++ow) o[ow] = 0.0f;
+          }
+          j += ow1 - ow0;
+        }
+      }
+}
+
+}  // namespace
+
 // On the row's threads, channels split between them: single-threaded, the unfolding took about a third of
 // sparse_im2col's time at 2 threads (C256@14 at 90%, Zen 4, perf), one core idle meanwhile.
 void im2col(const ConvShape& s, const float* x, float* cols, int threads) {
-  const index_t OH = s.OH(), OW = s.OW();
+  const index_t OHW = s.OH() * s.OW();
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-  for (index_t c = 0; c < s.C; ++c)
-    for (index_t r = 0; r < s.R; ++r)
-      for (index_t q = 0; q < s.S; ++q) {
-        float* out = cols + ((c * s.R + r) * s.S + q) * OH * OW;
-        for (index_t oh = 0; oh < OH; ++oh) {
-          const index_t ih = oh * s.stride + r - s.pad;
-          float* o = out + oh * OW;
-          if (ih < 0 || ih >= s.H) {
-            std::memset(o, 0, sizeof(float) * OW);
-            continue;
-          }
-          const float* xi = x + (c * s.H + ih) * s.W;
-          // Valid output columns: 0 <= ow*stride + q - pad < W.
-          const index_t lo = std::min(OW, std::max<index_t>(0, (s.pad - q + s.stride - 1) / s.stride));
-          const index_t hi = std::max(lo, std::min(OW, (s.W + s.pad - q + s.stride - 1) / s.stride));
-          for (index_t ow = 0; ow < lo; ++ow) o[ow] = 0.0f;
-          if (s.stride == 1) {
-            std::memcpy(o + lo, xi + lo + q - s.pad, sizeof(float) * (hi - lo));
-          } else {
-            for (index_t ow = lo; ow < hi; ++ow) o[ow] = xi[ow * s.stride + q - s.pad];
-          }
-          for (index_t ow = hi; ow < OW; ++ow) o[ow] = 0.0f;
-        }
-      }
+  for (index_t c = 0; c < s.C; ++c) unfold(s, x, cols + c * s.R * s.S * OHW, c, c + 1, 0, OHW);
+}
+
+void im2col_columns(const ConvShape& s, const float* x, float* cols, index_t j0, index_t j1) {
+  unfold(s, x, cols, 0, s.C, j0, j1);
 }
 
 namespace {
@@ -69,6 +86,42 @@ void via_im2col(const ConvArgs& a, Product&& product) {
   }
 }
 
+// The sparse products: threads take columns of the unfolded input (output positions), each unfolding its own
+// columns into its own buffer and running a single-threaded SpMM on them, so no thread reads what another wrote.
+// With the unfolding split by channels and the SpMM by columns (or rows, at 7x7), most of what a thread read came
+// from the other's cache: sparse_im2col ran 2.6-4.7x slower (C64@56 to C512@7, 90%) whenever the host placed the two
+// vCPUs on cores without a shared L3 (Zen 4 guest, see the guard's cross-core canary); split this way it did not
+// move, and it was also 0.93x / 0.74x the time at C128@28 / C256@7 95% with the cores close (abab, Zen 4). Not for
+// 1x1 layers (nothing unfolded: the SpMM reads the input in place) nor below a vector of columns per thread.
+template <class Spmm>
+void sparse_via_im2col(const ConvArgs& a, Spmm&& spmm) {
+  const ConvShape& s = a.s;
+  const index_t OHW = s.OH() * s.OW(), CRS = s.C * s.R * s.S;
+  const bool direct = s.R == 1 && s.S == 1 && s.stride == 1 && s.pad == 0;
+  if (direct || a.threads < 2 || OHW < 16 * index_t(a.threads))
+    return via_im2col(a, [&](const float* B, index_t, index_t, float* y) {
+      spmm(SpmmArgs{a.wsp, OHW, B, OHW, y, OHW, a.threads});
+    });
+  // Where the output rows lie on whole cache lines (OHW a multiple of 16 floats), each thread's columns start on
+  // one: its stores to y then never split a line. Otherwise the rows straddle lines anyway, and the columns split
+  // evenly (at 7x7, 25 and 24 columns took 0.89x the time of 32 and 17: C512@7 at 90%, Zen 4, abab).
+  const index_t g = OHW % 16 == 0 ? 16 : 1, groups = OHW / g;
+  for (index_t n = 0; n < s.N; ++n) {
+    const float* xn = a.x + n * s.C * s.H * s.W;
+    float* yn = a.y + n * s.K * OHW;
+#pragma omp parallel num_threads(a.threads)
+    {
+      const index_t t = omp_get_thread_num(), T = omp_get_num_threads();
+      const index_t j0 = groups * t / T * g, j1 = groups * (t + 1) / T * g;
+      if (j1 > j0) {
+        float* cols = cols_scratch(static_cast<std::size_t>(CRS * (j1 - j0)));  // this thread's own
+        im2col_columns(s, xn, cols, j0, j1);
+        spmm(SpmmArgs{a.wsp, j1 - j0, cols, j1 - j0, yn + j0, OHW, 1});
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void conv_eigen_im2col(const ConvArgs& a) {
@@ -87,21 +140,15 @@ void conv_openmp(const ConvArgs& a) {
 // call for these weights, which the benchmark makes before timing). Against csr_rt6 on Zen 3 (AVX2, 2 threads, 90%
 // magnitude, interleaved): 0.81-0.88x the time on the 3x3 layers C64@56 to C512@7, the same on 1x1 C256@56.
 void conv_openmp_sparse_im2col(const ConvArgs& a) {
-  via_im2col(a, [&](const float* B, index_t OHW, index_t, float* y) {
-    spmm_openmp_csr_l1({a.wsp, OHW, B, OHW, y, OHW, a.threads});
-  });
+  sparse_via_im2col(a, spmm_openmp_csr_l1);
 }
 
 void conv_openmp_bsr_im2col(const ConvArgs& a) {
-  via_im2col(a, [&](const float* B, index_t OHW, index_t, float* y) {
-    spmm_openmp_bsr({a.wsp, OHW, B, OHW, y, OHW, a.threads});
-  });
+  sparse_via_im2col(a, spmm_openmp_bsr);
 }
 
 void conv_openmp_nm_im2col(const ConvArgs& a) {
-  via_im2col(a, [&](const float* B, index_t OHW, index_t, float* y) {
-    spmm_openmp_nm({a.wsp, OHW, B, OHW, y, OHW, a.threads});
-  });
+  sparse_via_im2col(a, spmm_openmp_nm);
 }
 
 }  // namespace pb

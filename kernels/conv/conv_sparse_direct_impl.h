@@ -250,12 +250,6 @@ Layout choose_layout(const ConvShape& s) {
   return best;
 }
 
-inline float* padded_scratch(std::size_t n) {
-  static AlignedBuffer<float> buf;  // filled inside the parallel region by every thread, so not thread_local
-  buf.reserve_at_least(n);
-  return buf.data();
-}
-
 // Strided convolutions: output-stationary, scalar, on the same padded planes.
 inline void scalar_rows(const ConvShape& s, const float* xp, index_t LS, const Prepared& pr, index_t k, float* yk) {
   const index_t p0 = pr.seg[k * pr.chunks * pr.sets], p1 = pr.seg[(k + 1) * pr.chunks * pr.sets];
@@ -315,41 +309,38 @@ void conv_sparse_direct(const ConvArgs& a) {
   const std::string key = "conv_flat/" + std::to_string(L) + "/" + std::to_string(PS) + "/" + std::to_string(LS) + "/" +
                           std::to_string(NQ) + "/" + std::to_string(s.R) + "x" + std::to_string(s.S) + "/" +
                           std::to_string(chunk_c);
-  if (a.wsp->prepared.key != key) {  // once per set of weights and geometry
-    const auto t0 = std::chrono::steady_clock::now();
-    auto pr = std::make_shared<Prepared>();
+  // Once per set of weights and geometry:
+  const Prepared& pr = *static_cast<const Prepared*>(a.wsp->prepared.get(key, [&] {
+    auto made = std::make_shared<Prepared>();
     const index_t RS = s.R * s.S;
-    pr->chunks = (s.C + chunk_c - 1) / chunk_c;
-    pr->sets = NQ;
-    pr->off.reserve(static_cast<std::size_t>(w.nnz()));
-    pr->val.reserve(static_cast<std::size_t>(w.nnz()));
-    pr->seg.assign(static_cast<std::size_t>(s.K * pr->chunks * NQ + 1), 0);
+    made->chunks = (s.C + chunk_c - 1) / chunk_c;
+    made->sets = NQ;
+    made->off.reserve(static_cast<std::size_t>(w.nnz()));
+    made->val.reserve(static_cast<std::size_t>(w.nnz()));
+    made->seg.assign(static_cast<std::size_t>(s.K * made->chunks * NQ + 1), 0);
     // (segment, column, position): each filter's non-zeros in segment order, channel order within one
     std::vector<std::array<index_t, 3>> order;
     for (index_t k = 0; k < s.K; ++k) {
       order.clear();
       for (index_t p = w.rowptr[k]; p < w.rowptr[k + 1]; ++p) {
         const index_t col = w.colidx[p], c = col / RS, r = (col / s.S) % s.R, q = col % s.S;
-        order.push_back({(k * pr->chunks + c / chunk_c) * NQ + lay.set_of(r * LS + q), col, p});
+        order.push_back({(k * made->chunks + c / chunk_c) * NQ + lay.set_of(r * LS + q), col, p});
       }
       std::sort(order.begin(), order.end());
       std::size_t i = 0;
-      for (index_t e = k * pr->chunks * NQ; e < (k + 1) * pr->chunks * NQ; ++e) {
-        pr->seg[e] = static_cast<index_t>(pr->off.size());
+      for (index_t e = k * made->chunks * NQ; e < (k + 1) * made->chunks * NQ; ++e) {
+        made->seg[e] = static_cast<index_t>(made->off.size());
         for (; i < order.size() && order[i][0] == e; ++i) {
           const index_t col = order[i][1], c = col / RS, r = (col / s.S) % s.R, q = col % s.S;
           const index_t shift = r * LS + q;  // aligned tiles: the residue is the set's, not the load's
-          pr->off.push_back(static_cast<std::int32_t>(c * PS + shift - lay.residue[lay.set_of(shift)]));
-          pr->val.push_back(w.values[order[i][2]]);
+          made->off.push_back(static_cast<std::int32_t>(c * PS + shift - lay.residue[lay.set_of(shift)]));
+          made->val.push_back(w.values[order[i][2]]);
         }
       }
     }
-    pr->seg.back() = static_cast<index_t>(pr->off.size());
-    a.wsp->prepared.handle = pr;
-    a.wsp->prepared.key = key;
-    a.wsp->prepared.setup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  }
-  const Prepared& pr = *static_cast<const Prepared*>(a.wsp->prepared.handle.get());
+    made->seg.back() = static_cast<index_t>(made->off.size());
+    return made;
+  }));
   const TileFn fn = tiled ? pick<S>(V, NQ) : nullptr;
   // Filters split by their non-zero counts (static, so a filter's partial tile stays with its thread).
   const index_t per_filter = pr.chunks * pr.sets;
@@ -357,7 +348,6 @@ void conv_sparse_direct(const ConvArgs& a) {
   for (index_t k = 0; k < s.K; ++k)
     per[k + 1] = per[k] + std::int32_t(pr.seg[(k + 1) * per_filter] - pr.seg[k * per_filter]);
   const std::vector<index_t> bounds = balance_rows(per, a.threads);
-  float* xp = padded_scratch(static_cast<std::size_t>(s.C * PS));
   const index_t tile_floats = (index_t(V) + (NQ - 1) * index_t(V + 1)) * L;
   // Filters per pass over the chunks: their partial tiles in a quarter of L1, so that passing them through L1 does
   // not evict the chunk's input the next filter reads.
@@ -366,20 +356,39 @@ void conv_sparse_direct(const ConvArgs& a) {
     const float* xn = a.x + n * s.C * s.H * s.W;
 #pragma omp parallel num_threads(a.threads)
     {
-      // Input (h, w) at (h + pad) LS + w + pad, zeros around. The whole plane is zeroed, then the rows copied in: perf
-      // put the memset at 7% of the time at C128@28, 90% (Zen 4), but zeroing only the pads, row by row beside each
-      // copy, took 1.08x / 1.17x the time at C128@28 / C256@14 (abab, 40 pairs).
-#pragma omp for schedule(static)
-      for (index_t c = 0; c < s.C; ++c) {
-        float* plane = xp + c * PS;
-        std::memset(plane, 0, sizeof(float) * PS);
-        for (index_t h = 0; h < s.H; ++h)
-          std::memcpy(plane + (h + s.pad) * LS + s.pad, xn + (c * s.H + h) * s.W, sizeof(float) * s.W);
-      }
-      // (the implicit barrier of `omp for` orders the copy before any tile reads it)
       const int th = omp_get_thread_num();
       const index_t k0 = by_tiles ? 0 : bounds[th], k1 = by_tiles ? s.K : bounds[th + 1];
       const index_t t0 = by_tiles ? ntiles * th / T : 0, t1 = by_tiles ? ntiles * (th + 1) / T : ntiles;
+      // Each thread copies the input into padded planes of its own, only the padded rows its tiles read where threads
+      // take tiles (all of them where they split the filters): no thread reads what another wrote, so no barrier, and
+      // no cache line crosses between cores. One copy shared by the threads (each writing half the channels) made the
+      // layer 1.4x slower whenever the host placed the two vCPUs on cores without a shared L3 (Zen 4 guest, see the
+      // guard's cross-core canary), where every line one thread reads of the other's half crosses between L3s.
+      // Input (h, w) at (h + pad) LS + w + pad, zeros around. The rows' range is zeroed, then the rows copied in:
+      // zeroing only the pads, row by row beside each copy, took 1.08x / 1.17x the time at C128@28 / C256@14 (abab,
+      // 40 pairs, Zen 4).
+      static thread_local AlignedBuffer<float> planes;
+      planes.reserve_at_least(static_cast<std::size_t>(s.C * PS));
+      float* xp = planes.data();
+      index_t ra = 0, rb = Hp;  // the padded rows to fill, and whether the zeros past them are read too
+      bool tail = true;
+      if (by_tiles) {
+        // From the first tile's first position to past the last tile's last read: V + 1 vectors (column sets) at its
+        // largest shift, with a vector to spare.
+        const index_t lo = std::min(t0 * index_t(V), nvec - V) * L;
+        const index_t hi = std::min((t1 - 1) * index_t(V), nvec - V) * L + index_t(V + 2) * L + (s.R - 1) * LS + s.S;
+        ra = std::min(Hp, lo / LS);
+        rb = std::min(Hp, (hi + LS - 1) / LS);
+        tail = hi > Hp * LS;
+      }
+      if (t1 > t0 || !by_tiles)
+        for (index_t c = 0; c < s.C; ++c) {
+          float* plane = xp + c * PS;
+          std::memset(plane + ra * LS, 0, sizeof(float) * (rb - ra) * LS);
+          if (tail) std::memset(plane + Hp * LS, 0, sizeof(float) * (PS - Hp * LS));
+          for (index_t h = std::max<index_t>(0, ra - s.pad); h < std::min(s.H, rb - s.pad); ++h)
+            std::memcpy(plane + (h + s.pad) * LS + s.pad, xn + (c * s.H + h) * s.W, sizeof(float) * s.W);
+        }
       if (!fn) {
         for (index_t k = k0; k < k1; ++k) scalar_rows(s, xp, LS, pr, k, a.y + (n * s.K + k) * OH * OW);
       } else {

@@ -58,13 +58,7 @@ void spmm_mkl_csr(const SpmmArgs& g) {
     return;
   }
   const std::string key = "mkl/" + std::to_string(g.N) + "/" + std::to_string(g.threads);
-  if (W.prepared.key != key) {
-    const auto t0 = std::chrono::steady_clock::now();
-    W.prepared.handle = make_handle(*m, g);
-    W.prepared.key = key;
-    W.prepared.setup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  }
-  const auto* h = static_cast<const Handle*>(W.prepared.handle.get());
+  const auto* h = static_cast<const Handle*>(W.prepared.get(key, [&] { return make_handle(*m, g); }));
   if (!h) return;  // MKL refused the matrix: C stays as it was and the oracle check says so
   mkl::use_threads(*m, g.threads);
   m->sparse_s_mm(SPARSE_OPERATION_NON_TRANSPOSE, 1.0f, h->A, h->descr, SPARSE_LAYOUT_ROW_MAJOR, g.B,

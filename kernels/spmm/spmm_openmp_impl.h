@@ -233,7 +233,9 @@ inline index_t panel_rows(index_t K, index_t tile_floats) {
 // slice reads the other buffer.
 // Both buffers, sized outside the parallel region; each thread counts its copies to know which is next.
 inline float* slice_buffers(index_t floats) {
-  static pb::AlignedBuffer<float> buf;  // shared by the threads of one call
+  // Shared by the threads of one call; one per calling thread, as several calls may run at once (the
+  // convolution's im2col route runs one single-threaded SpMM per thread).
+  static thread_local pb::AlignedBuffer<float> buf;
   buf.reserve_at_least(static_cast<std::size_t>(2 * floats));
   return buf.data();
 }
@@ -551,13 +553,8 @@ void spmm_csr_l1_tiles(const pb::SpmmArgs& g) {
   const double density = A.rows * W.K > 0 ? double(A.nnz()) / (double(A.rows) * double(W.K)) : 1;
   const index_t kb = l1_panel_rows(W.K, w, density);
   const std::string key = "l1/" + std::to_string(kb);
-  if (W.prepared.key != key) {  // set-up: once per set of weights
-    const auto t0 = std::chrono::steady_clock::now();
-    W.prepared.handle = make_l1_panels(A, kb);
-    W.prepared.key = key;
-    W.prepared.setup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  }
-  const L1Panels& P = *static_cast<const L1Panels*>(W.prepared.handle.get());
+  // set-up: once per set of weights
+  const L1Panels& P = *static_cast<const L1Panels*>(W.prepared.get(key, [&] { return make_l1_panels(A, kb); }));
   // Threads take columns where there are at least two tiles each (each thread then copies only its own columns of
   // B, and every row is balanced by construction), else rows of equal non-zero counts (N = 49). The columns are
   // split in whole vectors, not whole tiles: at N = 196 (3 tiles and 4 columns) whole tiles gave one thread 128
@@ -789,13 +786,9 @@ void spmm_csr_rt(const pb::SpmmArgs& g) {
   // A quarter of L2 for the B slice (a tile twice as wide as NVmax): the sparse arrays stream past it.
   const index_t kb = panel_rows(W.K, 2 * NVmax * T::L);
   const std::string key = "rt" + std::to_string(R) + "/" + std::to_string(kb);
-  if (W.prepared.key != key) {  // set-up: once per set of weights (N and threads do not change the tiles)
-    const auto t0 = std::chrono::steady_clock::now();
-    W.prepared.handle = make_row_tiles<R>(W.csr, kb);
-    W.prepared.key = key;
-    W.prepared.setup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  }
-  const RowTiles<R>& t = *static_cast<const RowTiles<R>*>(W.prepared.handle.get());
+  // set-up: once per set of weights (N and threads do not change the tiles)
+  const RowTiles<R>& t =
+      *static_cast<const RowTiles<R>*>(W.prepared.get(key, [&] { return make_row_tiles<R>(W.csr, kb); }));
   if (t.reuse < row_tile_min_reuse<T, R>()) {  // chosen per pattern: the row tiles would not pay
     // Wide CSR tiles up to N = 512 (DLMC at N = 512: 1.13x the 8-vector tiles), the 8-vector ones beyond (ResNet
     // convolutions through im2col, N = 784 and 3136: wide tiles 5% and 11-19% slower).

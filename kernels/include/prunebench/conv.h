@@ -67,5 +67,7 @@ const std::vector<Kernel<ConvFn>>& conv_kernels();
 // im2col of one image: rows (c, r, s), columns (oh, ow): (C*R*S) x (OH*OW), zeros where the window hangs over
 // the padding.
 void im2col(const ConvShape& s, const float* x_image, float* cols, int threads = 1);  // channels split
+// Columns [j0, j1) of it (output positions oh OW + ow), rows j1 - j0 floats apart.
+void im2col_columns(const ConvShape& s, const float* x_image, float* cols, index_t j0, index_t j1);
 
 }  // namespace pb

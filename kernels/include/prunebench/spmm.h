@@ -1,6 +1,8 @@
 // Sparse weights (M x K) times dense activations (K x N), row-major: C = W * B (C overwritten).
 #pragma once
+#include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,6 +23,21 @@ struct PreparedForm {
   std::shared_ptr<void> handle;
   std::string key;
   double setup_seconds = 0;  // what making it cost (benchmarks report it as setup_ms, apart from the timed calls)
+  // The form made for `k`: make() (a shared_ptr to it) is called when the slot holds another, and its cost is
+  // recorded. Safe when several threads run kernels on the same weights at once: the convolution's im2col route
+  // runs one single-threaded SpMM per thread, each on its own columns.
+  template <class Make>
+  const void* get(const std::string& k, Make&& make) {
+    static std::mutex m;
+    const std::lock_guard<std::mutex> lock(m);
+    if (key != k) {
+      const auto t0 = std::chrono::steady_clock::now();
+      handle = make();
+      key = k;
+      setup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+    return handle.get();
+  }
   PreparedForm() = default;
   PreparedForm(const PreparedForm&) {}
   PreparedForm& operator=(const PreparedForm&) {

@@ -228,15 +228,14 @@ inline index_t panel_rows(index_t K, index_t tile_floats) {
 // Where C has several column tiles, a tile's slice of a K panel (kb rows of NV x L floats) lies in B at a stride
 // of N floats, and the L2 can hold little of it: at N = 512 a row's 512 bytes of every 2 KB map to a quarter of
 // the L2's sets (measured: 2:4 at 768x512x3072, 19 G multiply-adds/s against 43 at N = 128, where the slice is
-// contiguous). The threads therefore first copy the slice into a contiguous buffer, then multiply from it. Two
-// buffers alternate, so the barrier at the end of each copy is the only one: a thread still reading the previous
-// slice reads the other buffer.
-// Both buffers, sized outside the parallel region; each thread counts its copies to know which is next.
-inline float* slice_buffers(index_t floats) {
-  // Shared by the threads of one call; one per calling thread, as several calls may run at once (the
-  // convolution's im2col route runs one single-threaded SpMM per thread).
+// contiguous). So each thread first copies the slice into a contiguous buffer of its own, then multiplies from it.
+// Own, not one copy shared by the threads (each copying part, a barrier, then all reading all of it): a shared copy
+// crosses between cores on every panel, and on the Zen 4 guest, whenever the host placed the two vCPUs on cores
+// without a shared L3, csr_rt6 on 2:4 at 768x512x3072 took 1.29x its time with them close.
+// Called inside the parallel region: each thread's own buffer.
+inline float* own_slice(index_t floats) {
   static thread_local pb::AlignedBuffer<float> buf;
-  buf.reserve_at_least(static_cast<std::size_t>(2 * floats));
+  buf.reserve_at_least(static_cast<std::size_t>(floats));
   return buf.data();
 }
 // The copy is not overlapped with the FMAs and reads the whole slice, where the unpacked kernel reads from L3 only
@@ -263,11 +262,10 @@ inline bool prefetch_pays(index_t rows, index_t tile_floats, index_t ldb) {
   return T::L < line || ldb % line != 0 || rows * tile_floats * index_t(sizeof(float)) * 3 > l2_bytes();
 }
 
-// Inside a parallel region, by every thread: copies B[k0 : k1, j0 : j0 + w] into dst (k1 - k0 rows of w floats,
-// ld apart: a masked tile's slice keeps whole vectors per row, of which only the first w floats are read).
+// Copies B[k0 : k1, j0 : j0 + w] into dst (k1 - k0 rows of w floats, ld apart: a masked tile's slice keeps whole
+// vectors per row, of which only the first w floats are read).
 inline void pack_slice(const float* B, index_t ldb, index_t k0, index_t k1, index_t j0, index_t w, index_t ld,
                        float* dst) {
-#pragma omp for schedule(static)
   for (index_t k = k0; k < k1; ++k)
     std::memcpy(dst + (k - k0) * ld, B + k * ldb + j0, sizeof(float) * static_cast<std::size_t>(w));
 }
@@ -315,11 +313,10 @@ void rows_kernel(const pb::SpmmArgs& g, const std::vector<index_t>& bounds, inde
   const index_t kb = panel_rows(g.W->K, tile_floats);
   const index_t panels = (g.W->K + kb - 1) / kb;
   const bool pack = pack_pays(nnz, g.W->K, g.N, kb, MaxNV * T::L);
-  float* const sbuf = pack ? slice_buffers(kb * MaxNV * T::L) : nullptr;
   const bool prefetch = prefetch_pays<T>(std::min(g.W->K, kb), tile_floats, pack ? tile_floats : g.ldb);
 #pragma omp parallel num_threads(g.threads)
   {
-    int copies = 0;
+    float* const sbuf = pack ? own_slice(kb * MaxNV * T::L) : nullptr;
     const int t = omp_get_thread_num();
     const index_t r0 = bounds[t], r1 = bounds[t + 1];
     // split[(i - r0) * (panels + 1) + q]: first non-zero of row i in panel q.
@@ -342,9 +339,8 @@ void rows_kernel(const pb::SpmmArgs& g, const std::vector<index_t>& bounds, inde
         const float* Bq = g.B + k0 * g.ldb + j0;
         index_t ldb = g.ldb;
         if (pack) {
-          float* dst = sbuf + (copies++ & 1) * kb * MaxNV * T::L;
-          pack_slice(g.B, g.ldb, k0, k1, j0, w - T::L + lanes, w, dst);
-          Bq = dst, ldb = w;
+          pack_slice(g.B, g.ldb, k0, k1, j0, w - T::L + lanes, w, sbuf);
+          Bq = sbuf, ldb = w;
         }
         for (index_t i = r0; i < r1; ++i) {
           const index_t* s = split.data() + (i - r0) * (panels + 1);
@@ -799,14 +795,13 @@ void spmm_csr_rt(const pb::SpmmArgs& g) {
   constexpr int L = T::L;
   using Masks = std::make_integer_sequence<int, RowTiles<R>::kMasks>;
   const bool pack = pack_pays(W.csr.nnz(), W.K, g.N, t.kb, NVmax * L);  // each K panel's slice copied (pack_slice)
-  float* const sbuf = pack ? slice_buffers(t.kb * NVmax * L) : nullptr;
   // AVX-512 with B's rows on cache lines: never, with kb as above.
   const bool prefetch = prefetch_pays<T>(std::min(W.K, t.kb), NVmax * L, pack ? NVmax * L : g.ldb);
 #pragma omp parallel num_threads(g.threads)
   {
     const int th = omp_get_thread_num();
     const index_t p0 = bounds[th], p1 = bounds[th + 1];
-    int copies = 0;
+    float* const sbuf = pack ? own_slice(t.kb * NVmax * L) : nullptr;
     auto tile = [&]<int NV, bool Masked>(index_t j0, int lanes) {
       const typename T::Mask m = T::first_mask(lanes);
       for (index_t q = 0; q < t.kpanels; ++q) {
@@ -814,9 +809,8 @@ void spmm_csr_rt(const pb::SpmmArgs& g) {
         const float* Bq = g.B + k0 * g.ldb + j0;
         index_t ldb = g.ldb;
         if (pack) {
-          float* dst = sbuf + (copies++ & 1) * t.kb * NVmax * L;
-          pack_slice(g.B, g.ldb, k0, k1, j0, (NV - 1) * L + lanes, NV * L, dst);
-          Bq = dst, ldb = NV * L;
+          pack_slice(g.B, g.ldb, k0, k1, j0, (NV - 1) * L + lanes, NV * L, sbuf);
+          Bq = sbuf, ldb = NV * L;
         }
         for (index_t p = p0; p < p1; ++p) {
           float* C = g.C + p * R * g.ldc + j0;

@@ -27,8 +27,9 @@ const std::vector<ConvShape> kShapes = {
     {1, 64, 14, 14, 8, 3, 3, 1, 1}, {2, 40, 28, 28, 6, 3, 3, 1, 1}, {1, 96, 9, 9, 5, 1, 1, 1, 0},
     // Shifted copies past any L2 (5 MB): the direct kernel's single-copy layout.
     {1, 64, 100, 60, 3, 3, 3, 1, 1},
-    // Stride 2 with enough outputs (400) for the im2col route to split columns between threads.
-    {1, 3, 40, 40, 5, 3, 3, 2, 1},
+    // The im2col routes' thread splits: stride 2 with enough outputs (400) to split columns; 1x1 layers split by
+    // columns of the input in place (256 outputs) and by filters (40 filters over 25 outputs).
+    {1, 3, 40, 40, 5, 3, 3, 2, 1}, {1, 4, 16, 16, 6, 1, 1, 1, 0}, {1, 8, 5, 5, 40, 1, 1, 1, 0},
 };
 
 void check(const pb::Kernel<pb::ConvFn>& k, const ConvShape& s, double sparsity, int threads) {

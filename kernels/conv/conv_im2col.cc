@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "prunebench/conv.h"
 #include "prunebench/gemm.h"
@@ -69,50 +70,60 @@ float* cols_scratch(std::size_t n) {
   return buf.data();
 }
 
+// Per image: the unfolded input (C*R*S x OH*OW, or the input itself for 1x1 layers) times the filters into y, with
+// each thread's data its own: threads split the output columns (positions), each unfolding its own columns into its
+// own buffer, or, for the dense products where the filters outweigh the unfolded input (K > OH*OW: late layers), the
+// filters, each thread unfolding the whole image for itself. Either way one single-threaded product per thread, and
+// no thread reads what another wrote. With the unfolding split by channels and the product's own threads splitting
+// its work (and sharing its packed panels), most of what a thread read came from the other's cache: whenever the host
+// placed the two vCPUs on cores without a shared L3 (Zen 4 guest, see the guard's cross-core canary), sparse_im2col
+// ran 2.6-4.7x slower (C64@56 to C512@7, 90%) and the dense routes 1.4-2.5x; split this way they hardly moved
+// (measured in scripts/abab's run mode, rows told apart by their guard_c2c_ns).
+
+// Columns [j0, j1) of thread t of T: where the output rows lie on whole cache lines (OHW a multiple of 16 floats) each
+// thread's columns start on one, so its stores to y never split a line; otherwise the rows straddle lines anyway and
+// the columns split evenly (at 7x7, 25 and 24 columns took 0.89x the time of 32 and 17: C512@7 at 90%, Zen 4, abab).
+std::pair<index_t, index_t> column_share(index_t OHW, index_t t, index_t T) {
+  const index_t g = OHW % 16 == 0 ? 16 : 1, groups = OHW / g;
+  return {groups * t / T * g, groups * (t + 1) / T * g};
+}
+
+bool is_pointwise(const ConvShape& s) { return s.R == 1 && s.S == 1 && s.stride == 1 && s.pad == 0; }
+
+// Channels split for the unfolding, then one product on the row's threads (product(B, ldb, columns, y, threads)).
 template <class Product>
-void via_im2col(const ConvArgs& a, Product&& product) {
+void shared_im2col(const ConvArgs& a, Product&& product) {
   const ConvShape& s = a.s;
   const index_t OHW = s.OH() * s.OW(), CRS = s.C * s.R * s.S;
-  const bool direct = s.R == 1 && s.S == 1 && s.stride == 1 && s.pad == 0;  // the input already is the matrix
   for (index_t n = 0; n < s.N; ++n) {
     const float* xn = a.x + n * s.C * s.H * s.W;
-    const float* B = xn;
-    if (!direct) {
+    const float* B = xn;  // 1x1: the input already is the matrix
+    if (!is_pointwise(s)) {
       float* cols = cols_scratch(static_cast<std::size_t>(CRS * OHW));
       im2col(s, xn, cols, a.threads);
       B = cols;
     }
-    product(B, OHW, CRS, a.y + n * s.K * OHW);
+    product(B, OHW, OHW, a.y + n * s.K * OHW, a.threads);
   }
 }
 
-// The sparse products: threads take columns of the unfolded input (output positions), each unfolding its own
-// columns into its own buffer and running a single-threaded SpMM on them, so no thread reads what another wrote.
-// With the unfolding split by channels and the SpMM by columns (or rows, at 7x7), most of what a thread read came
-// from the other's cache: sparse_im2col ran 2.6-4.7x slower (C64@56 to C512@7, 90%) whenever the host placed the two
-// vCPUs on cores without a shared L3 (Zen 4 guest, see the guard's cross-core canary); split this way it did not
-// move, and it was also 0.93x / 0.74x the time at C128@28 / C256@7 95% with the cores close (abab, Zen 4). Not for
-// 1x1 layers (nothing unfolded: the SpMM reads the input in place) nor below a vector of columns per thread.
+// The sparse products, by columns (a vector of them per thread is enough: csr_l1 tiles are 1-4 vectors wide). With
+// the cores close this also took 0.93x / 0.74x the time at C128@28 / C256@7 95% (abab, Zen 4). 1x1 layers keep the
+// SpMM's own split: it reads the input in place, nothing is handed between threads.
 template <class Spmm>
 void sparse_via_im2col(const ConvArgs& a, Spmm&& spmm) {
   const ConvShape& s = a.s;
   const index_t OHW = s.OH() * s.OW(), CRS = s.C * s.R * s.S;
-  const bool direct = s.R == 1 && s.S == 1 && s.stride == 1 && s.pad == 0;
-  if (direct || a.threads < 2 || OHW < 16 * index_t(a.threads))
-    return via_im2col(a, [&](const float* B, index_t, index_t, float* y) {
-      spmm(SpmmArgs{a.wsp, OHW, B, OHW, y, OHW, a.threads});
+  if (is_pointwise(s) || a.threads < 2 || OHW < 16 * index_t(a.threads))
+    return shared_im2col(a, [&](const float* B, index_t ldb, index_t n, float* y, int threads) {
+      spmm(SpmmArgs{a.wsp, n, B, ldb, y, OHW, threads});
     });
-  // Where the output rows lie on whole cache lines (OHW a multiple of 16 floats), each thread's columns start on
-  // one: its stores to y then never split a line. Otherwise the rows straddle lines anyway, and the columns split
-  // evenly (at 7x7, 25 and 24 columns took 0.89x the time of 32 and 17: C512@7 at 90%, Zen 4, abab).
-  const index_t g = OHW % 16 == 0 ? 16 : 1, groups = OHW / g;
   for (index_t n = 0; n < s.N; ++n) {
     const float* xn = a.x + n * s.C * s.H * s.W;
     float* yn = a.y + n * s.K * OHW;
 #pragma omp parallel num_threads(a.threads)
     {
-      const index_t t = omp_get_thread_num(), T = omp_get_num_threads();
-      const index_t j0 = groups * t / T * g, j1 = groups * (t + 1) / T * g;
+      const auto [j0, j1] = column_share(OHW, omp_get_thread_num(), omp_get_num_threads());
       if (j1 > j0) {
         float* cols = cols_scratch(static_cast<std::size_t>(CRS * (j1 - j0)));  // this thread's own
         im2col_columns(s, xn, cols, j0, j1);
@@ -122,19 +133,47 @@ void sparse_via_im2col(const ConvArgs& a, Spmm&& spmm) {
   }
 }
 
+// The dense products (gemm(GemmArgs)): by columns where each thread gets a few register tiles of them (96), 1x1
+// layers included (each thread multiplies its columns of the input in place); by filters where they outweigh the
+// unfolded input, each thread then unfolding all of it (the cheaper operand twice, not the GEMM's packed filters
+// shared). By columns at C256@14 (filters 2.4 MB, unfolded input 1.8 MB) took 1.11x the time with the cores close:
+// both threads packed all the filters.
+template <class Gemm>
+void dense_via_im2col(const ConvArgs& a, Gemm&& gemm) {
+  const ConvShape& s = a.s;
+  const index_t OHW = s.OH() * s.OW(), CRS = s.C * s.R * s.S, T = a.threads;
+  const bool by_filters = s.K > OHW && s.K >= 16 * T, by_columns = !by_filters && OHW >= 96 * T;
+  if (T < 2 || (!by_filters && !by_columns))
+    return shared_im2col(a, [&](const float* B, index_t ldb, index_t n, float* y, int threads) {
+      gemm(GemmArgs{s.K, n, CRS, a.w, CRS, B, ldb, y, OHW, threads});
+    });
+  for (index_t n = 0; n < s.N; ++n) {
+    const float* xn = a.x + n * s.C * s.H * s.W;
+    float* yn = a.y + n * s.K * OHW;
+#pragma omp parallel num_threads(a.threads)
+    {
+      const index_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+      const auto [j0, j1] = by_columns ? column_share(OHW, t, nt) : std::pair<index_t, index_t>{0, OHW};
+      const index_t k0 = by_filters ? s.K * t / nt : 0, k1 = by_filters ? s.K * (t + 1) / nt : s.K;
+      if (j1 > j0 && k1 > k0) {
+        const float* B = xn + j0;
+        index_t ldb = OHW;
+        if (!is_pointwise(s)) {
+          float* cols = cols_scratch(static_cast<std::size_t>(CRS * (j1 - j0)));  // this thread's own
+          im2col_columns(s, xn, cols, j0, j1);
+          B = cols, ldb = j1 - j0;
+        }
+        gemm(GemmArgs{k1 - k0, j1 - j0, CRS, a.w + k0 * CRS, CRS, B, ldb, yn + k0 * OHW + j0, OHW, 1});
+      }
+    }
+  }
+}
+
 }  // namespace
 
-void conv_eigen_im2col(const ConvArgs& a) {
-  via_im2col(a, [&](const float* B, index_t OHW, index_t CRS, float* y) {
-    gemm_eigen({a.s.K, OHW, CRS, a.w, CRS, B, OHW, y, OHW, a.threads});
-  });
-}
+void conv_eigen_im2col(const ConvArgs& a) { dense_via_im2col(a, gemm_eigen); }
 
-void conv_openmp(const ConvArgs& a) {
-  via_im2col(a, [&](const float* B, index_t OHW, index_t CRS, float* y) {
-    gemm_openmp({a.s.K, OHW, CRS, a.w, CRS, B, OHW, y, OHW, a.threads});
-  });
-}
+void conv_openmp(const ConvArgs& a) { dense_via_im2col(a, gemm_openmp); }
 
 // The fastest of our CSR SpMM kernels on real patterns: csr_l1 (it reorders the weights into K panels on the first
 // call for these weights, which the benchmark makes before timing). Against csr_rt6 on Zen 3 (AVX2, 2 threads, 90%

@@ -1,5 +1,7 @@
 // eigen: Eigen's own product on mapped row-major buffers — the SIMD rung a C++ user gets for free.
 // Eigen parallelizes its GEMM with OpenMP; setNbThreads is how the benchmark's `threads` reaches it.
+#include <omp.h>
+
 #include <Eigen/Core>
 
 #include "prunebench/cpu.h"
@@ -37,7 +39,9 @@ void gemm_eigen(const GemmArgs& g) {
   Eigen::Map<const RowMajor, Eigen::Unaligned, Stride> A(g.A, g.M, g.K, Stride(g.lda));
   Eigen::Map<const RowMajor, Eigen::Unaligned, Stride> B(g.B, g.K, g.N, Stride(g.ldb));
   Eigen::Map<RowMajor, Eigen::Unaligned, Stride> C(g.C, g.M, g.N, Stride(g.ldc));
-  Eigen::setNbThreads(g.threads);
+  // Inside a parallel region (the convolution's im2col route runs one product per thread) Eigen does not parallelise
+  // anyway, and the calls would race on its global thread count.
+  if (!omp_in_parallel()) Eigen::setNbThreads(g.threads);
   if (g.K == 0) {
     C.setZero();
     return;

@@ -28,8 +28,7 @@ struct PreparedForm {
   // runs one single-threaded SpMM per thread, each on its own columns.
   template <class Make>
   const void* get(const std::string& k, Make&& make) {
-    static std::mutex m;
-    const std::lock_guard<std::mutex> lock(m);
+    const std::lock_guard<std::mutex> lock(mutex());
     if (key != k) {
       const auto t0 = std::chrono::steady_clock::now();
       handle = make();
@@ -37,6 +36,11 @@ struct PreparedForm {
       setup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     }
     return handle.get();
+  }
+  // One lock for every kernel's set-up (a static inside get() would be one per instantiation).
+  static std::mutex& mutex() {
+    static std::mutex m;
+    return m;
   }
   PreparedForm() = default;
   PreparedForm(const PreparedForm&) {}

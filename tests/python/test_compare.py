@@ -111,6 +111,35 @@ def test_compare_warns_when_the_host_placed_the_cores_differently(tmp_path):
         assert rc == 0 and "placed the cores differently" not in out
 
 
+def test_compare_placement_keeps_the_repetitions_of_one_placement(tmp_path):
+    """Runs that caught both placements: base 3x slower whenever the vCPUs sat apart (round trip 320 ns against 55),
+    head not. --placement near compares the close repetitions (SAME), far the apart ones (IMPROVED); files without
+    round trips are refused (exit 2)."""
+    ctx = {"machine_id": "amd-epyc-zen4-2c"}
+    jitter = [1.0, 1.01, 0.99, 1.005, 0.995, 1.002, 0.998, 1.001]
+
+    def write(path, far_time, c2c=True):
+        reps = []
+        for i, j in enumerate(jitter * 2):
+            far = i % 2 == 1
+            rep = {"name": "BM_conv/real_time", "run_type": "iteration", "time_unit": "us",
+                   "real_time": (far_time if far else 100.0) * j}
+            if c2c:
+                rep["guard_c2c_ns"] = (320.0 if far else 55.0) * j
+            reps.append(rep)
+        path.write_text(json.dumps({"context": ctx, "benchmarks": reps}))
+    b, h, bare = tmp_path / "b.json", tmp_path / "h.json", tmp_path / "bare.json"
+    write(b, 300.0), write(h, 100.0), write(bare, 100.0, c2c=False)
+    rc, out, _ = run_script("compare", b, h, "--placement", "near")
+    assert rc == 0 and out.splitlines()[1].split()[0] == "BM_conv" and out.splitlines()[1].endswith("SAME")
+    rc, out, _ = run_script("compare", b, h, "--placement", "far")
+    assert rc == 0 and out.splitlines()[1].endswith("IMPROVED") and " 0.333 " in out.splitlines()[1]
+    rc, _, err = run_script("compare", b, bare, "--placement", "far")  # the only row left out of both: nothing left
+    assert rc == 2 and "no benchmark in common" in err
+    rc, _, err = run_script("compare", bare, bare, "--placement", "far")
+    assert rc == 2 and "neither file has cross-core round trips" in err and err.count("\n") == 1
+
+
 def test_compare_auto_refuses_a_baseline_from_another_cpu(tmp_path):
     """The committed Zen 3 baseline against a run from a Zen 4 that once shared its id: exit 2 unless --force."""
     import shutil

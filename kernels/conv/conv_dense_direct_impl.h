@@ -336,7 +336,7 @@ void conv_dense_direct(const ConvArgs& a) {
       // Each thread copies the input into zero-padded planes of its own, the padded rows its output rows read (all
       // of them once its items span a whole filter block): no thread reads what another wrote, so no barrier, and no
       // cache line crosses between cores. One copy shared by the threads, each writing half the channels, made the
-      // layer 1.25x slower whenever the host placed the two vCPUs on cores without a shared L3 (Zen 4 guest, see
+      // layer 1.1-1.3x slower whenever the host placed the two vCPUs on cores without a shared L3 (Zen 4 guest, see
       // the guard's cross-core canary).
       static thread_local AlignedBuffer<float> planes;
       planes.reserve_at_least(static_cast<std::size_t>(s.C * plane));

@@ -77,8 +77,8 @@ float* cols_scratch(std::size_t n) {
 // no thread reads what another wrote. With the unfolding split by channels and the product's own threads splitting
 // its work (and sharing its packed panels), most of what a thread read came from the other's cache: whenever the host
 // placed the two vCPUs on cores without a shared L3 (Zen 4 guest, see the guard's cross-core canary), sparse_im2col
-// ran 2.6-4.7x slower (C64@56 to C512@7, 90%) and the dense routes 1.4-2.5x; split this way they hardly moved
-// (measured in scripts/abab's run mode, rows told apart by their guard_c2c_ns).
+// ran 2.5-4.6x slower (C64@56 to C512@7, 90%) and the dense routes 1.5-2.6x; split this way 0.99-1.06x (scripts/abab
+// in run mode, repetitions told apart by their guard_c2c_ns: results/reference/amd-epyc-zen4-2c-placement-study-*).
 
 // Columns [j0, j1) of thread t of T: where the output rows lie on whole cache lines (OHW a multiple of 16 floats) each
 // thread's columns start on one, so its stores to y never split a line; otherwise the rows straddle lines anyway and

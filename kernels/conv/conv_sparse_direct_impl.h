@@ -362,7 +362,7 @@ void conv_sparse_direct(const ConvArgs& a) {
       // Each thread copies the input into padded planes of its own, only the padded rows its tiles read where threads
       // take tiles (all of them where they split the filters): no thread reads what another wrote, so no barrier, and
       // no cache line crosses between cores. One copy shared by the threads (each writing half the channels) made the
-      // layer 1.4x slower whenever the host placed the two vCPUs on cores without a shared L3 (Zen 4 guest, see the
+      // layer 1.1-1.4x slower whenever the host placed the two vCPUs on cores without a shared L3 (Zen 4 guest, see the
       // guard's cross-core canary), where every line one thread reads of the other's half crosses between L3s.
       // Input (h, w) at (h + pad) LS + w + pad, zeros around. The rows' range is zeroed, then the rows copied in:
       // zeroing only the pads, row by row beside each copy, took 1.08x / 1.17x the time at C128@28 / C256@14 (abab,

@@ -231,7 +231,8 @@ inline index_t panel_rows(index_t K, index_t tile_floats) {
 // contiguous). So each thread first copies the slice into a contiguous buffer of its own, then multiplies from it.
 // Own, not one copy shared by the threads (each copying part, a barrier, then all reading all of it): a shared copy
 // crosses between cores on every panel, and on the Zen 4 guest, whenever the host placed the two vCPUs on cores
-// without a shared L3, csr_rt6 on 2:4 at 768x512x3072 took 1.29x its time with them close.
+// without a shared L3, csr_rt6 and csr_wide at 768x512x3072 took 1.23-1.53x their time with the cores close (2:4 and
+// 90%); with their own copies 0.97-1.06x, and with the cores close the same time as before (0.96-1.04x).
 // Called inside the parallel region: each thread's own buffer.
 inline float* own_slice(index_t floats) {
   static thread_local pb::AlignedBuffer<float> buf;

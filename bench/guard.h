@@ -29,7 +29,8 @@ struct CanaryReading {
 // from cores whose cache-line round trip took 52-63 ns to cores where it took 317-332 ns (no shared L3). Meanwhile
 // our kernels that hand data from one thread to the other (the im2col unfold and the padded planes of the direct
 // convolutions, written by both threads and read by both) took 1.25-3.9x their time, while oneDNN's rows and the
-// bandwidth rows interleaved with them did not move and the clock canary moved 6% or not at all. A row is disturbed
+// bandwidth rows interleaved with them did not move and the clock canary moved 6% or not at all (those kernels now
+// keep each thread's data its own and hardly move; libraries that share packed panels still may). A row is disturbed
 // when the round trip beside it is more than 1 + c2c_margin times the run's calm one (its 10th percentile: lower is
 // calmer). A run spent entirely in the far placement has a far calm state and flags nothing; its counters show it.
 struct GuardSettings {

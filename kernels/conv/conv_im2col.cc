@@ -107,30 +107,48 @@ void shared_im2col(const ConvArgs& a, Product&& product) {
   }
 }
 
-// The sparse products, by columns (a vector of them per thread is enough: csr_l1 tiles are 1-4 vectors wide). With
-// the cores close this also took 0.93x / 0.74x the time at C128@28 / C256@7 95% (abab, Zen 4). 1x1 layers keep the
-// SpMM's own split: it reads the input in place, nothing is handed between threads.
-template <class Spmm>
-void sparse_via_im2col(const ConvArgs& a, Spmm&& spmm) {
+// One single-threaded product per thread on its own share, per image: the output columns [j0, j1) (column_share)
+// of all filters, or, by_filters, all columns of the filters [k0, k1). Each thread unfolds the columns it reads into
+// its own buffer (1x1 layers: reads them in place) and calls product(B, ldb, j0, j1, k0, k1, y of the image).
+template <class Product>
+void own_im2col(const ConvArgs& a, bool by_filters, Product&& product) {
   const ConvShape& s = a.s;
   const index_t OHW = s.OH() * s.OW(), CRS = s.C * s.R * s.S;
-  if (is_pointwise(s) || a.threads < 2 || OHW < 16 * index_t(a.threads))
-    return shared_im2col(a, [&](const float* B, index_t ldb, index_t n, float* y, int threads) {
-      spmm(SpmmArgs{a.wsp, n, B, ldb, y, OHW, threads});
-    });
   for (index_t n = 0; n < s.N; ++n) {
     const float* xn = a.x + n * s.C * s.H * s.W;
     float* yn = a.y + n * s.K * OHW;
 #pragma omp parallel num_threads(a.threads)
     {
-      const auto [j0, j1] = column_share(OHW, omp_get_thread_num(), omp_get_num_threads());
-      if (j1 > j0) {
-        float* cols = cols_scratch(static_cast<std::size_t>(CRS * (j1 - j0)));  // this thread's own
-        im2col_columns(s, xn, cols, j0, j1);
-        spmm(SpmmArgs{a.wsp, j1 - j0, cols, j1 - j0, yn + j0, OHW, 1});
+      const index_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+      const auto [j0, j1] = by_filters ? std::pair<index_t, index_t>{0, OHW} : column_share(OHW, t, nt);
+      const index_t k0 = by_filters ? s.K * t / nt : 0, k1 = by_filters ? s.K * (t + 1) / nt : s.K;
+      if (j1 > j0 && k1 > k0) {
+        const float* B = xn + j0;
+        index_t ldb = OHW;
+        if (!is_pointwise(s)) {
+          float* cols = cols_scratch(static_cast<std::size_t>(CRS * (j1 - j0)));  // this thread's own
+          im2col_columns(s, xn, cols, j0, j1);
+          B = cols, ldb = j1 - j0;
+        }
+        product(B, ldb, j0, j1, k0, k1, yn);
       }
     }
   }
+}
+
+// The sparse products, by columns (a vector of them per thread is enough: csr_l1 tiles are 1-4 vectors wide). With
+// the cores close this also took 0.93x / 0.74x the time at C128@28 / C256@7 95% (abab, Zen 4). 1x1 layers keep the
+// SpMM's own split: it reads the input in place, nothing is handed between threads.
+template <class Spmm>
+void sparse_via_im2col(const ConvArgs& a, Spmm&& spmm) {
+  const index_t OHW = a.s.OH() * a.s.OW();
+  if (is_pointwise(a.s) || a.threads < 2 || OHW < 16 * index_t(a.threads))
+    return shared_im2col(a, [&](const float* B, index_t ldb, index_t n, float* y, int threads) {
+      spmm(SpmmArgs{a.wsp, n, B, ldb, y, OHW, threads});
+    });
+  own_im2col(a, false, [&](const float* B, index_t ldb, index_t j0, index_t j1, index_t, index_t, float* y) {
+    spmm(SpmmArgs{a.wsp, j1 - j0, B, ldb, y + j0, OHW, 1});
+  });
 }
 
 // The dense products (gemm(GemmArgs)): by columns where each thread gets a few register tiles of them (96), 1x1
@@ -147,26 +165,9 @@ void dense_via_im2col(const ConvArgs& a, Gemm&& gemm) {
     return shared_im2col(a, [&](const float* B, index_t ldb, index_t n, float* y, int threads) {
       gemm(GemmArgs{s.K, n, CRS, a.w, CRS, B, ldb, y, OHW, threads});
     });
-  for (index_t n = 0; n < s.N; ++n) {
-    const float* xn = a.x + n * s.C * s.H * s.W;
-    float* yn = a.y + n * s.K * OHW;
-#pragma omp parallel num_threads(a.threads)
-    {
-      const index_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-      const auto [j0, j1] = by_columns ? column_share(OHW, t, nt) : std::pair<index_t, index_t>{0, OHW};
-      const index_t k0 = by_filters ? s.K * t / nt : 0, k1 = by_filters ? s.K * (t + 1) / nt : s.K;
-      if (j1 > j0 && k1 > k0) {
-        const float* B = xn + j0;
-        index_t ldb = OHW;
-        if (!is_pointwise(s)) {
-          float* cols = cols_scratch(static_cast<std::size_t>(CRS * (j1 - j0)));  // this thread's own
-          im2col_columns(s, xn, cols, j0, j1);
-          B = cols, ldb = j1 - j0;
-        }
-        gemm(GemmArgs{k1 - k0, j1 - j0, CRS, a.w + k0 * CRS, CRS, B, ldb, yn + k0 * OHW + j0, OHW, 1});
-      }
-    }
-  }
+  own_im2col(a, by_filters, [&](const float* B, index_t ldb, index_t j0, index_t j1, index_t k0, index_t k1, float* y) {
+    gemm(GemmArgs{k1 - k0, j1 - j0, CRS, a.w + k0 * CRS, CRS, B, ldb, y + k0 * OHW + j0, OHW, 1});
+  });
 }
 
 }  // namespace

@@ -8,7 +8,7 @@ from collections import defaultdict
 from . import guard
 from .ceilings import bandwidth_roof, level_of
 from .ceilings import compute as compute_ceilings
-from .results import is_library_peer
+from .results import geomean, is_library_peer
 
 COMPUTE_FAMILIES = ("gemm", "spmm", "conv")
 
@@ -273,6 +273,50 @@ def what_pays(rows) -> list[dict]:
                     "library": f"{lib.backend}/{lib.variant}" if lib else None,
                     "vs_library": lib.time_ns / r.time_ns if lib else None,
                     "setup_ms": setup_ms, "payback_calls": payback})
+    return out
+
+
+# Our own top rung on the CPU: "ours" in sparse_geomeans' ratios; the other sparse backends are the products a user
+# could pick instead (Eigen's generic sparse product, oneMKL's SpMM) or lower rungs.
+OURS = "openmp"
+
+
+def sparse_geomeans(rows) -> list[dict]:
+    """The pruned CPU rows at a glance: per family and sparsity (and once over all sparsities, sparsity None), the
+    geomean over the problems (shape, layer, pattern) of each sparse backend's fastest kernel's speedup over the
+    fastest dense kernel at the same shape, at the largest thread count measured; and our fastest (OURS) over each
+    other backend's, on the problems both ran. The figures a DLMC study is judged by (issue 17: over dense, over
+    Eigen's sparse product, over oneMKL's SpMM). Each entry: family, sparsity, problems, speedup {backend: (geomean,
+    problems)}, ours_over {backend: (geomean, problems)}."""
+    sp = [s for s in speedups(rows) if s["row"].device != "gpu"]
+    if not sp:
+        return []
+    tmax = max(s["row"].p("threads") or 1 for s in sp)
+    best = {}  # (family, sparsity, problem) -> backend -> speedup of its fastest kernel
+    for s in sp:
+        r = s["row"]
+        if (r.p("threads") or 1) != tmax:
+            continue
+        problem = (dims(r), r.params.get("name", ""), r.params.get("pattern", ""))
+        cell = best.setdefault((r.family, round(s["sparsity"], 2), problem), {})
+        cell[r.backend] = max(cell.get(r.backend, 0.0), s["speedup"])
+    groups = defaultdict(list)  # (family, sparsity or None) -> the problems' cells
+    for (fam, spars, _), cell in best.items():
+        groups[(fam, spars)].append(cell)
+        groups[(fam, None)].append(cell)
+    out = []
+    for (fam, spars), cells in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] is None, kv[0][1] or 0)):
+        if spars is None and len({k[1] for k in groups if k[0] == fam and k[1] is not None}) < 2:
+            continue  # one sparsity: its own line says it all
+        backends = list(dict.fromkeys(b for c in cells for b in sorted(c, key=lambda b: (b != OURS, b))))
+        speedup = {b: (geomean([c[b] for c in cells if b in c]), sum(b in c for c in cells)) for b in backends}
+        ours_over = {}
+        for b in backends:
+            both = [c[OURS] / c[b] for c in cells if b != OURS and OURS in c and b in c]
+            if both:
+                ours_over[b] = (geomean(both), len(both))
+        out.append({"family": fam, "sparsity": spars, "threads": tmax, "problems": len(cells), "speedup": speedup,
+                    "ours_over": ours_over})
     return out
 
 

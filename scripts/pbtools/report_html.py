@@ -62,6 +62,31 @@ def name_table(items, second: str) -> str:
     return f"<table><tr><th>benchmark</th><th>{esc(second)}</th></tr>{trs}</table>"
 
 
+def geomean_section(groups) -> list[str]:
+    """Pruned vs dense at a glance (analysis.sparse_geomeans): per family and sparsity, each backend's geomean speedup
+    over dense and ours over the others."""
+    if not groups:
+        return []
+    backends = list(dict.fromkeys(b for g in groups for b in g["speedup"]))
+    others = list(dict.fromkeys(b for g in groups for b in g["ours_over"]))
+
+    def td(v):
+        return f"<td>{v[0]:.2f}x <span class='note'>({v[1]})</span></td>" if v else "<td>-</td>"
+    def tr(g):
+        spars = "all" if g["sparsity"] is None else f"{g['sparsity']:.2f}"
+        return (f"<tr><td>{esc(g['family'])}</td><td>{spars}</td><td>{g['problems']}</td>"
+                + "".join(td(g["speedup"].get(b)) for b in backends)
+                + "".join(td(g["ours_over"].get(b)) for b in others) + "</tr>")
+    trs = "".join(tr(g) for g in groups)
+    head = "".join(f"<th>{esc(b)}</th>" for b in backends) + "".join(f"<th>{esc(analysis.OURS)} over {esc(b)}</th>"
+                                                                     for b in others)
+    return [f"<section><h2>Pruned vs dense, geomean</h2><p class='note'>At {groups[0]['threads']} threads, per "
+            "backend: the geomean over the problems (layer, shape, pattern) of its fastest kernel's speedup over the "
+            f"fastest dense kernel at the same shape; then {esc(analysis.OURS)} (ours) over each other backend on the "
+            "problems both ran. In brackets: how many problems.</p><table><tr><th>family</th><th>sparsity</th>"
+            f"<th>problems</th>{head}</tr>{trs}</table></section>"]
+
+
 def build(ctx, rows, pngs, c):
     """The report's sections, given the run's ceilings `c` (computed once by the caller, or stored in the JSON)."""
     parts = []
@@ -109,6 +134,7 @@ def build(ctx, rows, pngs, c):
                      "on the same weights and pattern (oneMKL's SpMM; oneDNN for a convolution).</p><table><tr><th>layer (M x N x K)</th><th>sparsity</th>"
                      f"<th>fastest pruned kernel</th><th>best dense</th><th>speedup</th><th>vs library</th><th>set-up</th></tr>"
                      f"{trs}</table></section>")
+    parts += geomean_section(analysis.sparse_geomeans(rows))
     be = analysis.break_evens(rows)
     if be:
         trs = "".join(

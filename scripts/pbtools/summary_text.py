@@ -86,6 +86,27 @@ def _be(v) -> str:
     return v if isinstance(v, str) else f"{v:.2f}"
 
 
+def print_sparse_geomeans(groups) -> None:
+    """The pruned CPU rows in one table (analysis.sparse_geomeans): each backend's geomean speedup over dense, and
+    ours over the others."""
+    if not groups:
+        return
+    backends = list(dict.fromkeys(b for g in groups for b in g["speedup"]))
+    others = list(dict.fromkeys(b for g in groups for b in g["ours_over"]))
+    print(f"\nPruned vs dense (CPU, {groups[0]['threads']} threads): per backend, the geomean over the problems of its "
+          "fastest kernel's speedup\nover the fastest dense kernel at the same shape; then "
+          f"{analysis.OURS} (ours) over each other backend, on the problems both ran")
+    print(f"  {'family':<7}{'sparsity':>9}{'problems':>9}" + "".join(f"{b:>10}" for b in backends)
+          + "".join(f"{'over ' + b:>12}" for b in others))
+
+    def cell(v, width):
+        return f"{v[0]:>{width - 1}.2f}x" if v else f"{'-':>{width}}"
+    for g in groups:
+        spars = "all" if g["sparsity"] is None else f"{g['sparsity']:.2f}"
+        print(f"  {g['family']:<7}{spars:>9}{g['problems']:>9}" + "".join(cell(g["speedup"].get(b), 10) for b in backends)
+              + "".join(cell(g["ours_over"].get(b), 12) for b in others))
+
+
 def print_summary(ctx, rows, c) -> None:
     print(f"\n== {ctx.get('cpu_model', '?')} ({ctx.get('cores', '?')} cores, {ctx.get('isa', '?')}) — "
           f"profile {ctx.get('profile', '?')}, git {ctx.get('git_sha', '?')}")
@@ -146,6 +167,7 @@ def print_summary(ctx, rows, c) -> None:
         if peer:
             print(f"  geomean vs {peer}: " + ", ".join(
                 f"{b}@{t}t {geomean(v):.2f}x" for (b, t), v in sorted(ratios.items()) if b != peer))
+    print_sparse_geomeans(analysis.sparse_geomeans(rows))
     print_gpu(ctx, analysis.gpu_overview(rows, ctx))
     if errors:
         print(f"\n{len(errors)} rows not timed:")

@@ -167,3 +167,51 @@ def test_set_up_pays_back_after_the_calls_its_saving_covers():
     assert w["setup_ms"] == 1.5 and w["payback_calls"] == pytest.approx(1.5 / 0.6)
     from pbtools import report_html
     assert report_html.setup_text(w) == "1.50 ms (pays back after 2 calls)"
+
+
+def test_sparse_geomeans_give_each_backends_fastest_kernel_over_dense_and_ours_over_the_others():
+    from pbtools.results import Row
+
+    def cpu(name, t_us):
+        fam, backend, variant, params = parse_name(name)
+        return Row(name, fam, backend, variant, params, times_ns=[t_us * 1e3], runs=[0], dense_baseline=fam == "gemm")
+    rows = [cpu("gemm/openblas/M:64/N:512/K:256/threads:2", 100), cpu("gemm/openmp/M:64/N:512/K:256/threads:2", 80),
+            cpu("gemm/openblas/M:128/N:512/K:1152/threads:2", 400)]
+    for spars, ours, other, eigen, mkl in (("0.90", 20, 10, 40, 50), ("0.95", 10, 8, 16, None)):
+        rows += [cpu(f"spmm/openmp/csr/M:64/N:512/K:256/sparsity:{spars}/pattern:file/threads:2/name:a", ours),
+                 cpu(f"spmm/openmp/csr_l1/M:64/N:512/K:256/sparsity:{spars}/pattern:file/threads:2/name:a", other),
+                 cpu(f"spmm/eigen/csr/M:64/N:512/K:256/sparsity:{spars}/pattern:file/threads:2/name:a", eigen)]
+        if mkl:
+            rows.append(cpu(f"spmm/mkl/csr/M:64/N:512/K:256/sparsity:{spars}/pattern:file/threads:2/name:a", mkl))
+    rows += [cpu("spmm/openmp/csr/M:128/N:512/K:1152/sparsity:0.90/pattern:file/threads:2/name:b", 50),
+             cpu("spmm/eigen/csr/M:128/N:512/K:1152/sparsity:0.90/pattern:file/threads:2/name:b", 200),
+             cpu("spmm/openmp/csr/M:64/N:512/K:256/sparsity:0.90/pattern:file/threads:1/name:a", 1)]  # not at 2 threads
+    g = {e["sparsity"]: e for e in analysis.sparse_geomeans(rows)}
+    assert set(g) == {0.9, 0.95, None}
+    # 0.90: layer a, ours at its fastest (csr_l1, 10 us) against dense 80 us: 8x; layer b 400 / 50 = 8x
+    assert g[0.9]["problems"] == 2 and g[0.9]["speedup"]["openmp"] == (pytest.approx(8.0), 2)
+    assert g[0.9]["speedup"]["eigen"] == (pytest.approx((2.0 * 2.0) ** 0.5), 2)
+    assert g[0.9]["speedup"]["mkl"] == (pytest.approx(1.6), 1)
+    assert g[0.9]["ours_over"]["eigen"] == (pytest.approx(4.0), 2) and g[0.9]["ours_over"]["mkl"][1] == 1
+    assert "mkl" not in g[0.95]["ours_over"] and g[0.95]["ours_over"]["eigen"] == (pytest.approx(2.0), 1)
+    assert g[None]["problems"] == 3 and g[None]["speedup"]["openmp"][0] == pytest.approx((8 * 8 * 10) ** (1 / 3))
+    assert list(g[None]["speedup"])[0] == analysis.OURS
+    from pbtools import report_html
+    html = "".join(report_html.geomean_section(analysis.sparse_geomeans(rows)))
+    assert "<th>openmp over eigen</th>" in html and "4.00x" in html
+
+
+def test_sparse_geomeans_leave_out_the_all_line_where_there_is_one_sparsity(capsys):
+    from pbtools.results import Row
+    from pbtools import summary_text
+
+    def cpu(name, t_us):
+        fam, backend, variant, params = parse_name(name)
+        return Row(name, fam, backend, variant, params, times_ns=[t_us * 1e3], runs=[0], dense_baseline=fam == "gemm")
+    rows = [cpu("gemm/openblas/M:64/N:512/K:256/threads:2", 100),
+            cpu("spmm/openmp/csr/M:64/N:512/K:256/sparsity:0.90/pattern:random/threads:2", 25)]
+    g = analysis.sparse_geomeans(rows)
+    assert [e["sparsity"] for e in g] == [0.9] and g[0]["ours_over"] == {}
+    summary_text.print_sparse_geomeans(g)
+    out = capsys.readouterr().out
+    assert "Pruned vs dense" in out and "4.00x" in out and " all " not in out

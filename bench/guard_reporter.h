@@ -20,6 +20,8 @@ class RowGuards {
   // files the better of it and the one before, with the steal share since then. A second call for the same row
   // (the file reporter after the console) does nothing.
   void row_done(const std::string& run_name);
+  // --serve: the next request may run the row just closed again; it is closed anew then.
+  void new_request() { last_name_.clear(); }
   const RowGuard* find(const std::string& run_name) const;
   // The calm state over the rows closed so far (each row's canary reading, as the analysis in Python sees them).
   CanaryReading calm() const;

@@ -143,16 +143,21 @@ void add_row_meta(const std::string& path, const std::vector<std::string>& run_n
 
 // --serve: the process stays up with its inputs and caches warm while a driver asks for one row after another.
 // Each answer is one complete JSON document (context and the rows run), then the end marker. A filter that
-// matches nothing gets a document with an empty benchmark list and an "error" key.
-int serve() {
+// matches nothing gets a document with an empty benchmark list and an "error" key. The guard runs here as in a
+// whole run (its canary after every row), so rows measured in pairs carry their cross-core round trip too and
+// `scripts/compare --placement` can split them; its calm state is that of the rows this process served.
+int serve(const pb::bench::Config& cfg) {
+  std::unique_ptr<pb::bench::RowGuards> guards;
+  if (cfg.guard.enabled) guards = std::make_unique<pb::bench::RowGuards>(pb::cpu::cores(), cfg.guard);
   std::string filter;
   while (std::getline(std::cin, filter)) {
     if (filter.empty()) continue;
     std::ostringstream json;
     std::size_t ran = 0;
     std::vector<std::string> names;
+    if (guards) guards->new_request();
     {
-      pb::bench::GuardedFileReporter reporter(std::make_unique<benchmark::JSONReporter>(), nullptr);
+      pb::bench::GuardedFileReporter reporter(std::make_unique<benchmark::JSONReporter>(), guards.get());
       reporter.SetOutputStream(&json);
       reporter.SetErrorStream(&std::cerr);
       ran = benchmark::RunSpecifiedBenchmarks(&reporter, filter);
@@ -299,7 +304,7 @@ int main(int argc, char** argv) {
   for (const auto& w : cfg.warnings) std::fprintf(stderr, "prunebench: warning: %s\n", w.c_str());
 
   if (serving) {
-    const int rc = serve();
+    const int rc = serve(cfg);
     benchmark::Shutdown();
     return rc;
   }

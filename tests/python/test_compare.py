@@ -1,6 +1,7 @@
 """The regression gate's statistics on samples with known answers, and its exit codes."""
 import json
 import math
+import os
 import random
 from pathlib import Path
 
@@ -230,6 +231,18 @@ def test_abab_restarts_the_servers_every_r_rounds(tmp_path, every, processes):
     for side in ("base", "head"):
         rows = json.loads((tmp_path / f"{side}.json").read_text())["benchmarks"]
         assert len({b["pb_pid"] for b in rows}) == processes
+
+
+@pytest.mark.skipif(not BIN.exists() or (os.cpu_count() or 1) < 2,
+                    reason="needs build/portable and two cores (the round trip runs between two threads)")
+def test_abab_pairs_carry_the_guards_round_trip_so_placement_can_split_them(tmp_path):
+    rc, out, err = run_script("abab", BIN, BIN, "--rounds", "2", "--out", tmp_path, "--", "--profile=quick",
+                              "--benchmark_filter=gemm/openmp/M:256/N:256/K:256/threads:2")
+    for side in ("base", "head"):
+        rows = json.loads((tmp_path / f"{side}.json").read_text())["benchmarks"]
+        assert len(rows) == 2 and all(b.get("guard_c2c_ns", 0) > 0 for b in rows)
+    rc, out, err = run_script("compare", tmp_path / "base.json", tmp_path / "head.json", "--placement", "near")
+    assert rc == 2 and "cannot reach significance" in err  # the pairs were kept, and two are too few
 
 
 def test_abab_rejects_a_zero_restart_interval():

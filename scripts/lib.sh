@@ -9,7 +9,9 @@ PB_APT_PACKAGES=(cmake ninja-build g++ pkg-config git libbenchmark-dev libgtest-
 PB_APT_TEST_PACKAGES=(chromium)
 
 pb_say() { printf '[prunebench] %s\n' "$*" >&2; }
-pb_die() { printf 'prunebench: error: %s\n' "$*" >&2; exit 1; }
+pb_die() { printf '%s: error: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }
+# A bad flag, profile or config: one line and exit 2, as prunebench and the Python scripts do.
+pb_usage() { printf '%s: error: %s\n' "$(basename "$0")" "$*" >&2; exit 2; }
 
 # Debian packages: install the missing ones when root, otherwise print the exact command and stop.
 # usage: pb_ensure_deps [extra packages...]

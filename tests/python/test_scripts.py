@@ -262,3 +262,20 @@ def test_a_closed_pipe_is_quiet(fix):
                 f"'{SCRIPTS}/compare' '{fix}/gb_base.json' '{fix}/gb_head.json' | head -1"):
         r = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True)
         assert "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr, (cmd, r.stderr)
+
+
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+
+
+@pytest.mark.parametrize("script,args", [("bench", ["--bogus"]), ("bench", ["--profile", "nope"]),
+                                         ("bench", ["--config", "/no/such/file.json"]), ("bench", ["--out"]),
+                                         ("test", ["--bogus"])])
+def test_the_shell_commands_refuse_bad_flags_in_one_line_with_exit_2(script, args):
+    # Parsed before anything is installed or built, so this costs nothing.
+    r = subprocess.run([str(SCRIPTS / script), *args], capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and r.stderr.startswith(f"{script}: error: ")
+
+
+def test_bench_takes_force_with_compare():
+    r = subprocess.run([str(SCRIPTS / "bench"), "--compare", "auto", "--force", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "--force" in r.stdout and "set -e" not in r.stdout

@@ -276,37 +276,38 @@ def what_pays(rows) -> list[dict]:
     return out
 
 
-# Our own top rung on the CPU: "ours" in sparse_geomeans' ratios; the other sparse backends are the products a user
-# could pick instead (Eigen's generic sparse product, oneMKL's SpMM) or lower rungs.
+# Our own top rung on the CPU: "ours" in sparse_geomeans' ratios; the other backends of a pruned problem are what a
+# user could pick instead (Eigen's generic sparse product, oneMKL's SpMM; for structured pruning the libraries' dense
+# kernels on the smaller problem). The scalar rung is left out there: a lesson in the ladder, nobody's choice.
 OURS = "openmp"
 
 
 def sparse_geomeans(rows) -> list[dict]:
-    """The pruned CPU rows at a glance: per family and sparsity (and once over all sparsities, sparsity None), the
-    geomean over the problems (shape, layer, pattern) of each sparse backend's fastest kernel's speedup over the
-    fastest dense kernel at the same shape, at the largest thread count measured; and our fastest (OURS) over each
-    other backend's, on the problems both ran. The figures a DLMC study is judged by (issue 17: over dense, over
-    Eigen's sparse product, over oneMKL's SpMM). Each entry: family, sparsity, problems, speedup {backend: (geomean,
-    problems)}, ours_over {backend: (geomean, problems)}."""
-    sp = [s for s in speedups(rows) if s["row"].device != "gpu"]
+    """The pruned CPU rows at a glance: per family, pruning pattern and sparsity (and over all sparsities of the
+    pattern, sparsity None, where it has several), the geomean over the problems (shape, layer) of each backend's
+    fastest kernel's speedup over the fastest dense kernel at the same shape, at the largest thread count measured;
+    and our fastest (OURS) over each other backend's, on the problems both ran. The figures a DLMC study is judged by
+    (issue 17: over dense, over Eigen's sparse product, over oneMKL's SpMM). Each entry: family, pattern, sparsity,
+    threads, problems, speedup {backend: (geomean, problems)}, ours_over {backend: (geomean, problems)}."""
+    sp = [s for s in speedups(rows) if s["row"].device != "gpu" and s["row"].backend != "naive"]
     if not sp:
         return []
     tmax = max(s["row"].p("threads") or 1 for s in sp)
-    best = {}  # (family, sparsity, problem) -> backend -> speedup of its fastest kernel
+    best = {}  # (family, pattern, sparsity, problem) -> backend -> speedup of its fastest kernel
     for s in sp:
         r = s["row"]
         if (r.p("threads") or 1) != tmax:
             continue
-        problem = (dims(r), r.params.get("name", ""), r.params.get("pattern", ""))
-        cell = best.setdefault((r.family, round(s["sparsity"], 2), problem), {})
+        key = (r.family, r.params.get("pattern", ""), round(s["sparsity"], 2), (dims(r), r.params.get("name", "")))
+        cell = best.setdefault(key, {})
         cell[r.backend] = max(cell.get(r.backend, 0.0), s["speedup"])
-    groups = defaultdict(list)  # (family, sparsity or None) -> the problems' cells
-    for (fam, spars, _), cell in best.items():
-        groups[(fam, spars)].append(cell)
-        groups[(fam, None)].append(cell)
+    groups = defaultdict(list)  # (family, pattern, sparsity or None) -> the problems' cells
+    for (fam, pat, spars, _), cell in best.items():
+        groups[(fam, pat, spars)].append(cell)
+        groups[(fam, pat, None)].append(cell)
     out = []
-    for (fam, spars), cells in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] is None, kv[0][1] or 0)):
-        if spars is None and len({k[1] for k in groups if k[0] == fam and k[1] is not None}) < 2:
+    for (fam, pat, spars), cells in sorted(groups.items(), key=lambda kv: (kv[0][:2], kv[0][2] is None, kv[0][2] or 0)):
+        if spars is None and len({k[2] for k in groups if k[:2] == (fam, pat) and k[2] is not None}) < 2:
             continue  # one sparsity: its own line says it all
         backends = list(dict.fromkeys(b for c in cells for b in sorted(c, key=lambda b: (b != OURS, b))))
         speedup = {b: (geomean([c[b] for c in cells if b in c]), sum(b in c for c in cells)) for b in backends}
@@ -315,8 +316,8 @@ def sparse_geomeans(rows) -> list[dict]:
             both = [c[OURS] / c[b] for c in cells if b != OURS and OURS in c and b in c]
             if both:
                 ours_over[b] = (geomean(both), len(both))
-        out.append({"family": fam, "sparsity": spars, "threads": tmax, "problems": len(cells), "speedup": speedup,
-                    "ours_over": ours_over})
+        out.append({"family": fam, "pattern": pat, "sparsity": spars, "threads": tmax, "problems": len(cells),
+                    "speedup": speedup, "ours_over": ours_over})
     return out
 
 

@@ -74,16 +74,16 @@ def geomean_section(groups) -> list[str]:
         return f"<td>{v[0]:.2f}x <span class='note'>({v[1]})</span></td>" if v else "<td>-</td>"
     def tr(g):
         spars = "all" if g["sparsity"] is None else f"{g['sparsity']:.2f}"
-        return (f"<tr><td>{esc(g['family'])}</td><td>{spars}</td><td>{g['problems']}</td>"
+        return (f"<tr><td>{esc(g['family'])}</td><td>{esc(g['pattern'])}</td><td>{spars}</td><td>{g['problems']}</td>"
                 + "".join(td(g["speedup"].get(b)) for b in backends)
                 + "".join(td(g["ours_over"].get(b)) for b in others) + "</tr>")
     trs = "".join(tr(g) for g in groups)
     head = "".join(f"<th>{esc(b)}</th>" for b in backends) + "".join(f"<th>{esc(analysis.OURS)} over {esc(b)}</th>"
                                                                      for b in others)
     return [f"<section><h2>Pruned vs dense, geomean</h2><p class='note'>At {groups[0]['threads']} threads, per "
-            "backend: the geomean over the problems (layer, shape, pattern) of its fastest kernel's speedup over the "
+            "pruning pattern and backend: the geomean over the problems (layer, shape) of its fastest kernel's speedup over the "
             f"fastest dense kernel at the same shape; then {esc(analysis.OURS)} (ours) over each other backend on the "
-            "problems both ran. In brackets: how many problems.</p><table><tr><th>family</th><th>sparsity</th>"
+            "problems both ran. In brackets: how many problems.</p><table><tr><th>family</th><th>pattern</th><th>sparsity</th>"
             f"<th>problems</th>{head}</tr>{trs}</table></section>"]
 
 

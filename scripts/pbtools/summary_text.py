@@ -93,18 +93,21 @@ def print_sparse_geomeans(groups) -> None:
         return
     backends = list(dict.fromkeys(b for g in groups for b in g["speedup"]))
     others = list(dict.fromkeys(b for g in groups for b in g["ours_over"]))
+    cols = backends + [f"over {b}" for b in others]
+    width = {c: max(9, len(c) + 2) for c in cols}
+    pw = max(9, max(len(g["pattern"]) for g in groups) + 2)
     print(f"\nPruned vs dense (CPU, {groups[0]['threads']} threads): per backend, the geomean over the problems of its "
           "fastest kernel's speedup\nover the fastest dense kernel at the same shape; then "
           f"{analysis.OURS} (ours) over each other backend, on the problems both ran")
-    print(f"  {'family':<7}{'sparsity':>9}{'problems':>9}" + "".join(f"{b:>10}" for b in backends)
-          + "".join(f"{'over ' + b:>12}" for b in others))
+    print(f"  {'family':<7}{'pattern':>{pw}}{'sparsity':>9}{'problems':>9}" + "".join(f"{c:>{width[c]}}" for c in cols))
 
-    def cell(v, width):
-        return f"{v[0]:>{width - 1}.2f}x" if v else f"{'-':>{width}}"
+    def cell(v, w):
+        return f"{v[0]:>{w - 1}.2f}x" if v else f"{'-':>{w}}"
     for g in groups:
         spars = "all" if g["sparsity"] is None else f"{g['sparsity']:.2f}"
-        print(f"  {g['family']:<7}{spars:>9}{g['problems']:>9}" + "".join(cell(g["speedup"].get(b), 10) for b in backends)
-              + "".join(cell(g["ours_over"].get(b), 12) for b in others))
+        print(f"  {g['family']:<7}{g['pattern']:>{pw}}{spars:>9}{g['problems']:>9}"
+              + "".join(cell(g["speedup"].get(b), width[b]) for b in backends)
+              + "".join(cell(g["ours_over"].get(b), width[f"over {b}"]) for b in others))
 
 
 def print_summary(ctx, rows, c) -> None:

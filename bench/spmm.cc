@@ -135,6 +135,7 @@ void run_sparse(benchmark::State& st, const Kernel<SpmmFn>& k, const Source& src
   p->W.prepared = PreparedForm{};  // a kernel's own form of the weights is made (and its cost counted) by this row
   k.run(g);
   const double setup_s = p->W.prepared.setup_seconds;
+  if (!p->W.prepared.chosen.empty()) st.SetLabel(p->W.prepared.chosen);  // what a kernel that picks at set-up picked
   const auto rows = check_rows(p->M, double(N) * double(p->K));
   const double err = verify(*p, act.B.data(), N, C.data(), rows, rows);
   if (skip_if_wrong(st, err, ref::dot_tolerance(p->K))) return;

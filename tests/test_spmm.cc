@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
+#include <string>
 
 #include "prunebench/io.h"
 #include "prunebench/prune.h"
@@ -144,6 +146,28 @@ TEST(Spmm, RealDlmcPatterns) {
 }
 
 // Which kernel serves which pattern is the registry's answer, the one benchmarks and configs use.
+// csr_auto times the other CSR kernels at its set-up and keeps the fastest: the pick is one of them, named for the
+// row's label, and its cost is the set-up's; a new N is a new set-up. (Its results are checked with every kernel's.)
+TEST(Spmm, AutoPicksOneOfTheCsrKernelsAtSetUpAndSaysWhich) {
+  const pb::Kernel<pb::SpmmFn>* k = nullptr;
+  for (const auto& c : pb::spmm_kernels())
+    if (c.info.id() == "openmp/csr_auto") k = &c;
+  ASSERT_NE(k, nullptr);
+  const Problem p = make(96, 300, "random", 0.9);
+  const std::set<std::string> candidates = {"csr", "csr_wide", "csr_rt4", "csr_rt6", "csr_l1"};
+  for (index_t N : {64, 200}) {
+    std::vector<float> B(static_cast<std::size_t>(p.W.K * N)), C(static_cast<std::size_t>(p.W.M * N));
+    pb::fill_random(B, 3);
+    p.W.prepared = pb::PreparedForm{};
+    k->run({&p.W, N, B.data(), N, C.data(), N, 2});
+    EXPECT_EQ(candidates.count(p.W.prepared.chosen), 1u) << p.W.prepared.chosen;
+    EXPECT_GT(p.W.prepared.setup_seconds, 0);
+    const std::string key = p.W.prepared.key;
+    k->run({&p.W, N, B.data(), N, C.data(), N, 2});
+    EXPECT_EQ(p.W.prepared.key, key);  // picked once, then reused
+  }
+}
+
 TEST(Spmm, RegistrySaysWhichPatternsEachKernelServes) {
   auto serves = [](const std::string& id, const std::string& pattern) {
     for (const auto& k : pb::spmm_kernels())

@@ -849,6 +849,76 @@ void spmm_csr_rt6(const pb::SpmmArgs& g) {
   spmm_csr_rt<T, 6>(g);
 }
 
+// ---- csr_auto: no one CSR kernel above is the fastest everywhere (on the DLMC sample at N = 512, AVX-512, the
+// fastest of ours was csr_l1 on most layers, csr_rt6 where rows share columns, csr or csr_wide on small K at 95%), and
+// which one wins moves with the machine, N and the thread count. A user cannot pick from the table after the fact;
+// this kernel picks at set-up, as cuSPARSELt's plan search and oneDNN's implementation choice do: it runs each
+// candidate on the call's own operands, round robin (so a slow moment of the machine falls on all of them), keeps
+// the fastest by its best time, and from then on runs that one. The trials and the candidates' own set-ups are its
+// set-up cost (setup_ms, with the calls it takes to pay back); the pick is the row's label. Per N and thread count.
+struct AutoPick {
+  pb::SpmmFn fn = nullptr;
+  std::shared_ptr<pb::SparseWeights> weights;  // the pick's own copy, holding its prepared form
+};
+
+template <class T>
+std::shared_ptr<AutoPick> pick_fastest_csr(const pb::SpmmArgs& g, std::string& chosen) {
+  struct Candidate {
+    const char* name;
+    pb::SpmmFn fn;
+    std::shared_ptr<pb::SparseWeights> weights;
+    double best = 1e300;
+  };
+  std::vector<Candidate> cs = {{"csr", spmm_csr<T>, nullptr},
+                               {"csr_wide", spmm_csr_wide<T>, nullptr},
+                               {"csr_rt4", spmm_csr_rt4<T>, nullptr},
+                               {"csr_rt6", spmm_csr_rt6<T>, nullptr},
+                               {"csr_l1", spmm_csr_l1<T>, nullptr}};
+  for (auto& c : cs) {
+    // Each on a copy of the weights: one prepared form per set of weights, and the candidates' differ.
+    c.weights = std::make_shared<pb::SparseWeights>(*g.W);
+    pb::SpmmArgs a = g;
+    a.W = c.weights.get();
+    c.fn(a);  // its set-up and a warm-up
+  }
+  constexpr int kRounds = 3;
+  for (int round = 0; round < kRounds; ++round)
+    for (auto& c : cs) {
+      pb::SpmmArgs a = g;
+      a.W = c.weights.get();
+      const auto t0 = std::chrono::steady_clock::now();
+      c.fn(a);
+      c.best = std::min(c.best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+  const Candidate& win = *std::min_element(cs.begin(), cs.end(), [](auto& x, auto& y) { return x.best < y.best; });
+  chosen = win.name;
+  auto pick = std::make_shared<AutoPick>();
+  pick->fn = win.fn;
+  pick->weights = win.weights;
+  return pick;
+}
+
+template <class T>
+void spmm_csr_auto(const pb::SpmmArgs& g) {
+  const pb::SparseWeights& W = *g.W;
+  if (W.csr.rows == 0 || g.N == 0) return;
+  if (g.N == 1) {
+    // A matrix-vector product: every candidate runs csr's dot products (row_scalar), some after a set-up of their
+    // own (DLMC final_dense at 70%: 44 ms of trials and row tiles, 2400 calls to pay back). Nothing to pick.
+    W.prepared.get("auto/N:1", [&] {
+      W.prepared.chosen = "csr";
+      return std::shared_ptr<void>();
+    });
+    return spmm_csr<T>(g);
+  }
+  const std::string key = "auto/N:" + std::to_string(g.N) + "/threads:" + std::to_string(g.threads);
+  const AutoPick& pick =
+      *static_cast<const AutoPick*>(W.prepared.get(key, [&] { return pick_fastest_csr<T>(g, W.prepared.chosen); }));
+  pb::SpmmArgs a = g;
+  a.W = pick.weights.get();
+  pick.fn(a);
+}
+
 std::string openmp_always() { return {}; }
 
 // The registry entries of the openmp SpMM kernels, one line each. They sit here, beside the templates, because
@@ -865,6 +935,7 @@ std::vector<pb::Kernel<pb::SpmmFn>> openmp_spmm_table() {
       {{"spmm", "openmp", "csr_rt4", {"csr"}, openmp_always, pattern_fits_csr}, spmm_csr_rt4<T>},
       {{"spmm", "openmp", "csr_rt6", {"csr"}, openmp_always, pattern_fits_csr}, spmm_csr_rt6<T>},
       {{"spmm", "openmp", "csr_l1", {"csr"}, openmp_always, pattern_fits_csr}, spmm_csr_l1<T>},
+      {{"spmm", "openmp", "csr_auto", {"csr"}, openmp_always, pattern_fits_csr}, spmm_csr_auto<T>},
   };
 }
 

@@ -23,12 +23,13 @@ struct PreparedForm {
   std::shared_ptr<void> handle;
   std::string key;
   double setup_seconds = 0;  // what making it cost (benchmarks report it as setup_ms, apart from the timed calls)
+  std::string chosen;        // what a kernel that picks at set-up picked (openmp/csr_auto), for the row's label
   // The form made for `k`: make() (a shared_ptr to it) is called when the slot holds another, and its cost is
   // recorded. Safe when several threads run kernels on the same weights at once: the convolution's im2col route
   // runs one single-threaded SpMM per thread, each on its own columns.
   template <class Make>
   const void* get(const std::string& k, Make&& make) {
-    const std::lock_guard<std::mutex> lock(mutex());
+    const std::lock_guard<std::recursive_mutex> lock(mutex());
     if (key != k) {
       const auto t0 = std::chrono::steady_clock::now();
       handle = make();
@@ -37,9 +38,10 @@ struct PreparedForm {
     }
     return handle.get();
   }
-  // One lock for every kernel's set-up (a static inside get() would be one per instantiation).
-  static std::mutex& mutex() {
-    static std::mutex m;
+  // One lock for every kernel's set-up (a static inside get() would be one per instantiation). Recursive: csr_auto's
+  // set-up runs the other kernels, whose set-ups take it again on the same thread (on their own weights).
+  static std::recursive_mutex& mutex() {
+    static std::recursive_mutex m;
     return m;
   }
   PreparedForm() = default;
@@ -48,6 +50,7 @@ struct PreparedForm {
     handle.reset();
     key.clear();
     setup_seconds = 0;
+    chosen.clear();
     return *this;
   }
 };

@@ -290,9 +290,9 @@ def sparse_geomeans(rows) -> list[dict]:
     pattern, sparsity None, where it has several), the geomean over the problems (shape, layer) of each backend's
     fastest kernel's speedup over the fastest dense kernel at the same shape, at the largest thread count measured;
     and our fastest (OURS; a kernel that picks at set-up, PICKS, counts apart) over each other backend's, on the
-    problems both ran. The figures a DLMC study is judged by
-    (issue 17: over dense, over Eigen's sparse product, over oneMKL's SpMM). Each entry: family, pattern, sparsity,
-    threads, problems, speedup {backend: (geomean, problems)}, ours_over {backend: (geomean, problems)}."""
+    problems both ran. The figures a DLMC study is judged by (issue 17: over dense, over Eigen's sparse product, over
+    oneMKL's SpMM). Each entry: family, pattern, sparsity, threads, problems, speedup {backend: (geomean, problems)},
+    ours_over {backend: (geomean, problems)}."""
     sp = [s for s in speedups(rows) if s["row"].device != "gpu" and s["row"].backend != "naive"]
     if not sp:
         return []

@@ -63,8 +63,8 @@ def name_table(items, second: str) -> str:
 
 
 def geomean_section(groups) -> list[str]:
-    """Pruned vs dense at a glance (analysis.sparse_geomeans): per family and sparsity, each backend's geomean speedup
-    over dense and ours over the others."""
+    """Pruned vs dense at a glance (analysis.sparse_geomeans): per family, pattern and sparsity, each backend's geomean
+    speedup over dense and ours over the others."""
     if not groups:
         return []
     backends = list(dict.fromkeys(b for g in groups for b in g["speedup"]))
@@ -72,6 +72,7 @@ def geomean_section(groups) -> list[str]:
 
     def td(v):
         return f"<td>{v[0]:.2f}x <span class='note'>({v[1]})</span></td>" if v else "<td>-</td>"
+
     def tr(g):
         spars = "all" if g["sparsity"] is None else f"{g['sparsity']:.2f}"
         return (f"<tr><td>{esc(g['family'])}</td><td>{esc(g['pattern'])}</td><td>{spars}</td><td>{g['problems']}</td>"
@@ -81,9 +82,11 @@ def geomean_section(groups) -> list[str]:
     head = "".join(f"<th>{esc(b)}</th>" for b in backends) + "".join(f"<th>{esc(analysis.OURS)} over {esc(b)}</th>"
                                                                      for b in others)
     return [f"<section><h2>Pruned vs dense, geomean</h2><p class='note'>At {groups[0]['threads']} threads, per "
-            "pruning pattern and backend: the geomean over the problems (layer, shape) of its fastest kernel's speedup over the "
-            f"fastest dense kernel at the same shape; then {esc(analysis.OURS)} (ours) over each other backend on the "
-            "problems both ran. In brackets: how many problems.</p><table><tr><th>family</th><th>pattern</th><th>sparsity</th>"
+            "pruning pattern and backend: the geomean over the problems (layer, shape) of its fastest kernel's "
+            f"speedup over the fastest dense kernel at the same shape; then {esc(analysis.OURS)} (ours: per problem "
+            "the fastest of our fixed kernels, chosen after the fact) over each other backend on the problems both "
+            "ran. openmp/csr_auto picks among them at set-up: what a user gets without choosing. In brackets: how "
+            "many problems.</p><table><tr><th>family</th><th>pattern</th><th>sparsity</th>"
             f"<th>problems</th>{head}</tr>{trs}</table></section>"]
 
 

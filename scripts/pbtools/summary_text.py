@@ -97,8 +97,9 @@ def print_sparse_geomeans(groups) -> None:
     width = {c: max(9, len(c) + 2) for c in cols}
     pw = max(9, max(len(g["pattern"]) for g in groups) + 2)
     print(f"\nPruned vs dense (CPU, {groups[0]['threads']} threads): per backend, the geomean over the problems of its "
-          "fastest kernel's speedup\nover the fastest dense kernel at the same shape; then "
-          f"{analysis.OURS} (ours) over each other backend, on the problems both ran")
+          "fastest kernel's speedup over\nthe fastest dense kernel at the same shape; then "
+          f"{analysis.OURS} (ours: per problem the fastest of our fixed kernels, chosen\nafter the fact) over each other "
+          "backend, on the problems both ran; openmp/csr_auto picks among them at set-up")
     print(f"  {'family':<7}{'pattern':>{pw}}{'sparsity':>9}{'problems':>9}" + "".join(f"{c:>{width[c]}}" for c in cols))
 
     def cell(v, w):

@@ -88,27 +88,31 @@ def _be(v) -> str:
 
 def print_sparse_geomeans(groups) -> None:
     """The pruned CPU rows in one table (analysis.sparse_geomeans): each backend's geomean speedup over dense, and
-    ours over the others."""
+    ours over the others; a cell over fewer problems than its line says how many in brackets."""
     if not groups:
         return
     backends = list(dict.fromkeys(b for g in groups for b in g["speedup"]))
     others = list(dict.fromkeys(b for g in groups for b in g["ours_over"]))
+
+    def cell(v, problems):
+        if not v:
+            return "-"
+        return f"{v[0]:.2f}x" + (f" ({v[1]})" if v[1] < problems else "")
+    lines = [(g, [cell(g["speedup"].get(b), g["problems"]) for b in backends]
+              + [cell(g["ours_over"].get(b), g["problems"]) for b in others]) for g in groups]
     cols = backends + [f"over {b}" for b in others]
-    width = {c: max(9, len(c) + 2) for c in cols}
+    width = [max(len(c), *(len(cells[k]) for _, cells in lines)) + 2 for k, c in enumerate(cols)]
     pw = max(9, max(len(g["pattern"]) for g in groups) + 2)
     print(f"\nPruned vs dense (CPU, {groups[0]['threads']} threads): per backend, the geomean over the problems of its "
           "fastest kernel's speedup over\nthe fastest dense kernel at the same shape; then "
           f"{analysis.OURS} (ours: per problem the fastest of our fixed kernels, chosen\nafter the fact) over each other "
-          "backend, on the problems both ran; openmp/csr_auto picks among them at set-up")
-    print(f"  {'family':<7}{'pattern':>{pw}}{'sparsity':>9}{'problems':>9}" + "".join(f"{c:>{width[c]}}" for c in cols))
-
-    def cell(v, w):
-        return f"{v[0]:>{w - 1}.2f}x" if v else f"{'-':>{w}}"
-    for g in groups:
+          "backend, on the problems both ran; openmp/csr_auto picks among them at set-up.\n"
+          "(n): a cell over fewer of the line's problems")
+    print(f"  {'family':<7}{'pattern':>{pw}}{'sparsity':>9}{'problems':>9}" + "".join(f"{c:>{w}}" for c, w in zip(cols, width)))
+    for g, cells in lines:
         spars = "all" if g["sparsity"] is None else f"{g['sparsity']:.2f}"
         print(f"  {g['family']:<7}{g['pattern']:>{pw}}{spars:>9}{g['problems']:>9}"
-              + "".join(cell(g["speedup"].get(b), width[b]) for b in backends)
-              + "".join(cell(g["ours_over"].get(b), width[f"over {b}"]) for b in others))
+              + "".join(f"{c:>{w}}" for c, w in zip(cells, width)))
 
 
 def print_summary(ctx, rows, c) -> None:

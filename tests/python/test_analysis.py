@@ -169,7 +169,7 @@ def test_set_up_pays_back_after_the_calls_its_saving_covers():
     assert report_html.setup_text(w) == "1.50 ms (pays back after 2 calls)"
 
 
-def test_sparse_geomeans_give_each_backends_fastest_kernel_over_dense_and_ours_over_the_others():
+def test_sparse_geomeans_give_each_backends_fastest_kernel_over_dense_and_ours_over_the_others(capsys):
     from pbtools.results import Row
 
     def cpu(name, t_us):
@@ -210,6 +210,10 @@ def test_sparse_geomeans_give_each_backends_fastest_kernel_over_dense_and_ours_o
     from pbtools import report_html
     html = "".join(report_html.geomean_section(analysis.sparse_geomeans(rows)))
     assert "<th>openmp over eigen</th>" in html and "4.00x" in html
+    from pbtools import summary_text
+    summary_text.print_sparse_geomeans(every)
+    out = capsys.readouterr().out
+    assert "6.67x (1)" in out  # csr_auto ran on one of the line's two problems: the cell says so
 
 
 def test_sparse_geomeans_leave_out_the_all_line_where_there_is_one_sparsity(capsys):

@@ -2,7 +2,6 @@
 // Set-up (mkl_sparse_s_create_csr, the hint that N-column row-major products follow, mkl_sparse_optimize: MKL's
 // analysis of the pattern) runs on the kernel's first call for these weights, N and thread count — in a benchmark
 // that is the verification call, before timing — and the handle rides on the weights for the timed calls.
-#include <chrono>
 #include <cstring>
 #include <memory>
 #include <string>

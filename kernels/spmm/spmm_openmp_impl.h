@@ -856,24 +856,30 @@ void spmm_csr_rt6(const pb::SpmmArgs& g) {
 // candidate on the call's own operands, round robin (so a slow moment of the machine falls on all of them), keeps
 // the fastest by its best time, and from then on runs that one. The trials and the candidates' own set-ups are its
 // set-up cost (setup_ms, with the calls it takes to pay back); the pick is the row's label. Per N and thread count.
+template <class T>
+void spmm_csr_auto(const pb::SpmmArgs& g);
+
 struct AutoPick {
   pb::SpmmFn fn = nullptr;
   std::shared_ptr<pb::SparseWeights> weights;  // the pick's own copy, holding its prepared form
 };
 
 template <class T>
+std::vector<pb::Kernel<pb::SpmmFn>> openmp_spmm_table();  // below
+
+template <class T>
 std::shared_ptr<AutoPick> pick_fastest_csr(const pb::SpmmArgs& g, std::string& chosen) {
   struct Candidate {
-    const char* name;
+    std::string name;
     pb::SpmmFn fn;
     std::shared_ptr<pb::SparseWeights> weights;
     double best = 1e300;
   };
-  std::vector<Candidate> cs = {{"csr", spmm_csr<T>, nullptr},
-                               {"csr_wide", spmm_csr_wide<T>, nullptr},
-                               {"csr_rt4", spmm_csr_rt4<T>, nullptr},
-                               {"csr_rt6", spmm_csr_rt6<T>, nullptr},
-                               {"csr_l1", spmm_csr_l1<T>, nullptr}};
+  // The candidates: every kernel of the table that reads CSR alone, but this one (a new CSR variant joins by itself).
+  std::vector<Candidate> cs;
+  for (const auto& k : openmp_spmm_table<T>())
+    if (k.info.formats == std::vector<std::string>{"csr"} && k.run != spmm_csr_auto<T>)
+      cs.push_back({k.info.variant, k.run, nullptr});
   for (auto& c : cs) {
     // Each on a copy of the weights: one prepared form per set of weights, and the candidates' differ.
     c.weights = std::make_shared<pb::SparseWeights>(*g.W);

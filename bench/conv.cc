@@ -111,6 +111,7 @@ void run_conv(benchmark::State& st, const Kernel<ConvFn>& k, const ConvShape& s,
   L->sw.prepared = PreparedForm{};  // a kernel's own form of the weights is made (and its cost counted) by this row
   k.run(a);
   const double setup_s = L->sw.prepared.setup_seconds;
+  if (!L->sw.prepared.chosen.empty()) st.SetLabel(L->sw.prepared.chosen);  // what a kernel that picks at set-up picked
   // Verify every output channel and position (of the images check_images picks) against the float64 oracle of
   // the pruned layer, computed once per layer: channel j of the run layer is channel kept[j] (filters) or j of
   // the pruned original.

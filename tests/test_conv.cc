@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <set>
+#include <string>
 
 #include "prunebench/conv.h"
 #include "prunebench/prune.h"
@@ -72,6 +74,40 @@ TEST(Conv, EveryKernelMatchesTheOracle) {
     for (const auto& s : kShapes)
       for (int threads : {1, 2, 3})
         for (double sp : sparse ? std::vector<double>{0.0, 0.7, 0.95} : std::vector<double>{0.0}) check(k, s, sp, threads);
+  }
+}
+
+// sparse_auto times the other CSR kernels at its set-up and keeps the faster: the pick is one of them, named for the
+// row's label, and its cost is the set-up's; another thread count is a new set-up. (Its results are checked with
+// every kernel's above.)
+TEST(Conv, AutoPicksOneOfTheSparseKernelsAtSetUpAndSaysWhich) {
+  const pb::Kernel<pb::ConvFn>* k = nullptr;
+  std::set<std::string> candidates;
+  for (const auto& c : pb::conv_kernels()) {
+    if (c.info.id() == "openmp/sparse_auto") k = &c;
+    else if (c.info.formats == std::vector<std::string>{"csr"}) candidates.insert(c.info.variant);
+  }
+  ASSERT_NE(k, nullptr);
+  EXPECT_EQ(candidates, (std::set<std::string>{"sparse_direct", "sparse_im2col"}));
+  const ConvShape s{1, 16, 14, 14, 20, 3, 3, 1, 1};
+  const index_t CRS = s.C * s.R * s.S;
+  std::vector<float> x(static_cast<std::size_t>(s.C * s.H * s.W)), w(static_cast<std::size_t>(s.K * CRS));
+  std::vector<float> y(static_cast<std::size_t>(s.K * s.OH() * s.OW()));
+  pb::fill_random(x, 1);
+  pb::fill_random(w, 2);
+  pb::apply_mask(w, pb::mask_magnitude(w, s.K, CRS, 0.9));
+  pb::SparseWeights sw;
+  sw.M = s.K, sw.K = CRS, sw.csr = pb::csr_from_dense(w, s.K, CRS);
+  std::string first_key;
+  for (int threads : {1, 2}) {
+    k->run({s, x.data(), w.data(), &sw, y.data(), threads, true});
+    EXPECT_EQ(candidates.count(sw.prepared.chosen), 1u) << sw.prepared.chosen;
+    EXPECT_GT(sw.prepared.setup_seconds, 0);
+    const std::string key = sw.prepared.key;
+    EXPECT_NE(key, first_key);  // a new thread count: picked again
+    k->run({s, x.data(), w.data(), &sw, y.data(), threads, true});
+    EXPECT_EQ(sw.prepared.key, key);  // picked once, then reused
+    first_key = key;
   }
 }
 

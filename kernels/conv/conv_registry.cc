@@ -27,6 +27,7 @@ const std::vector<Kernel<ConvFn>>& conv_kernels() {
       {{"conv", "onednn", "direct", {"dense"}, onednn_status, dense_or_structured, true, true}, conv_onednn},
       {{"conv", "openmp", "sparse_direct", {"csr"}, always, pattern_fits_csr}, conv_openmp_sparse_direct},
       {{"conv", "openmp", "sparse_im2col", {"csr"}, always, pattern_fits_csr}, conv_openmp_sparse_im2col},
+      {{"conv", "openmp", "sparse_auto", {"csr"}, always, pattern_fits_csr}, conv_openmp_sparse_auto},
       {{"conv", "openmp", "bsr_im2col", {"bsr"}, always, pattern_fits_bsr}, conv_openmp_bsr_im2col},
       {{"conv", "openmp", "nm_im2col", {"nm"}, always, pattern_fits_nm}, conv_openmp_nm_im2col},
   };

@@ -11,16 +11,17 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <chrono>
 #include <climits>
 #include <memory>
 #include <utility>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <type_traits>
 #include <vector>
 
 #include "prunebench/cpu.h"
+#include "prunebench/pick.h"
 #include "prunebench/spmm.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -852,10 +853,9 @@ void spmm_csr_rt6(const pb::SpmmArgs& g) {
 // ---- csr_auto: no one CSR kernel above is the fastest everywhere (on the DLMC sample at N = 512, AVX-512, the
 // fastest of ours was csr_l1 on most layers, csr_rt6 where rows share columns, csr or csr_wide on small K at 95%), and
 // which one wins moves with the machine, N and the thread count. A user cannot pick from the table after the fact;
-// this kernel picks at set-up, as cuSPARSELt's plan search and oneDNN's implementation choice do: it runs each
-// candidate on the call's own operands, round robin (so a slow moment of the machine falls on all of them), keeps
-// the fastest by its best time, and from then on runs that one. The trials and the candidates' own set-ups are its
-// set-up cost (setup_ms, with the calls it takes to pay back); the pick is the row's label. Per N and thread count.
+// this kernel picks at set-up (pb::fastest_by_trials: each candidate timed on the call's own operands, round robin)
+// and from then on runs that one. The trials and the candidates' own set-ups are its set-up cost (setup_ms, with the
+// calls it takes to pay back); the pick is the row's label. Per N and thread count.
 template <class T>
 void spmm_csr_auto(const pb::SpmmArgs& g);
 
@@ -869,39 +869,25 @@ std::vector<pb::Kernel<pb::SpmmFn>> openmp_spmm_table();  // below
 
 template <class T>
 std::shared_ptr<AutoPick> pick_fastest_csr(const pb::SpmmArgs& g, std::string& chosen) {
-  struct Candidate {
-    std::string name;
-    pb::SpmmFn fn;
-    std::shared_ptr<pb::SparseWeights> weights;
-    double best = 1e300;
-  };
-  // The candidates: every kernel of the table that reads CSR alone, but this one (a new CSR variant joins by itself).
-  std::vector<Candidate> cs;
+  // The candidates: every kernel of the table that reads CSR alone, but this one (a new CSR variant joins by itself),
+  // each on a copy of the weights: one prepared form per set of weights, and the candidates' differ.
+  std::vector<std::string> names;
+  std::vector<AutoPick> picks;
+  std::vector<std::function<void()>> runs;
   for (const auto& k : openmp_spmm_table<T>())
-    if (k.info.formats == std::vector<std::string>{"csr"} && k.run != spmm_csr_auto<T>)
-      cs.push_back({k.info.variant, k.run, nullptr});
-  for (auto& c : cs) {
-    // Each on a copy of the weights: one prepared form per set of weights, and the candidates' differ.
-    c.weights = std::make_shared<pb::SparseWeights>(*g.W);
-    pb::SpmmArgs a = g;
-    a.W = c.weights.get();
-    c.fn(a);  // its set-up and a warm-up
-  }
-  constexpr int kRounds = 3;
-  for (int round = 0; round < kRounds; ++round)
-    for (auto& c : cs) {
-      pb::SpmmArgs a = g;
-      a.W = c.weights.get();
-      const auto t0 = std::chrono::steady_clock::now();
-      c.fn(a);
-      c.best = std::min(c.best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    if (k.info.formats == std::vector<std::string>{"csr"} && k.run != spmm_csr_auto<T>) {
+      names.push_back(k.info.variant);
+      picks.push_back({k.run, std::make_shared<pb::SparseWeights>(*g.W)});
     }
-  const Candidate& win = *std::min_element(cs.begin(), cs.end(), [](auto& x, auto& y) { return x.best < y.best; });
-  chosen = win.name;
-  auto pick = std::make_shared<AutoPick>();
-  pick->fn = win.fn;
-  pick->weights = win.weights;
-  return pick;
+  for (const AutoPick& p : picks)
+    runs.push_back([&g, &p] {
+      pb::SpmmArgs a = g;
+      a.W = p.weights.get();
+      p.fn(a);
+    });
+  const std::size_t win = pb::fastest_by_trials(runs);
+  chosen = names[win];
+  return std::make_shared<AutoPick>(picks[win]);
 }
 
 template <class T>

@@ -280,9 +280,9 @@ def what_pays(rows) -> list[dict]:
 # user could pick instead (Eigen's generic sparse product, oneMKL's SpMM; for structured pruning the libraries' dense
 # kernels on the smaller problem). The scalar rung is left out there: a lesson in the ladder, nobody's choice.
 OURS = "openmp"
-# Our kernel that picks among the others at set-up (by timing them on the call's operands): a column of its own, so the
-# table shows what a user gets without choosing, beside the best of ours chosen after the fact.
-PICKS = {("openmp", "csr_auto"): "openmp/csr_auto"}
+# Our kernels that pick among the others at set-up (by timing them on the call's operands): a column of their own, so
+# the table shows what a user gets without choosing, beside the best of ours chosen after the fact.
+PICKS = {("openmp", "csr_auto"): "openmp/csr_auto", ("openmp", "sparse_auto"): "openmp/sparse_auto"}
 
 
 def sparse_geomeans(rows) -> list[dict]:

@@ -216,6 +216,23 @@ def test_sparse_geomeans_give_each_backends_fastest_kernel_over_dense_and_ours_o
     assert "6.67x (1)" in out  # csr_auto ran on one of the line's two problems: the cell says so
 
 
+def test_sparse_geomeans_give_the_conv_picker_a_column_of_its_own():
+    from pbtools.results import Row
+
+    def cpu(name, t_us, dense=False):
+        fam, backend, variant, params = parse_name(name)
+        return Row(name, fam, backend, variant, params, times_ns=[t_us * 1e3], runs=[0], dense_baseline=dense)
+    layer = "N:1/C:128/H:28/W:28/K:128/R:3/S:3/stride:1/pad:1"
+    rows = [cpu(f"conv/onednn/direct/{layer}/sparsity:0.00/threads:2", 300, dense=True),
+            cpu(f"conv/openmp/sparse_direct/{layer}/sparsity:0.90/pattern:magnitude/threads:2", 100),
+            cpu(f"conv/openmp/sparse_im2col/{layer}/sparsity:0.90/pattern:magnitude/threads:2", 150),
+            cpu(f"conv/openmp/sparse_auto/{layer}/sparsity:0.90/pattern:magnitude/threads:2", 120)]
+    (g,) = analysis.sparse_geomeans(rows)
+    assert g["family"] == "conv" and g["speedup"]["openmp"] == (pytest.approx(3.0), 1)
+    assert g["speedup"]["openmp/sparse_auto"] == (pytest.approx(2.5), 1)
+    assert g["ours_over"] == {"openmp/sparse_auto": (pytest.approx(1.2), 1)}
+
+
 def test_sparse_geomeans_leave_out_the_all_line_where_there_is_one_sparsity(capsys):
     from pbtools.results import Row
     from pbtools import summary_text

@@ -61,6 +61,9 @@ std::vector<std::pair<std::string, ConvFn>> conv_sparse_direct_isa_variants();
 void conv_openmp_sparse_im2col(const ConvArgs& a);  // im2col + our CSR SpMM
 void conv_openmp_bsr_im2col(const ConvArgs& a);     // block-pruned filters (blocks along C*R*S): im2col + BSR SpMM
 void conv_openmp_nm_im2col(const ConvArgs& a);      // N:M-pruned filters (along C*R*S): im2col + N:M SpMM
+// The faster of the CSR kernels above for this layer and thread count, picked at set-up by timing both on the call's
+// operands (kernels/conv/conv_sparse_auto.cc); the pick is the weights' PreparedForm::chosen.
+void conv_openmp_sparse_auto(const ConvArgs& a);
 
 const std::vector<Kernel<ConvFn>>& conv_kernels();
 

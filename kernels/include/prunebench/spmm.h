@@ -23,13 +23,13 @@ struct PreparedForm {
   std::shared_ptr<void> handle;
   std::string key;
   double setup_seconds = 0;  // what making it cost (benchmarks report it as setup_ms, apart from the timed calls)
-  std::string chosen;        // what a kernel that picks at set-up picked (openmp/csr_auto), for the row's label
+  std::string chosen;  // what a kernel that picks at set-up picked (csr_auto, conv sparse_auto), for the row's label
   // The form made for `k`: make() (a shared_ptr to it) is called when the slot holds another, and its cost is
   // recorded. Safe when several threads run kernels on the same weights at once: the convolution's im2col route
   // runs one single-threaded SpMM per thread, each on its own columns.
   template <class Make>
   const void* get(const std::string& k, Make&& make) {
-    const std::lock_guard<std::recursive_mutex> lock(mutex());
+    const std::lock_guard<std::recursive_mutex> lock(mutex_);
     if (key != k) {
       const auto t0 = std::chrono::steady_clock::now();
       handle = make();
@@ -37,12 +37,6 @@ struct PreparedForm {
       setup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     }
     return handle.get();
-  }
-  // One lock for every kernel's set-up (a static inside get() would be one per instantiation). Recursive: csr_auto's
-  // set-up runs the other kernels, whose set-ups take it again on the same thread (on their own weights).
-  static std::recursive_mutex& mutex() {
-    static std::recursive_mutex m;
-    return m;
   }
   PreparedForm() = default;
   PreparedForm(const PreparedForm&) {}
@@ -53,6 +47,14 @@ struct PreparedForm {
     chosen.clear();
     return *this;
   }
+
+ private:
+  // One lock per set of weights, held while its form is made. Not one for all weights: a kernel that picks at set-up
+  // (openmp/csr_auto, conv/openmp/sparse_auto) holds its own while it runs the candidates on their copies, and a
+  // candidate may make its form on the copy from inside a parallel region (the im2col route runs one SpMM per
+  // thread), whose other threads would wait forever on a lock the first thread holds. Recursive: a kernel whose
+  // set-up runs another on the same weights takes it again on the same thread.
+  std::recursive_mutex mutex_;
 };
 
 struct SparseWeights {

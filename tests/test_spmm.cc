@@ -154,7 +154,7 @@ TEST(Spmm, AutoPicksOneOfTheCsrKernelsAtSetUpAndSaysWhich) {
     if (c.info.id() == "openmp/csr_auto") k = &c;
   ASSERT_NE(k, nullptr);
   const Problem p = make(96, 300, "random", 0.9);
-  const std::set<std::string> candidates = {"csr", "csr_wide", "csr_rt4", "csr_rt6", "csr_l1"};
+  const std::set<std::string> candidates = {"csr", "csr_wide", "csr_rt4", "csr_rt6", "csr_l1", "csr_stream"};
   for (index_t N : {64, 200}) {
     std::vector<float> B(static_cast<std::size_t>(p.W.K * N)), C(static_cast<std::size_t>(p.W.M * N));
     pb::fill_random(B, 3);

@@ -267,7 +267,7 @@ def what_pays(rows) -> list[dict]:
         lib = library.get((fam, d, spars, name, r.params.get("pattern"), tmax))
         setup_ms, payback = payback_calls(r, s["baseline"])
         out.append({"family": fam, "dims": d, "sparsity": spars, "name": name, "threads": tmax,
-                    "best": f"{r.backend}/{r.variant} ({r.params.get('pattern', '')})",
+                    "best": f"{r.backend}/{r.variant}{picked(r)} ({r.params.get('pattern', '')})",
                     "speedup": s["speedup"], "baseline": f"{s['baseline'].backend}",
                     "advice": f"{s['speedup']:.2f}x" if s["speedup"] >= 1 else "dense is faster",
                     "library": f"{lib.backend}/{lib.variant}" if lib else None,
@@ -325,6 +325,11 @@ def sparse_geomeans(rows) -> list[dict]:
         out.append({"family": fam, "pattern": pat, "sparsity": spars, "threads": tmax, "problems": len(cells),
                     "speedup": speedup, "ours_over": ours_over})
     return out
+
+
+def picked(row) -> str:
+    """' -> <kernel>' for a kernel that picks at set-up (PICKS) and names its pick in the row's label, else ''."""
+    return f" -> {row.label}" if (row.backend, row.variant) in PICKS and row.label else ""
 
 
 def payback_calls(row, baseline) -> tuple[float | None, float | None]:

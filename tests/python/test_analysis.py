@@ -231,6 +231,10 @@ def test_sparse_geomeans_give_the_conv_picker_a_column_of_its_own():
     assert g["family"] == "conv" and g["speedup"]["openmp"] == (pytest.approx(3.0), 1)
     assert g["speedup"]["openmp/sparse_auto"] == (pytest.approx(2.5), 1)
     assert g["ours_over"] == {"openmp/sparse_auto": (pytest.approx(1.2), 1)}
+    # Where the picker is the fastest, "what pays" names what it picked.
+    rows[-1] = cpu(f"conv/openmp/sparse_auto/{layer}/sparsity:0.90/pattern:magnitude/threads:2", 90)
+    rows[-1].label = "sparse_direct"
+    assert analysis.what_pays(rows)[0]["best"] == "openmp/sparse_auto -> sparse_direct (magnitude)"
 
 
 def test_sparse_geomeans_leave_out_the_all_line_where_there_is_one_sparsity(capsys):

@@ -856,8 +856,8 @@ void spmm_csr_rt6(const pb::SpmmArgs& g) {
 // above it spends a C load and store per eight FMAs, but reads each B row in one contiguous run of the chunk (2 KB at
 // N = 512) instead of a tile's 128-256 bytes, which the hardware prefetchers follow, and visits each non-zero once
 // per chunk rather than once per tile. Measured on the Zen 4 guest, DLMC at N = 512, 2 threads, random interleaving:
-// under PB_MAX_ISA=avx2 it took 0.73-0.82x the time of the fastest tile kernel on the 95% layers with K <= 1152 and
-// the M = 64, K = 256 layer at 90% (G = 4: 0.76-0.86x), but 1.0-2.0x elsewhere (geomean 1.23x); at AVX-512 (32
+// under PB_MAX_ISA=avx2 it took 0.73-0.96x the time of the fastest tile kernel on seven of the 42 layers, all at
+// 90-95% with K <= 1152 (G = 4: on five, 0.76-0.86x), but 1.0-2.0x elsewhere (geomean 1.23x); at AVX-512 (32
 // accumulators: tiles of 16 zmm) 0.94-0.97x on two layers (M = 64, K = 256), 1.0-2.4x on the other 40, and 1.0-2.6x on
 // the rn50 layers at their batch sizes. So it is no default, but one of csr_auto's candidates.
 constexpr index_t kStreamChunk = 2048;

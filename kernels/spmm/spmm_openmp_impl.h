@@ -862,15 +862,6 @@ void spmm_csr_rt6(const pb::SpmmArgs& g) {
 // the rn50 layers at their batch sizes. So it is no default, but one of csr_auto's candidates.
 constexpr index_t kStreamChunk = 2048;
 
-// f.operator()<R>() for the R (1 to Max) non-zeros left; nothing for 0.
-template <int Max, class F>
-inline void with_rest(int r, F&& f) {
-  if constexpr (Max > 0) {
-    if (r == Max) return f.template operator()<Max>();
-    with_rest<Max - 1>(r, f);
-  }
-}
-
 // c[0, n) (+)= sum over g < G of w[g] * b[g][0, n). First: C is not read (its pass of the row's first non-zeros).
 template <class T, int G>
 inline void stream_pass(const float* const* b, const float* w, float* c, index_t n, bool first) {
@@ -902,10 +893,10 @@ void spmm_csr_stream(const pb::SpmmArgs& g) {
 #pragma omp parallel num_threads(g.threads)
   {
     const int t = omp_get_thread_num();
+    const float* v = A.values.data();
+    const std::int32_t* col = A.colidx.data();
     for (index_t i = bounds[t]; i < bounds[t + 1]; ++i) {
       const index_t p0 = A.rowptr[i], p1 = A.rowptr[i + 1];
-      const float* v = A.values.data();
-      const std::int32_t* col = A.colidx.data();
       for (index_t j0 = 0; j0 < g.N; j0 += kStreamChunk) {
         const index_t n = std::min(kStreamChunk, g.N - j0);
         float* c = g.C + i * g.ldc + j0;
@@ -920,8 +911,11 @@ void spmm_csr_stream(const pb::SpmmArgs& g) {
           for (int u = 0; u < G; ++u) b[u] = g.B + index_t(col[p + u]) * g.ldb + j0;
           stream_pass<T, G>(b, v + p, c, n, p == p0);
         }
+        if (p == p1) continue;
         for (int u = 0; p + u < p1; ++u) b[u] = g.B + index_t(col[p + u]) * g.ldb + j0;
-        with_rest<G - 1>(static_cast<int>(p1 - p), [&]<int R>() { stream_pass<T, R>(b, v + p, c, n, p == p0); });
+        // The last 1 to G - 1 non-zeros in one more pass.
+        with_vector_count<G - 1>(static_cast<int>(p1 - p),
+                                 [&]<int R>() { stream_pass<T, R>(b, v + p, c, n, p == p0); });
       }
     }
   }

@@ -283,6 +283,7 @@ OURS = "openmp"
 # Our kernels that pick among the others at set-up (by timing them on the call's operands): a column of their own, so
 # the table shows what a user gets without choosing, beside the best of ours chosen after the fact.
 PICKS = {("openmp", "csr_auto"): "openmp/csr_auto", ("openmp", "sparse_auto"): "openmp/sparse_auto"}
+PICKS_SAID = " and ".join(PICKS.values())  # for the tables' headings
 
 
 def sparse_geomeans(rows) -> list[dict]:

@@ -85,8 +85,8 @@ def geomean_section(groups) -> list[str]:
             "pruning pattern and backend: the geomean over the problems (layer, shape) of its fastest kernel's "
             f"speedup over the fastest dense kernel at the same shape; then {esc(analysis.OURS)} (ours: per problem "
             "the fastest of our fixed kernels, chosen after the fact) over each other backend on the problems both "
-            "ran. openmp/csr_auto (SpMM) and openmp/sparse_auto (conv) pick among them at set-up: what a user gets "
-            "without choosing. In brackets: how many problems.</p><table><tr><th>family</th><th>pattern</th><th>sparsity</th>"
+            f"ran. {esc(analysis.PICKS_SAID)} pick among them at set-up: what a user gets without choosing. In "
+            "brackets: how many problems.</p><table><tr><th>family</th><th>pattern</th><th>sparsity</th>"
             f"<th>problems</th>{head}</tr>{trs}</table></section>"]
 
 

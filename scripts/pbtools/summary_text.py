@@ -106,8 +106,7 @@ def print_sparse_geomeans(groups) -> None:
     print(f"\nPruned vs dense (CPU, {groups[0]['threads']} threads): per backend, the geomean over the problems of its "
           "fastest kernel's speedup over\nthe fastest dense kernel at the same shape; then "
           f"{analysis.OURS} (ours: per problem the fastest of our fixed kernels, chosen\nafter the fact) over each other "
-          "backend, on the problems both ran; openmp/csr_auto (SpMM) and openmp/sparse_auto (conv)\npick among them at "
-          "set-up.\n"
+          f"backend, on the problems both ran; {analysis.PICKS_SAID}\npick among them at set-up.\n"
           "(n): a cell over fewer of the line's problems")
     print(f"  {'family':<7}{'pattern':>{pw}}{'sparsity':>9}{'problems':>9}" + "".join(f"{c:>{w}}" for c, w in zip(cols, width)))
     for g, cells in lines:

@@ -534,6 +534,10 @@ inline std::shared_ptr<L1Panels> make_l1_panels(const pb::Csr& A, index_t kb) {
 // L1 by density without reaching one panel (at least 45 non-zeros per row and panel) lost where the partial tiles
 // fit L1 (M = 128-512: 1.07-1.22x at 90-95%) and won only at M = 1000 (0.87-0.95x).
 constexpr double kOnePanelNnz = 32;
+inline double csr_density(const pb::SparseWeights& W) {
+  const pb::Csr& A = W.csr;
+  return A.rows * W.K > 0 ? double(A.nnz()) / (double(A.rows) * double(W.K)) : 1;
+}
 inline index_t l1_panel_rows(index_t K, index_t tile_floats, double density = 1) {
   const auto l1 = pb::cpu::cache_bytes(1);
   const index_t per_row = tile_floats * static_cast<index_t>(sizeof(float));
@@ -548,8 +552,7 @@ void spmm_csr_l1_tiles(const pb::SpmmArgs& g) {
   const pb::Csr& A = W.csr;
   constexpr int L = T::L;
   constexpr index_t w = NV * L;
-  const double density = A.rows * W.K > 0 ? double(A.nnz()) / (double(A.rows) * double(W.K)) : 1;
-  const index_t kb = l1_panel_rows(W.K, w, density);
+  const index_t kb = l1_panel_rows(W.K, w, csr_density(W));
   const std::string key = "l1/" + std::to_string(kb);
   // set-up: once per set of weights
   const L1Panels& P = *static_cast<const L1Panels*>(W.prepared.get(key, [&] { return make_l1_panels(A, kb); }));
@@ -598,16 +601,23 @@ void spmm_csr_l1_tiles(const pb::SpmmArgs& g) {
 // 8 vectors: on AVX2 the same 256 bytes, 8 accumulators (8 FMA chains, one set: U = 1). Measured on Zen 3 (AVX2, 32 KiB
 // L1, 2 threads), the DLMC sample at N = 512 with 2:4 and 90% random 768x512x3072 beside it, against 4 ymm in two
 // interleaved runs: 0.81-0.95x the time on every layer with K >= 512 (geomeans 0.87x and 0.93x; 2:4 0.81-0.87x), but
-// 1.11-1.20x at K = 256 and 90-95%, where 4 ymm take K in one panel (C written once, in place) and 8 need two. Hence 4
-// where K fits one 4-vector L1 panel (8 accumulators in row_tile's two sets). AVX-512 keeps 4 zmm: 8 zmm took 0.99x
-// the time on Emerald Rapids, DLMC at N = 512 (6 interleaved rounds; 0.96x where K >= 1024, 1.04x below).
+// 1.11-1.20x at K = 256 and 90-95%, where 4 ymm took K in one panel (C written once, in place) and 8 needed two.
+// Hence 4 where it takes K in one panel and 8 would not (8 accumulators in row_tile's two sets). Since then
+// l1_panel_rows gives K one panel where rows hold few non-zeros, at either width; there 8: on the Zen 4 guest under
+// PB_MAX_ISA=avx2 (AVX2 build, DLMC at N = 512, scripts/abab, 20 pairs) 0.86-0.93x the time of 4 at 64x256 (90-95%),
+// 1.00x at 1024x256.
+// AVX-512 keeps 4 zmm: 8 zmm took 0.99x the time on Emerald Rapids, DLMC at N = 512 (6 interleaved rounds; 0.96x
+// where K >= 1024, 1.04x below).
 template <class T>
 void spmm_csr_l1(const pb::SpmmArgs& g) {
   const pb::SparseWeights& W = *g.W;
   if (W.csr.rows == 0 || g.N == 0) return;
   if (g.N == 1) return spmm_csr<T>(g);  // a matrix-vector product: row_scalar, no tiles
   constexpr int kWide = sizeof(typename T::V) == 64 ? 4 : 8;
-  if (kWide == 4 || l1_panel_rows(W.K, 4 * T::L) >= W.K) return spmm_csr_l1_tiles<T, 4>(g);
+  const double density = csr_density(W);
+  const bool narrow_one_panel = l1_panel_rows(W.K, 4 * T::L, density) >= W.K;
+  const bool wide_one_panel = l1_panel_rows(W.K, kWide * T::L, density) >= W.K;
+  if (kWide == 4 || (narrow_one_panel && !wide_one_panel)) return spmm_csr_l1_tiles<T, 4>(g);
   return spmm_csr_l1_tiles<T, kWide>(g);
 }
 

@@ -72,6 +72,16 @@ inline void tile_store(float* p, int v, typename T::V x, typename T::Mask m) {
     T::storeu(p, x);
 }
 
+// One row of a tile, src to dst, in vectors of a width known at compile time. std::memcpy of the tile's run-time
+// width was a library call per row; against it, on the Zen 4 guest (DLMC at N = 512, 70/90/95%, scripts/abab, 6
+// pairs), csr_l1 took 0.97x the time under PB_MAX_ISA=avx2 (AVX2 build; 0.96x where K >= 1152), csr_wide 0.98x and
+// csr and csr_rt6 0.99x; in the native AVX-512 build 0.99-1.01x.
+template <class T, int NV, bool Masked>
+inline void copy_tile(float* dst, const float* src, typename T::Mask m) {
+#pragma GCC unroll 16
+  for (int v = 0; v < NV; ++v) tile_store<T, NV, Masked>(dst + v * T::L, v, tile_load<T, NV, Masked>(src + v * T::L, v, m), m);
+}
+
 // C[i, j0 : j0 + NV*L] = sum over the row's non-zeros of v * B[col, j0 : ...]. The narrower the tile (NV small,
 // chosen so a K x tile slice of B fits in L2), the more accumulator sets U: consecutive non-zeros go to
 // different sets, so there are always at least 8 independent FMA chains (NV*U = 8, or NV alone when wider).
@@ -264,12 +274,11 @@ inline bool prefetch_pays(index_t rows, index_t tile_floats, index_t ldb) {
   return T::L < line || ldb % line != 0 || rows * tile_floats * index_t(sizeof(float)) * 3 > l2_bytes();
 }
 
-// Copies B[k0 : k1, j0 : j0 + w] into dst (k1 - k0 rows of w floats, ld apart: a masked tile's slice keeps whole
-// vectors per row, of which only the first w floats are read).
-inline void pack_slice(const float* B, index_t ldb, index_t k0, index_t k1, index_t j0, index_t w, index_t ld,
-                       float* dst) {
-  for (index_t k = k0; k < k1; ++k)
-    std::memcpy(dst + (k - k0) * ld, B + k * ldb + j0, sizeof(float) * static_cast<std::size_t>(w));
+// Copies B[k0 : k1, j0 : j0 + NV*L] (the last vector under m where Masked) into dst, k1 - k0 rows ld floats apart.
+template <class T, int NV, bool Masked>
+inline void pack_slice(const float* B, index_t ldb, index_t k0, index_t k1, index_t j0, float* dst, index_t ld,
+                       typename T::Mask m) {
+  for (index_t k = k0; k < k1; ++k) copy_tile<T, NV, Masked>(dst + (k - k0) * ld, B + k * ldb + j0, m);
 }
 
 // Calls f.template operator()<NV>() with NV = nv (1 <= nv <= Max): a run-time vector count as a compile-time one.
@@ -341,7 +350,7 @@ void rows_kernel(const pb::SpmmArgs& g, const std::vector<index_t>& bounds, inde
         const float* Bq = g.B + k0 * g.ldb + j0;
         index_t ldb = g.ldb;
         if (pack) {
-          pack_slice(g.B, g.ldb, k0, k1, j0, w - T::L + lanes, w, sbuf);
+          pack_slice<T, NV, Masked>(g.B, g.ldb, k0, k1, j0, sbuf, w, m);
           Bq = sbuf, ldb = w;
         }
         for (index_t i = r0; i < r1; ++i) {
@@ -575,10 +584,9 @@ void spmm_csr_l1_tiles(const pb::SpmmArgs& g) {
     if (!in_place) partial.reserve_at_least(static_cast<std::size_t>((r1 - r0) * w));
     auto tile = [&]<int NVt, bool Masked>(index_t j0, int lanes) {
       const typename T::Mask m = T::first_mask(lanes);
-      const std::size_t bytes = sizeof(float) * static_cast<std::size_t>((NVt - 1) * L + lanes);
       for (index_t q = 0; q < P.panels; ++q) {
         const index_t k0 = q * kb, k1 = std::min(W.K, k0 + kb);
-        for (index_t k = k0; k < k1; ++k) std::memcpy(slice.data() + (k - k0) * w, g.B + k * g.ldb + j0, bytes);
+        pack_slice<T, NVt, Masked>(g.B, g.ldb, k0, k1, j0, slice.data(), w, m);
         const index_t* at = P.at.data() + q * (A.rows + 1);
         float* c = in_place ? g.C + r0 * g.ldc + j0 : partial.data();
         const index_t ldc = in_place ? g.ldc : w;
@@ -587,7 +595,7 @@ void spmm_csr_l1_tiles(const pb::SpmmArgs& g) {
                                           at[i + 1] - at[i], q == 0, slice.data(), w, 0, c, m);
       }
       if (!in_place)
-        for (index_t i = r0; i < r1; ++i) std::memcpy(g.C + i * g.ldc + j0, partial.data() + (i - r0) * w, bytes);
+        for (index_t i = r0; i < r1; ++i) copy_tile<T, NVt, Masked>(g.C + i * g.ldc + j0, partial.data() + (i - r0) * w, m);
     };
     index_t j = c0;
     for (; j + w <= c1; j += w) tile.template operator()<NV, false>(j, L);
@@ -821,7 +829,7 @@ void spmm_csr_rt(const pb::SpmmArgs& g) {
         const float* Bq = g.B + k0 * g.ldb + j0;
         index_t ldb = g.ldb;
         if (pack) {
-          pack_slice(g.B, g.ldb, k0, k1, j0, (NV - 1) * L + lanes, NV * L, sbuf);
+          pack_slice<T, NV, Masked>(g.B, g.ldb, k0, k1, j0, sbuf, NV * L, m);
           Bq = sbuf, ldb = NV * L;
         }
         for (index_t p = p0; p < p1; ++p) {

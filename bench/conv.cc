@@ -53,7 +53,7 @@ std::shared_ptr<Layer> layer_for(const ConvShape& s, const std::string& pattern,
   auto L = std::make_shared<Layer>();
   L->s = s, L->pattern = pattern, L->sparsity = sp;
   const index_t CRS = s.C * s.R * s.S;
-  L->x.resize(static_cast<std::size_t>(s.N * s.C * s.H * s.W));
+  L->x = AlignedBuffer<float>(static_cast<std::size_t>(s.N * s.C * s.H * s.W), kPageAligned);
   fill_random(L->x.span(), 5000 + static_cast<std::uint64_t>(s.C * 7 + s.H));
   L->w.resize(static_cast<std::size_t>(s.K * CRS));
   fill_random(L->w, 6000 + static_cast<std::uint64_t>(s.K * 13 + CRS));
@@ -106,7 +106,7 @@ void run_conv(benchmark::State& st, const Kernel<ConvFn>& k, const ConvShape& s,
   const float* x = structured && pattern == "channels" ? L->x_small.data() : L->x.data();
   const float* w = structured ? L->w_small.data() : L->w.data();
   const index_t OHW = s.OH() * s.OW();
-  AlignedBuffer<float> y(static_cast<std::size_t>(std::max<index_t>(1, run_s.N * run_s.K * OHW)));
+  AlignedBuffer<float> y(static_cast<std::size_t>(std::max<index_t>(1, run_s.N * run_s.K * OHW)), kPageAligned);
   ConvArgs a{run_s, x, w, &L->sw, y.data(), threads, true};
   L->sw.prepared = PreparedForm{};  // a kernel's own form of the weights is made (and its cost counted) by this row
   k.run(a);

@@ -35,8 +35,8 @@ std::shared_ptr<const GemmInputs> inputs_for(const GemmShape& s) {
   last.reset();
   auto in = std::make_shared<GemmInputs>();
   in->M = s.M, in->N = s.N, in->K = s.K;
-  in->A.resize(static_cast<std::size_t>(s.M * s.K));
-  in->B.resize(static_cast<std::size_t>(s.K * s.N));
+  in->A = AlignedBuffer<float>(static_cast<std::size_t>(s.M * s.K), kPageAligned);
+  in->B = AlignedBuffer<float>(static_cast<std::size_t>(s.K * s.N), kPageAligned);
   fill_random(in->A.span(), 1000 + static_cast<std::uint64_t>(s.M * 31 + s.K));
   fill_random(in->B.span(), 2000 + static_cast<std::uint64_t>(s.K * 31 + s.N));
   in->rows = check_rows(s.M, double(s.N) * double(s.K));
@@ -49,7 +49,7 @@ std::shared_ptr<const GemmInputs> inputs_for(const GemmShape& s) {
 void run_gemm(benchmark::State& st, const Kernel<GemmFn>& k, GemmShape s, int threads) {
   if (skip_if_unavailable(st, k.info.id(), k.info.why_unavailable())) return;
   auto in = inputs_for(s);
-  AlignedBuffer<float> C(static_cast<std::size_t>(s.M * s.N));
+  AlignedBuffer<float> C(static_cast<std::size_t>(s.M * s.N), kPageAligned);
   const GemmArgs g{s.M, s.N, s.K, in->A.data(), s.K, in->B.data(), s.N, C.data(), s.N, threads};
 
   run_gemm_kernel(k, g);

@@ -9,6 +9,7 @@
 // 2*M*N*K, bytes_per_second the compulsory traffic including index arrays (CSR: 4 B value + 4 B column per
 // non-zero + row offsets; BSR: whole blocks + one index per block; N:M: 4 B value + 1 B index per slot).
 // Verification as gemm: sampled rows against the float64 product of the masked weights.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -103,7 +104,7 @@ const Activations& activations(index_t K, index_t N) {
   static Activations a;
   if (a.K != K || a.N != N || !a.B.size()) {
     a.K = K, a.N = N;
-    a.B.resize(static_cast<std::size_t>(std::max<index_t>(1, K * N)));
+    a.B = AlignedBuffer<float>(static_cast<std::size_t>(std::max<index_t>(1, K * N)), kPageAligned);
     fill_random(a.B.span(), 4000 + static_cast<std::uint64_t>(K * 7 + N));
   }
   return a;
@@ -130,7 +131,7 @@ void run_sparse(benchmark::State& st, const Kernel<SpmmFn>& k, const Source& src
   const std::shared_ptr<Problem> p = prepare(st, k.info, src);
   if (!p) return;
   const auto& act = activations(p->K, N);
-  AlignedBuffer<float> C(static_cast<std::size_t>(std::max<index_t>(1, p->M * N)));
+  AlignedBuffer<float> C(static_cast<std::size_t>(std::max<index_t>(1, p->M * N)), kPageAligned);
   const SpmmArgs g{&p->W, N, act.B.data(), N, C.data(), N, threads};
   p->W.prepared = PreparedForm{};  // a kernel's own form of the weights is made (and its cost counted) by this row
   k.run(g);
@@ -164,7 +165,7 @@ void run_dense_on_pruned(benchmark::State& st, const Kernel<GemmFn>& k, bool str
   // Problem actually run: M' x N x K' with A' and B'.
   index_t Mr = p->M, Kr = p->K;
   const float* A = p->dense.data();
-  std::vector<float> Bc;
+  AlignedBuffer<float> Bc;
   const float* B = act.B.data();
   if (structured) {
     A = p->compact.data();
@@ -172,11 +173,13 @@ void run_dense_on_pruned(benchmark::State& st, const Kernel<GemmFn>& k, bool str
       Mr = static_cast<index_t>(p->kept_rows.size());
     } else {
       Kr = static_cast<index_t>(p->kept_cols.size());
-      for (index_t kk : p->kept_cols) Bc.insert(Bc.end(), B + kk * N, B + (kk + 1) * N);
+      Bc = AlignedBuffer<float>(static_cast<std::size_t>(std::max<index_t>(1, Kr * N)), kPageAligned);
+      for (index_t j = 0; j < Kr; ++j)
+        std::copy(B + p->kept_cols[j] * N, B + (p->kept_cols[j] + 1) * N, Bc.data() + j * N);
       B = Bc.data();  // the previous layer, channel-pruned too, produces only the kept channels
     }
   }
-  AlignedBuffer<float> C(static_cast<std::size_t>(std::max<index_t>(1, Mr * N)));
+  AlignedBuffer<float> C(static_cast<std::size_t>(std::max<index_t>(1, Mr * N)), kPageAligned);
   const GemmArgs g{Mr, N, Kr, A, Kr, B, N, C.data(), N, threads};
   k.run(g);
   // Output row r of the run problem is weight row w_rows[r] of the full masked problem.

@@ -12,15 +12,18 @@ namespace pb {
 using index_t = std::int64_t;
 
 // 64-byte aligned so vector loads never split a cache line and kernels may assume full-line alignment.
+// kPageAligned instead starts the data on a page: the benchmarks' operands, so that where one lies against another
+// modulo 4 KiB is fixed rather than whatever the heap gives (see docs/design.md, "Operand placement").
+constexpr std::size_t kCacheLineAligned = 64, kPageAligned = 4096;
 template <class T>
 class AlignedBuffer {
  public:
   AlignedBuffer() = default;
-  explicit AlignedBuffer(std::size_t n) { resize(n); }
+  explicit AlignedBuffer(std::size_t n, std::size_t align = kCacheLineAligned) : align_(align) { resize(n); }
   void resize(std::size_t n) {
     if (n == n_) return;
-    std::size_t bytes = ((n * sizeof(T) + 63) / 64) * 64;
-    T* p = bytes ? static_cast<T*>(std::aligned_alloc(64, bytes)) : nullptr;
+    std::size_t bytes = ((n * sizeof(T) + align_ - 1) / align_) * align_;
+    T* p = bytes ? static_cast<T*>(std::aligned_alloc(align_, bytes)) : nullptr;
     if (bytes && !p) throw std::bad_alloc();
     ptr_.reset(p);
     n_ = n;
@@ -43,6 +46,7 @@ class AlignedBuffer {
   };
   std::unique_ptr<T, Free> ptr_;
   std::size_t n_ = 0;
+  std::size_t align_ = kCacheLineAligned;
 };
 
 // Uniform magnitudes in [0.25, 1] with a random sign: never zero (a zero operand can take fast paths in

@@ -79,7 +79,8 @@ inline void tile_store(float* p, int v, typename T::V x, typename T::Mask m) {
 template <class T, int NV, bool Masked>
 inline void copy_tile(float* dst, const float* src, typename T::Mask m) {
 #pragma GCC unroll 16
-  for (int v = 0; v < NV; ++v) tile_store<T, NV, Masked>(dst + v * T::L, v, tile_load<T, NV, Masked>(src + v * T::L, v, m), m);
+  for (int v = 0; v < NV; ++v)
+    tile_store<T, NV, Masked>(dst + v * T::L, v, tile_load<T, NV, Masked>(src + v * T::L, v, m), m);
 }
 
 // C[i, j0 : j0 + NV*L] = sum over the row's non-zeros of v * B[col, j0 : ...]. The narrower the tile (NV small,
@@ -533,6 +534,12 @@ inline std::shared_ptr<L1Panels> make_l1_panels(const pb::Csr& A, index_t kb) {
   return t;
 }
 
+// The fraction of the weights that are non-zeros (l1_panel_rows' density).
+inline double csr_density(const pb::SparseWeights& W) {
+  const pb::Csr& A = W.csr;
+  return A.rows * W.K > 0 ? double(A.nnz()) / (double(A.rows) * double(W.K)) : 1;
+}
+
 // K panel rows: the slice (kb rows of NV x L floats) fills L1 (48 KiB: 192 rows at 4 zmm; half of L1, 96 rows, took
 // 1.1-1.3x the time at 768x512x3072, 90-95%: twice the panels, so twice the C tiles loaded and stored); equal
 // panels (equal_panels). One exception: where the average row holds at most kOnePanelNnz non-zeros in all of K and
@@ -543,10 +550,6 @@ inline std::shared_ptr<L1Panels> make_l1_panels(const pb::Csr& A, index_t kb) {
 // L1 by density without reaching one panel (at least 45 non-zeros per row and panel) lost where the partial tiles
 // fit L1 (M = 128-512: 1.07-1.22x at 90-95%) and won only at M = 1000 (0.87-0.95x).
 constexpr double kOnePanelNnz = 32;
-inline double csr_density(const pb::SparseWeights& W) {
-  const pb::Csr& A = W.csr;
-  return A.rows * W.K > 0 ? double(A.nnz()) / (double(A.rows) * double(W.K)) : 1;
-}
 inline index_t l1_panel_rows(index_t K, index_t tile_floats, double density = 1) {
   const auto l1 = pb::cpu::cache_bytes(1);
   const index_t per_row = tile_floats * static_cast<index_t>(sizeof(float));
@@ -595,7 +598,8 @@ void spmm_csr_l1_tiles(const pb::SpmmArgs& g) {
                                           at[i + 1] - at[i], q == 0, slice.data(), w, 0, c, m);
       }
       if (!in_place)
-        for (index_t i = r0; i < r1; ++i) copy_tile<T, NVt, Masked>(g.C + i * g.ldc + j0, partial.data() + (i - r0) * w, m);
+        for (index_t i = r0; i < r1; ++i)
+          copy_tile<T, NVt, Masked>(g.C + i * g.ldc + j0, partial.data() + (i - r0) * w, m);
     };
     index_t j = c0;
     for (; j + w <= c1; j += w) tile.template operator()<NV, false>(j, L);

@@ -620,6 +620,13 @@ void spmm_csr_l1_tiles(const pb::SpmmArgs& g) {
 // 1.00x at 1024x256.
 // AVX-512 keeps 4 zmm: 8 zmm took 0.99x the time on Emerald Rapids, DLMC at N = 512 (6 interleaved rounds; 0.96x
 // where K >= 1024, 1.04x below).
+// What bounds it under AVX2, from a one-thread model of this kernel on the Zen 4 guest (512x4608 at 95%, N = 512,
+// 8 ymm): 0.36-0.39 ns per ymm FMA, where the FMA peak is 0.146 and the gather loop alone over a 32 KiB slice 0.19.
+// Without the slice copies 0.31: copying one 32 KiB slice out of B (in L3) took 3-4 us (8-11 GB/s, where a
+// sequential L3 read runs at 63), and prefetching the next slice during the rows (T0 or T1, one line per row) did
+// not shorten it. Also tried there, against this code (DLMC at N = 512, 24 layers, 2 threads): 4 ymm in two sets
+// (0.88x in the model without copies) 1.03x the time; all of a thread's column tiles per K panel (the panel's sparse
+// arrays read once, not once per tile) 1.00x.
 template <class T>
 void spmm_csr_l1(const pb::SpmmArgs& g) {
   const pb::SparseWeights& W = *g.W;

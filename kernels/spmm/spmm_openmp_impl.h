@@ -549,12 +549,22 @@ inline double csr_density(const pb::SparseWeights& W) {
 // against L1 panels: 0.61-0.78x where M >= 512 (K = 256 and 512, 90-95%), 0.91-1.00x at M = 64. Growing panels past
 // L1 by density without reaching one panel (at least 45 non-zeros per row and panel) lost where the partial tiles
 // fit L1 (M = 128-512: 1.07-1.22x at 90-95%) and won only at M = 1000 (0.87-0.95x).
-constexpr double kOnePanelNnz = 32;
+// Where a row holds fewer than kMinPanelNnz non-zeros of an L1 panel (95% and sparser at 128 rows), what each row
+// pays per panel (its partial C tile loaded and stored, its loop's exit, its share of the slice copy) outweighs its
+// FMAs: the panel doubles until its rows hold 8 or its slice reaches a quarter of L2, and is read from L2. Measured
+// on the Zen 4 guest (32 KiB L1, 1 MiB L2, 2 threads), scripts/abab with 16-30 pairs a row, time against L1 panels:
+// DLMC at N = 512, 95%: under PB_MAX_ISA=avx2 (AVX2 build) 0.90-0.94x where M >= 512 (K = 2048-4608) and 0.99-1.00x
+// at M = 128-256, native AVX-512 0.93-0.97x and 0.98-0.99x; 768x512x3072 random at 95% 0.92x and 0.95x, at 98%
+// 0.84x and 0.88x; the rn50 layers at their batch sizes 0.91-1.00x; no row slower. At 90% (12.8 non-zeros a panel)
+// doubling took 1.00-1.06x the time in a one-thread model of the kernel, hence 8. With Emerald Rapids' 48 KiB L1
+// (192 rows) a row at 95% holds 9.6, so there nothing changes.
+constexpr double kOnePanelNnz = 32, kMinPanelNnz = 8;
 inline index_t l1_panel_rows(index_t K, index_t tile_floats, double density = 1) {
   const auto l1 = pb::cpu::cache_bytes(1);
   const index_t per_row = tile_floats * static_cast<index_t>(sizeof(float));
   if (double(K) * density <= kOnePanelNnz && K * per_row <= l2_bytes() / 2) return std::max<index_t>(K, 1);
-  const index_t kb = std::max<index_t>(16, (l1 > 0 ? l1 : 32 << 10) / per_row);
+  index_t kb = std::max<index_t>(16, (l1 > 0 ? l1 : 32 << 10) / per_row);
+  while (double(kb) * density < kMinPanelNnz && 2 * kb * per_row <= l2_bytes() / 4) kb *= 2;
   return std::max<index_t>(equal_panels(K, kb), 1);
 }
 
@@ -622,11 +632,14 @@ void spmm_csr_l1_tiles(const pb::SpmmArgs& g) {
 // where K >= 1024, 1.04x below).
 // What bounds it under AVX2, from a one-thread model of this kernel on the Zen 4 guest (512x4608 at 95%, N = 512,
 // 8 ymm): 0.36-0.39 ns per ymm FMA, where the FMA peak is 0.146 and the gather loop alone over a 32 KiB slice 0.19.
-// Without the slice copies 0.31: copying one 32 KiB slice out of B (in L3) took 3-4 us (8-11 GB/s, where a
-// sequential L3 read runs at 63), and prefetching the next slice during the rows (T0 or T1, one line per row) did
-// not shorten it. Also tried there, against this code (DLMC at N = 512, 24 layers, 2 threads): 4 ymm in two sets
-// (0.88x in the model without copies) 1.03x the time; all of a thread's column tiles per K panel (the panel's sparse
-// arrays read once, not once per tile) 1.00x.
+// Without the slice copies 0.31. A copy between the rows took 1.2-2 us per 32 KiB slice, where copies run back to
+// back take 0.55: B at K = 4608 (9.4 MB) lies past this guest's share of L3 (pointer chase: 15 ns at 4 MiB, 40 at 8,
+// 119 at 16), and a copy that starts cold keeps few misses in flight. Prefetching the next slice into L2 during the
+// rows (T1, one line per row) cut the copy to 0.5 us, but the rows took about as much longer (the model at K =
+// 1152-4608, 90-95%: 0.95-1.08x the time). Also tried there, against this code (DLMC at N = 512, 24 layers, 2
+// threads): 4 ymm in two sets (0.88x in the model without copies) 1.03x the time; all of a thread's column tiles per K
+// panel (the panel's sparse arrays read once, not once per tile) 1.00x. Where rows hold few non-zeros of a panel,
+// l1_panel_rows grows the panel past L1.
 template <class T>
 void spmm_csr_l1(const pb::SpmmArgs& g) {
   const pb::SparseWeights& W = *g.W;

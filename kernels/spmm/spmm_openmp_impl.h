@@ -556,8 +556,11 @@ inline double csr_density(const pb::SparseWeights& W) {
 // DLMC at N = 512, 95%: under PB_MAX_ISA=avx2 (AVX2 build) 0.90-0.94x where M >= 512 (K = 2048-4608) and 0.99-1.00x
 // at M = 128-256, native AVX-512 0.93-0.97x and 0.98-0.99x; 768x512x3072 random at 95% 0.92x and 0.95x, at 98%
 // 0.84x and 0.88x; the rn50 layers at their batch sizes 0.91-1.00x; no row slower. At 90% (12.8 non-zeros a panel)
-// doubling took 1.00-1.06x the time in a one-thread model of the kernel, hence 8. With Emerald Rapids' 48 KiB L1
-// (192 rows) a row at 95% holds 9.6, so there nothing changes.
+// doubling took 1.00-1.06x the time in a one-thread model of the kernel, and with 16 as the bound the kernel took
+// 1.03-1.08x on 8 of the 9 layers with K >= 1152 (DLMC at 90%, AVX2), hence 8. With Emerald Rapids' 48 KiB L1 (192
+// rows) a row at 95% holds 9.6, so there the panels grow only at 98% and sparser, which no Intel run has measured.
+// kOnePanelNnz held on the Zen 4 guest too (AVX2, same runs): 64 took 1.08-1.14x the time (K = 512 at 90%, K = 256 at
+// 80%), 16 1.05-1.09x at K = 512, 95%, and the same time at K = 256, 90%.
 constexpr double kOnePanelNnz = 32, kMinPanelNnz = 8;
 inline index_t l1_panel_rows(index_t K, index_t tile_floats, double density = 1) {
   const auto l1 = pb::cpu::cache_bytes(1);

@@ -2,13 +2,10 @@
 #pragma once
 #include <immintrin.h>
 
-#include "simd_avx2.h"
-
 namespace {
 struct SimdAvx512 {
   using V = __m512;
   static constexpr int L = 16;
-  using Half = SimdAvx2;  // 256-bit vectors on the same core, for kernels that run faster in them (csr_l1_256)
   static V zero() { return _mm512_setzero_ps(); }
   static V load(const float* p) { return _mm512_load_ps(p); }
   static V loadu(const float* p) { return _mm512_loadu_ps(p); }

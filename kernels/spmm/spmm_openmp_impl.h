@@ -677,29 +677,6 @@ void spmm_csr_l1(const pb::SpmmArgs& g) {
   return spmm_csr_l1_tiles<T, kWide>(g);
 }
 
-// ---- csr_l1_256: csr_l1 in 256-bit vectors on an ISA whose vectors are wider (AVX-512: 8 ymm tiles, as csr_l1
-// runs under AVX2). A core that runs each 512-bit op as two 256-bit halves gains nothing from the wider vectors, and
-// there the 8-ymm tiles ran faster: on the Zen 4 guest, DLMC at N = 512 (scripts/abab, 8 pairs a row), 0.80-0.86x the
-// time of the 4-zmm tiles on every 90% layer with K >= 512, 0.91-0.98x at 70 and 95% with K >= 1152, and 0.91-1.03x
-// where K = 256. A core with two full 512-bit FMA units (Intel's server parts) does twice the work per ymm FMA in a
-// zmm one, so csr_l1 stays 512-bit and csr_auto picks between the two by timing them. Why Zen 4's zmm tiles lose
-// with the same bytes loaded and the same FMA pipes is not established (two accumulator sets of 8 ymm, as 4 zmm
-// hold, were no faster in ymm: 1.00-1.13x).
-template <class T>
-std::string half_width_unavailable() {
-  if constexpr (requires { typename T::Half; })
-    return {};
-  else
-    return "needs vectors wider than 256 bits (AVX-512): below them csr_l1 is this kernel";
-}
-template <class T>
-void spmm_csr_l1_256(const pb::SpmmArgs& g) {
-  if constexpr (requires { typename T::Half; })
-    spmm_csr_l1<typename T::Half>(g);
-  else
-    spmm_csr_l1<T>(g);  // not registered as available (half_width_unavailable); the same product all the same
-}
-
 // ---- csr_rt4 / csr_rt6: register tiles of R rows that share each B load (in the spirit of Sparse Register
 // Tiling, Wilkinson et al., PLDI 2023, without code generation). Set-up, once per set of weights: rows go in panels
 // of R; a panel's non-zeros are regrouped by column, and each column by which of the R rows hold it (an R-bit
@@ -1029,14 +1006,13 @@ std::vector<pb::Kernel<pb::SpmmFn>> openmp_spmm_table();  // below
 
 template <class T>
 std::shared_ptr<AutoPick> pick_fastest_csr(const pb::SpmmArgs& g, std::string& chosen) {
-  // The candidates: every kernel of the table that reads CSR alone and runs on this ISA, but this one (a new CSR
-  // variant joins by itself), each on a copy of the weights: one prepared form per set of weights, and the
-  // candidates' differ.
+  // The candidates: every kernel of the table that reads CSR alone, but this one (a new CSR variant joins by itself),
+  // each on a copy of the weights: one prepared form per set of weights, and the candidates' differ.
   std::vector<std::string> names;
   std::vector<AutoPick> picks;
   std::vector<std::function<void()>> runs;
   for (const auto& k : openmp_spmm_table<T>())
-    if (k.info.formats == std::vector<std::string>{"csr"} && k.run != spmm_csr_auto<T> && k.info.available()) {
+    if (k.info.formats == std::vector<std::string>{"csr"} && k.run != spmm_csr_auto<T>) {
       names.push_back(k.info.variant);
       picks.push_back({k.run, std::make_shared<pb::SparseWeights>(*g.W)});
     }
@@ -1088,7 +1064,6 @@ std::vector<pb::Kernel<pb::SpmmFn>> openmp_spmm_table() {
       {{"spmm", "openmp", "csr_rt4", {"csr"}, openmp_always, pattern_fits_csr}, spmm_csr_rt4<T>},
       {{"spmm", "openmp", "csr_rt6", {"csr"}, openmp_always, pattern_fits_csr}, spmm_csr_rt6<T>},
       {{"spmm", "openmp", "csr_l1", {"csr"}, openmp_always, pattern_fits_csr}, spmm_csr_l1<T>},
-      {{"spmm", "openmp", "csr_l1_256", {"csr"}, half_width_unavailable<T>, pattern_fits_csr}, spmm_csr_l1_256<T>},
       {{"spmm", "openmp", "csr_stream", {"csr"}, openmp_always, pattern_fits_csr}, spmm_csr_stream<T>},
       {{"spmm", "openmp", "csr_auto", {"csr"}, openmp_always, pattern_fits_csr}, spmm_csr_auto<T>},
   };

@@ -117,12 +117,13 @@ inline void row_tile(const Row& r, index_t p0, index_t p1, bool first, const flo
   auto step = [&](index_t p, V (&a)[NV]) { step_with(p, a, T::broadcast(r.v + p)); };
   index_t p = p0;
   // Per non-zero the loop loads NV B vectors and broadcasts one weight, itself a load: with B in L1 (csr_l1) the
-  // loads bind it, not the FMAs (Zen 4 loads two 256-bit vectors a cycle: 9 loads for 8 ymm FMAs). Four weights
-  // in one load, each spread by an in-register permute (a shuffle unit, not a load port), make it 8.25. Measured on
-  // the Zen 4 guest (scripts/abab, 8-10 pairs a row), csr_l1 against one broadcast per weight: DLMC at N = 512,
-  // 70-95%, 0.90-0.97x the time under PB_MAX_ISA=avx2 (AVX2 build), 0.85-0.95x native AVX-512; the default profile's
-  // csr_l1 rows 0.89-0.99x and 0.84-0.99x; csr, csr_wide and nm (B from L2) 0.93-1.02x. No row slower. Unmeasured
-  // on Intel, where the 512-bit permute shares a port with the second FMA unit (so it may only break even there).
+  // loads may bind it rather than the FMAs (Zen 4 loads two 256-bit vectors a cycle: 9 loads for 8 ymm FMAs). Four
+  // weights in one load, each spread by an in-register permute (a shuffle unit, not a load port), make it 8.25.
+  // It gains little: on the Zen 4 guest (scripts/abab of the builds before and after, 8 pairs a row, DLMC at N = 512,
+  // 70-95%) csr_l1 took 0.91-1.02x the time native AVX-512 (geomean 0.97, 30 of 33 rows below 1) and 0.95-1.06x
+  // under PB_MAX_ISA=avx2 (geomean 0.99), so loads are not what binds it there. (A first measurement, one binary
+  // switching the two loops by an environment variable, gave 0.85-0.97x: the switch itself slowed the old loop.)
+  // Unmeasured on Intel, where the 512-bit permute shares a port with the second FMA unit.
   // U <= 4: at U = 8 (NV = 1) groups of four would use half the sets, 4 FMA chains.
   if constexpr (kWeightsByFour<T> && U <= 4)
     for (; p + 4 <= p1; p += 4) {
@@ -653,7 +654,9 @@ void spmm_csr_l1_tiles(const pb::SpmmArgs& g) {
 // PB_MAX_ISA=avx2 (AVX2 build, DLMC at N = 512, scripts/abab, 20 pairs) 0.86-0.93x the time of 4 at 64x256 (90-95%),
 // 1.00x at 1024x256.
 // AVX-512 keeps 4 zmm: 8 zmm took 0.99x the time on Emerald Rapids, DLMC at N = 512 (6 interleaved rounds; 0.96x
-// where K >= 1024, 1.04x below).
+// where K >= 1024, 1.04x below). 8 ymm in the AVX-512 unit took 1.10x on the Zen 4 guest (its 70-95% layers, 10
+// interleaved repetitions), and the AVX2 build's own csr_l1 1.05-1.23x (scripts/abab): Zen 4 splits a 512-bit op
+// in two, yet its zmm tiles still win.
 // What bounds it under AVX2, from a one-thread model of this kernel on the Zen 4 guest (512x4608 at 95%, N = 512,
 // 8 ymm): 0.36-0.39 ns per ymm FMA, where the FMA peak is 0.146 and the gather loop alone over a 32 KiB slice 0.19.
 // Without the slice copies 0.31. A copy between the rows took 1.2-2 us per 32 KiB slice, where copies run back to

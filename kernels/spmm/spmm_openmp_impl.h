@@ -653,6 +653,8 @@ void spmm_csr_l1_tiles(const pb::SpmmArgs& g) {
 // l1_panel_rows gives K one panel where rows hold few non-zeros, at either width; there 8: on the Zen 4 guest under
 // PB_MAX_ISA=avx2 (AVX2 build, DLMC at N = 512, scripts/abab, 20 pairs) 0.86-0.93x the time of 4 at 64x256 (90-95%),
 // 1.00x at 1024x256.
+// Under AVX2, 6 ymm in two sets (12 FMA chains where 8 cover the FMA latency) took 1.03x the time on the Zen 4 guest
+// (scripts/abab, DLMC at N = 512, 70-95%, 8 pairs): FMA latency does not bind it either (see row_tile on the loads).
 // AVX-512 keeps 4 zmm: 8 zmm took 0.99x the time on Emerald Rapids, DLMC at N = 512 (6 interleaved rounds; 0.96x
 // where K >= 1024, 1.04x below). 8 ymm in the AVX-512 unit took 1.10x on the Zen 4 guest (its 70-95% layers, 10
 // interleaved repetitions), and the AVX2 build's own csr_l1 1.05-1.23x (scripts/abab): Zen 4 splits a 512-bit op
@@ -666,7 +668,11 @@ void spmm_csr_l1_tiles(const pb::SpmmArgs& g) {
 // 1152-4608, 90-95%: 0.95-1.08x the time). Also tried there, against this code (DLMC at N = 512, 24 layers, 2
 // threads): 4 ymm in two sets (0.88x in the model without copies) 1.03x the time; all of a thread's column tiles per K
 // panel (the panel's sparse arrays read once, not once per tile) 1.00x. Where rows hold few non-zeros of a panel,
-// l1_panel_rows grows the panel past L1.
+// l1_panel_rows grows the panel past L1. Tried since (AVX2, scripts/abab, 8-12 pairs): each panel's rows run in the
+// order of their count there, so the loop's exit repeats for the branch predictor: 1.10-1.30x with the entries left
+// in row order, 1.00x with them laid out in the new order; where K is one panel, B read in place instead of copied
+// (its slice is past L1 anyway): 1.09-2.0x at K = 256 and 512 but for 0.92x at 64x256, 95%; panels of 3/4 of L1
+// (room for the partial C tiles that stream through it): 1.00-1.08x.
 template <class T>
 void spmm_csr_l1(const pb::SpmmArgs& g) {
   const pb::SparseWeights& W = *g.W;

@@ -20,17 +20,6 @@ struct SimdAvx2 {
   static V loadu_mask(const float* p, Mask m) { return _mm256_maskload_ps(p, m); }  // other lanes 0
   static void storeu_mask(float* p, V v, Mask m) { _mm256_maskstore_ps(p, m, v); }
   static V broadcast(const float* p) { return _mm256_broadcast_ss(p); }
-  // p[0..3] in each 128-bit half, for lane<J> to spread: four weights in one load, not four broadcast loads (see
-  // row_tile). The empty asm keeps GCC from turning lane<J> of it back into a broadcast load of p[J].
-  static V broadcast4(const float* p) {
-    V w = _mm256_broadcast_ps(reinterpret_cast<const __m128*>(p));
-    asm("" : "+x"(w));
-    return w;
-  }
-  template <int J>
-  static V lane(V w4) {
-    return _mm256_permute_ps(w4, J * 0x55);
-  }
   static V set1(float x) { return _mm256_set1_ps(x); }
   static V fmadd(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
   static V add(V a, V b) { return _mm256_add_ps(a, b); }

@@ -17,17 +17,6 @@ struct SimdAvx512 {
   static V loadu_mask(const float* p, Mask m) { return _mm512_maskz_loadu_ps(m, p); }  // other lanes 0
   static void storeu_mask(float* p, V v, Mask m) { _mm512_mask_storeu_ps(p, m, v); }
   static V broadcast(const float* p) { return _mm512_set1_ps(*p); }
-  // p[0..3] in each 128-bit quarter, for lane<J> to spread (as in SimdAvx2). The all-lanes masked forms: GCC 12's
-  // unmasked ones start from an undefined vector and warn about it.
-  static V broadcast4(const float* p) {
-    V w = _mm512_mask_broadcast_f32x4(zero(), 0xffff, _mm_loadu_ps(p));
-    asm("" : "+v"(w));
-    return w;
-  }
-  template <int J>
-  static V lane(V w4) {
-    return _mm512_mask_permute_ps(w4, 0xffff, w4, J * 0x55);
-  }
   static V set1(float x) { return _mm512_set1_ps(x); }
   static V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static V add(V a, V b) { return _mm512_add_ps(a, b); }

@@ -83,11 +83,6 @@ inline void copy_tile(float* dst, const float* src, typename T::Mask m) {
     tile_store<T, NV, Masked>(dst + v * T::L, v, tile_load<T, NV, Masked>(src + v * T::L, v, m), m);
 }
 
-// Where the SIMD type can spread one of four loaded weights across a vector (T::broadcast4, T::lane), row_tile takes
-// the weights four at a time (see there).
-template <class T>
-constexpr bool kWeightsByFour = requires(typename T::V w) { T::template lane<0>(w); };
-
 // C[i, j0 : j0 + NV*L] = sum over the row's non-zeros of v * B[col, j0 : ...]. The narrower the tile (NV small,
 // chosen so a K x tile slice of B fits in L2), the more accumulator sets U: consecutive non-zeros go to
 // different sets, so there are always at least 8 independent FMA chains (NV*U = 8, or NV alone when wider).
@@ -104,35 +99,18 @@ inline void row_tile(const Row& r, index_t p0, index_t p1, bool first, const flo
   for (int u = 0; u < U; ++u)
 #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) acc[u][v] = T::zero();
-  auto step_with = [&](index_t p, V (&a)[NV], V w) {
+  auto step = [&](index_t p, V (&a)[NV]) {
     if (Prefetch && p + kPrefetch < p1) {
       const float* pf = B + (r.column(p + kPrefetch) - k0) * ldb;
 #pragma GCC unroll 16
       for (int v = 0; v < NV * L; v += 16) __builtin_prefetch(pf + v, 0, 3);
     }
+    const V w = T::broadcast(r.v + p);
     const float* b = B + (r.column(p) - k0) * ldb;
 #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) a[v] = T::fmadd(w, load(b + v * L, v), a[v]);
   };
-  auto step = [&](index_t p, V (&a)[NV]) { step_with(p, a, T::broadcast(r.v + p)); };
   index_t p = p0;
-  // Per non-zero the loop loads NV B vectors and broadcasts one weight, itself a load: with B in L1 (csr_l1) the
-  // loads may bind it rather than the FMAs (Zen 4 loads two 256-bit vectors a cycle: 9 loads for 8 ymm FMAs). Four
-  // weights in one load, each spread by an in-register permute (a shuffle unit, not a load port), make it 8.25.
-  // It gains little: on the Zen 4 guest (scripts/abab of the builds before and after, 8 pairs a row, DLMC at N = 512,
-  // 70-95%) csr_l1 took 0.91-1.02x the time native AVX-512 (geomean 0.97, 30 of 33 rows below 1) and 0.95-1.06x
-  // under PB_MAX_ISA=avx2 (geomean 0.99), so loads are not what binds it there. (A first measurement, one binary
-  // switching the two loops by an environment variable, gave 0.85-0.97x: the switch itself slowed the old loop.)
-  // Unmeasured on Intel, where the 512-bit permute shares a port with the second FMA unit.
-  // U <= 4: at U = 8 (NV = 1) groups of four would use half the sets, 4 FMA chains.
-  if constexpr (kWeightsByFour<T> && U <= 4)
-    for (; p + 4 <= p1; p += 4) {
-      const V w4 = T::broadcast4(r.v + p);
-      step_with(p, acc[0], T::template lane<0>(w4));
-      step_with(p + 1, acc[1 % U], T::template lane<1>(w4));
-      step_with(p + 2, acc[2 % U], T::template lane<2>(w4));
-      step_with(p + 3, acc[3 % U], T::template lane<3>(w4));
-    }
   for (; p + U <= p1; p += U)
 #pragma GCC unroll 16
     for (int u = 0; u < U; ++u) step(p + u, acc[u]);
@@ -654,7 +632,12 @@ void spmm_csr_l1_tiles(const pb::SpmmArgs& g) {
 // PB_MAX_ISA=avx2 (AVX2 build, DLMC at N = 512, scripts/abab, 20 pairs) 0.86-0.93x the time of 4 at 64x256 (90-95%),
 // 1.00x at 1024x256.
 // Under AVX2, 6 ymm in two sets (12 FMA chains where 8 cover the FMA latency) took 1.03x the time on the Zen 4 guest
-// (scripts/abab, DLMC at N = 512, 70-95%, 8 pairs): FMA latency does not bind it either (see row_tile on the loads).
+// (scripts/abab, DLMC at N = 512, 70-95%, 8 pairs). Nor did fewer loads pay: four weights in one load, each spread
+// across a vector by an in-register permute instead of a broadcast load per non-zero (9 loads per 8 ymm FMAs, then
+// 8.25), took 0.95-1.06x (geomean 0.99) under AVX2 and 0.91-1.02x (0.97) native AVX-512 on those layers, and 1.085x
+// on the default profile's csr_l1 rows in a second pair of builds: within what two builds' code layout moves. So
+// neither FMA latency nor load ports bind the loop here. (Switching such loops by an environment variable inside
+// one binary is no test: the switch slowed the old loop, and showed 0.85-0.97x.)
 // AVX-512 keeps 4 zmm: 8 zmm took 0.99x the time on Emerald Rapids, DLMC at N = 512 (6 interleaved rounds; 0.96x
 // where K >= 1024, 1.04x below). 8 ymm in the AVX-512 unit took 1.10x on the Zen 4 guest (its 70-95% layers, 10
 // interleaved repetitions), and the AVX2 build's own csr_l1 1.05-1.23x (scripts/abab): Zen 4 splits a 512-bit op

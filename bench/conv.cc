@@ -1,16 +1,18 @@
 // Convolution family: conv/<backend>/<algo>/N:/C:/H:/W:/K:/R:/S:/stride:/pad:/sparsity:/threads:
 //
 // algo: direct, im2col (dense ladder: naive, eigen, openmp, onednn); sparse_direct, sparse_im2col (CSR filters:
-// any unstructured pattern), bsr_im2col (blocks along C*R*S), nm_im2col (N:M along C*R*S); filters, channels
-// (structured pruning of output filters or input channels, run as the smaller dense convolution by openmp and
-// onednn: the name keeps the original layer, sparsity says how much was pruned). Pruned rows add /pattern:P
-// after sparsity, as spmm rows do. Counters as spmm: flops useful (2 per multiply-add of a non-zero weight whose
+// any unstructured pattern), bsr_im2col (blocks along C*R*S), nm_im2col (N:M along C*R*S). Structured pruning
+// (pattern:filters or pattern:channels: output filters or input channels removed) runs the smaller dense
+// convolution with every dense kernel that takes it (openmp/im2col, openmp/direct, onednn/direct): the name keeps
+// the kernel and the original layer, sparsity says how much was pruned. Pruned rows add /pattern:P after
+// sparsity, as spmm rows do. Counters as spmm: flops useful (2 per multiply-add of a non-zero weight whose
 // input tap lies inside the image: padding taps are not counted; for structured rows those of the smaller layer),
 // dense_flops the layer's nominal 2*N*K*OH*OW*C*R*S, padding taps included.
 // Cache state: warm, as gemm. Verification: every output channel and position against the float64 direct
 // convolution of the pruned filters (all images while the oracle fits its budget, bench_util.h).
+#include <map>
 #include <memory>
-#include <set>
+#include <stdexcept>
 
 #include "bench_util.h"
 #include "prunebench/conv.h"
@@ -166,7 +168,9 @@ RowSpec conv_spec(const std::string& id, const ConvShape& s, double sp, const st
 }  // namespace
 
 void register_conv(const Config& c) {
-  std::set<std::string> done;
+  // name -> the kernel whose row it is. The dense layer comes once per pattern of a sweep (sparsity 0) and is
+  // registered once; the same name from another kernel is a naming bug, not a duplicate to drop.
+  std::map<std::string, std::string> done;
   for (const ConvEntry& e : c.conv) {
     const ConvShape& s = e.shape;
     for (double sp0 : e.sparsity) {
@@ -176,18 +180,23 @@ void register_conv(const Config& c) {
         // N:M fixes its own sparsity (1 - n/m); only the dense point of the sweep still applies to it.
         const double sp = spec.kind == PatternSpec::nm && sp0 > 0 ? 1.0 - double(spec.r) / spec.c : sp0;
         for (int t : c.threads) {
-          auto add = [&](const Kernel<ConvFn>& k, const std::string& algo) {
-            const RowSpec row = conv_spec(k.info.backend + "/" + algo, s, sp, pattern, t).peer(k.info.library_peer);
-            if (!done.insert(row.name()).second) return;
+          auto add = [&](const Kernel<ConvFn>& k) {
+            const RowSpec row = conv_spec(k.info.id(), s, sp, pattern, t).peer(k.info.library_peer);
+            const auto [at, fresh] = done.emplace(row.name(), k.info.id());
+            if (!fresh && at->second != k.info.id())
+              throw std::logic_error("conv row " + row.name() + " named by both " + at->second + " and " + k.info.id());
+            if (!fresh) return;
             register_row(c, row, [&k, s, pattern, sp, t](benchmark::State& st) { run_conv(st, k, s, pattern, sp, t); });
           };
-          // Sparsity 0 is the dense ladder; a structured pattern runs the smaller dense layer (the row's variant
-          // names the pattern); any other pattern goes to the sparse kernels that serve it.
+          // Sparsity 0 is the dense ladder; a structured pattern runs the smaller dense layer with each dense
+          // kernel that takes it; any other pattern goes to the sparse kernels that serve it. Each row keeps its
+          // kernel's variant: named after the pattern instead, openmp's two dense kernels made one name, and
+          // only the first (im2col) ran.
           const std::string served = sp == 0.0 ? "dense" : pattern;
           for (const auto& k : conv_kernels()) {
             if (!k.info.serves(served)) continue;
             if (k.info.backend == "naive" && (t != 1 || 1e-9 * s.flops() > c.naive_max_gflop)) continue;
-            add(k, structured && sp > 0.0 ? pattern : k.info.variant);
+            add(k);
           }
         }
       }

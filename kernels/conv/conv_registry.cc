@@ -21,7 +21,7 @@ const std::vector<Kernel<ConvFn>>& conv_kernels() {
   static const std::vector<Kernel<ConvFn>> table = {
       {{"conv", "naive", "direct", {"dense"}, always, pattern_is_dense, true}, conv_naive},
       {{"conv", "eigen", "im2col", {"dense"}, eigen_isa_status, pattern_is_dense, true}, conv_eigen_im2col},
-      // The structured rows run our dense kernel and oneDNN's on the smaller layer (variant: the pattern).
+      // The structured rows (pattern:filters, pattern:channels) run these dense kernels on the smaller layer.
       {{"conv", "openmp", "im2col", {"dense"}, always, dense_or_structured, true}, conv_openmp},
       {{"conv", "openmp", "direct", {"dense"}, always, dense_or_structured, true}, conv_openmp_direct},
       {{"conv", "onednn", "direct", {"dense"}, onednn_status, dense_or_structured, true, true}, conv_onednn},

@@ -38,7 +38,8 @@ def color(backend: str) -> str:
 def _save(fig, out: Path, name: str) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     path = out / name
-    fig.tight_layout()
+    if fig.get_layout_engine() is None:  # a figure that chose its own layout (constrained) keeps it
+        fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
@@ -172,8 +173,19 @@ def bandwidth(runs, out: Path):
     return _save(fig, out, "bandwidth.png")
 
 
+PATTERN_MARKERS = ["o", "s", "^", "v", "D", "P", "X", "<", ">", "*", "h", "p"]
+
+
+def _pattern_marker(pattern: str) -> str:
+    """A pruning pattern's marker, the same in every panel and run, from its name alone."""
+    return PATTERN_MARKERS[zlib.crc32(pattern.encode()) % len(PATTERN_MARKERS)]
+
+
 def sparsity(runs, out: Path):
-    """Speedup over the best dense kernel vs sparsity, one panel per shape and thread count."""
+    """Speedup over the best dense kernel vs sparsity, one panel per shape and thread count. A kernel keeps its colour
+    and a pattern its marker in every panel of its family (a panel can hold twenty series); every
+    panel spans the same sparsities, so a layer measured at one sparsity sits where it belongs; the legends stand
+    beside their panels, not over the lines."""
     groups = defaultdict(lambda: defaultdict(list))
     for i, (lab, ctx, rows) in enumerate(runs):
         for s in analysis.speedups(rows):
@@ -185,26 +197,37 @@ def sparsity(runs, out: Path):
     if not groups:
         return None
     panels = sorted(groups, key=lambda k: (k[0], str(k[1]), k[2] or 0))
+    # Colours by kernel, handed out in order over each family's kernels (spmm has 14 in the default profile): tab20's
+    # ten dark hues, then its ten light ones (hashing names onto 20 colours gave two kernels of one panel one colour).
+    tab20 = matplotlib.colormaps["tab20"]
+    kcolor = {}
+    for fam in sorted({p[0] for p in panels}):
+        kernels = sorted({series.partition(" ")[0] for p in panels if p[0] == fam for _, series in groups[p]})
+        kcolor.update({(fam, k): tab20((2 * j) % 20 + (j // 10) % 2) for j, k in enumerate(kernels)})
+    xs = [x for g in groups.values() for p in g.values() for x, _ in p]
+    pad = max(0.02, 0.04 * (max(xs) - min(xs)))
     cols = min(3, len(panels))
     nrows = math.ceil(len(panels) / cols)
-    fig, axes = plt.subplots(nrows, cols, figsize=(5.2 * cols, 4 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, cols, figsize=(7.6 * cols, 4 * nrows), squeeze=False, layout="constrained")
     for ax, panel in zip(axes.flat, panels):
         for (i, series), p in sorted(groups[panel].items()):
             p.sort()
-            backend = series.split("/")[0]
-            line, = ax.plot([a for a, _ in p], [b for _, b in p], RUN_STYLES[i % 4], marker="o", ms=3,
+            kernel, _, pattern = series.partition(" ")
+            line, = ax.plot([a for a, _ in p], [b for _, b in p], RUN_STYLES[i % 4], color=kcolor[(panel[0], kernel)],
+                            marker=_pattern_marker(pattern), ms=4,
                             label=series + (f" [{runs[i][0]}]" if len(runs) > 1 else ""))
             be = analysis.break_even(p)
             if isinstance(be, float):
                 ax.plot([be], [1.0], "x", color=line.get_color(), ms=8)
         ax.axhline(1.0, color="black", lw=1)
         ax.set_yscale("log")
+        ax.set_xlim(min(xs) - pad, max(xs) + pad)
         fam, d, t = panel
         ax.set_title(f"{fam} {'x'.join(map(str, d))}, {t} threads", fontsize=9)
         ax.set_xlabel("sparsity")
         ax.set_ylabel("speedup over best dense")
         ax.grid(True, which="both", alpha=0.2)
-        ax.legend(fontsize=6)
+        ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
     fig.suptitle("Sparse vs best dense kernel (x marks break-even)")

@@ -173,12 +173,12 @@ def bandwidth(runs, out: Path):
     return _save(fig, out, "bandwidth.png")
 
 
-PATTERN_MARKERS = ["o", "s", "^", "v", "D", "P", "X", "<", ">", "*", "h", "p"]
+MARKERS = ["o", "s", "^", "v", "D", "P", "X", "<", ">", "*", "h", "p"]
 
 
 def _pattern_marker(pattern: str) -> str:
     """A pruning pattern's marker, the same in every panel and run, from its name alone."""
-    return PATTERN_MARKERS[zlib.crc32(pattern.encode()) % len(PATTERN_MARKERS)]
+    return MARKERS[zlib.crc32(pattern.encode()) % len(MARKERS)]
 
 
 def sparsity(runs, out: Path):
@@ -272,32 +272,54 @@ def ladder(runs, out: Path):
     return _save(fig, out, "ladder.png")
 
 
-def scaling(runs, out: Path):
-    """Speedup from 1 thread to n threads, per family/backend (median over shapes)."""
+def _rate(r) -> float | None:
+    """What a row does per second: its useful FLOP/s or bytes/s where it counts them, else 1 / time. A ratio of
+    times is no speedup for rows whose work grows with the threads (the FMA peak runs the same loop on every
+    thread: its 2-thread row takes as long as its 1-thread row and does twice the work)."""
+    for key in ("flops", "bytes_per_second"):
+        v = r.counter(key)
+        if v:
+            return v
+    return 1.0 / r.time_ns if r.time_ns else None
+
+
+def scaling_lines(runs) -> dict:
+    """(run index, "family/backend") -> {threads: speedup over 1 thread}, the ratio of the rows' rates (_rate),
+    median over the shapes measured at both thread counts."""
     lines = defaultdict(dict)
     for i, (lab, ctx, rows) in enumerate(runs):
-        t1 = {}
+        r1 = {}
         for r in rows:
             if not r.error and r.time_ns and r.p("threads") == 1:
-                t1[(r.family, r.backend, r.variant, r.shape)] = r.time_ns
+                r1[(r.family, r.backend, r.variant, r.shape)] = _rate(r)
         per = defaultdict(lambda: defaultdict(list))
         for r in rows:
             if r.error or not r.time_ns or r.p("threads") is None:
                 continue
-            base = t1.get((r.family, r.backend, r.variant, r.shape))
-            if base:
-                per[f"{r.family}/{r.backend}"][r.p("threads")].append(base / r.time_ns)
+            base, rate = r1.get((r.family, r.backend, r.variant, r.shape)), _rate(r)
+            if base and rate:
+                per[f"{r.family}/{r.backend}"][r.p("threads")].append(rate / base)
         for name, byt in per.items():
             if len(byt) > 1:
                 lines[(i, name)] = {t: sorted(v)[len(v) // 2] for t, v in byt.items()}
+    return lines
+
+
+def scaling(runs, out: Path):
+    """Speedup from 1 thread to n threads, per family/backend (scaling_lines)."""
+    lines = scaling_lines(runs)
     if not lines:
         return None
     fig, ax = plt.subplots(figsize=(7, 5))
     tmax = max(t for d in lines.values() for t in d)
     ax.plot([1, tmax], [1, tmax], color="black", lw=0.8, ls=":", label="ideal")
+    # Colour by backend, marker by family: one backend's families (conv/openmp, gemm/openmp, ...) are told apart.
+    fams = sorted({name.split("/")[0] for _, name in lines})
+    fmark = {f: MARKERS[j % len(MARKERS)] for j, f in enumerate(fams)}
     for (i, name), d in sorted(lines.items()):
         ts = sorted(d)
-        ax.plot(ts, [d[t] for t in ts], RUN_STYLES[i % 4], marker="o", color=color(name.split("/")[1]),
+        fam, backend = name.split("/")[:2]
+        ax.plot(ts, [d[t] for t in ts], RUN_STYLES[i % 4], marker=fmark[fam], color=color(backend),
                 label=name + (f" [{runs[i][0]}]" if len(runs) > 1 else ""))
     ax.set_xlabel("threads")
     ax.set_ylabel("speedup over 1 thread (median over shapes)")

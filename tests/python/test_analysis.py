@@ -251,3 +251,13 @@ def test_sparse_geomeans_leave_out_the_all_line_where_there_is_one_sparsity(caps
     summary_text.print_sparse_geomeans(g)
     out = capsys.readouterr().out
     assert "Pruned vs dense" in out and "4.00x" in out and " all " not in out
+
+
+def test_thread_scaling_is_a_ratio_of_rates(fix):
+    """The FMA peak runs its loop on every thread: same time at 1 and 2 threads, twice the FLOP/s. Its scaling is
+    2x (a ratio of times said 1x); a GEMM of fixed size scales by its FLOP/s too."""
+    from pbtools import plots
+    ctx, rows = load(fix / "cpu_only.json")
+    lines = plots.scaling_lines([("run", ctx, rows)])
+    assert lines[(0, "peak/openmp")][2] == pytest.approx(2.0)
+    assert lines[(0, "gemm/openmp")][2] == pytest.approx(130 / 70, rel=0.05)

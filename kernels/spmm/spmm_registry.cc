@@ -32,6 +32,7 @@ const std::vector<SpmmDenseRoute>& spmm_dense_routes() {
       {{"spmm", "openmp", "masked", {"dense"}, always, pattern_fits_csr}, "openmp", false},
       {{"spmm", "openmp", "structured", {"dense"}, always, pattern_is_structured}, "openmp", true},
       {{"spmm", "openblas", "structured", {"dense"}, openblas_status, pattern_is_structured}, "openblas", true},
+      {{"spmm", "mkl", "structured", {"dense"}, mkl_unavailable, pattern_is_structured}, "mkl", true},
   };
   return table;
 }

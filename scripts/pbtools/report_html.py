@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
+import math
 
 from . import analysis
 from .results import eigen_isa_note, machine_id
@@ -33,8 +34,10 @@ def setup_text(p: dict) -> str:
     """'1.5 ms (pays back after 12 calls)': the fastest pruned kernel's one-off set-up against what it saves per call."""
     if not p.get("setup_ms"):
         return "-"
-    after = f"pays back after {p['payback_calls']:.0f} calls" if p.get("payback_calls") else "never pays back"
-    return f"{p['setup_ms']:.2f} ms ({after})"
+    if not p.get("payback_calls"):
+        return f"{p['setup_ms']:.2f} ms (never pays back)"
+    n = max(1, math.ceil(p["payback_calls"] - 1e-9))  # whole calls: 0.1 of a call's saving still takes that call
+    return f"{p['setup_ms']:.2f} ms (pays back after {n} call{'s' if n > 1 else ''})"
 
 
 def esc(x):

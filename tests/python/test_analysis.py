@@ -166,7 +166,11 @@ def test_set_up_pays_back_after_the_calls_its_saving_covers():
     w = analysis.what_pays(rows)[0]
     assert w["setup_ms"] == 1.5 and w["payback_calls"] == pytest.approx(1.5 / 0.6)
     from pbtools import report_html
-    assert report_html.setup_text(w) == "1.50 ms (pays back after 2 calls)"
+    # 2.5 calls' savings: two calls save 1.2 ms of the 1.5, the third covers it.
+    assert report_html.setup_text(w) == "1.50 ms (pays back after 3 calls)"
+    # A set-up smaller than one call's saving is paid back by that call, not "after 0 calls".
+    assert report_html.setup_text(dict(w, payback_calls=0.02)) == "1.50 ms (pays back after 1 call)"
+    assert report_html.setup_text(dict(w, payback_calls=None)) == "1.50 ms (never pays back)"
 
 
 def test_sparse_geomeans_give_each_backends_fastest_kernel_over_dense_and_ours_over_the_others(capsys):

@@ -656,6 +656,15 @@ void spmm_csr_l1_tiles(const pb::SpmmArgs& g) {
 // in row order, 1.00x with them laid out in the new order; where K is one panel, B read in place instead of copied
 // (its slice is past L1 anyway): 1.09-2.0x at K = 256 and 512 but for 0.92x at 64x256, 95%; panels of 3/4 of L1
 // (room for the partial C tiles that stream through it): 1.00-1.08x.
+// Where the rest of the time goes at 90% (the model at 256x2304, 8 ymm, kb = 128, 12.8 non-zeros a row and panel):
+// 0.27 ns per FMA in all; without the slice copies 0.24; without the partial C tiles' loads and stores as well 0.205
+// (4 lines in and 4 out of L2 per row and panel); the loop alone 0.19. That loop is bound by its loads, not its FMAs:
+// over one 256-byte B row it runs at the peak (0.145), walking the slice in order 0.162 (no index loads), gathering
+// 0.18-0.19 (8 B loads, a weight and an index per 8 FMAs, at Zen 4's two 256-bit loads a cycle). Four weights per
+// load with two indices per 8-byte load took that loop to 0.174-0.179 and the model layer to 0.92-1.02x at 90-95%
+// over two runs (0.90x at 70-80%); the weights alone are what 234e935 measured in the kernel as within noise. The
+// slice of all of K in L2 (no partial tiles, one copy) 1.3-1.7x; prefetching the next slice while copying this one
+// 0.92-0.97x at K = 4608, no gain at K <= 2304.
 template <class T>
 void spmm_csr_l1(const pb::SpmmArgs& g) {
   const pb::SparseWeights& W = *g.W;

@@ -183,9 +183,9 @@ def _pattern_marker(pattern: str) -> str:
 
 def sparsity(runs, out: Path):
     """Speedup over the best dense kernel vs sparsity, one panel per shape and thread count. A kernel keeps its colour
-    and a pattern its marker in every panel of its family (a panel can hold twenty series); every
-    panel spans the same sparsities, so a layer measured at one sparsity sits where it belongs; the legends stand
-    beside their panels, not over the lines."""
+    and a pattern its marker in every panel of its family (a panel can hold twenty series); every panel spans the
+    same sparsities, so a layer measured at one sparsity sits where it belongs; the legends stand beside their
+    panels, not over the lines."""
     groups = defaultdict(lambda: defaultdict(list))
     for i, (lab, ctx, rows) in enumerate(runs):
         for s in analysis.speedups(rows):

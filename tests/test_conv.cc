@@ -195,11 +195,15 @@ TEST(Conv, DenseDirectEveryIsaMatchesTheOracle) {
     pb::Kernel<pb::ConvFn> k{{"conv", "openmp", "direct_" + isa, {"dense"}, nullptr, nullptr}, fn};
     for (const auto& s : kShapes)
       for (int threads : {1, 3}) check(k, s, 0.0, threads);
-    // Register tiles of every width (OW = 1 .. 30 covers full and partial tiles of 14 and 6), K across the
-    // filter-block edge (31, 32, 33, 65), stride 2 with odd sizes, padding 2.
+    // Register tiles of many widths (OW = 1 .. 30: full and partial tiles of 14 and 6, and with K = 33 of the
+    // one-vector tiles' 28 and 12), K across the filter-block edge (31, 32, 33, 65), stride 2 with odd sizes,
+    // padding 2. A last block of one vector of filters or fewer runs the one-vector tiles: K = 33 and 65 (one
+    // filter past the block on every ISA), 24, 40 and 48 (a whole vector past it: 8 on AVX2, 16 on AVX-512), at
+    // both strides.
     for (index_t ow : {1, 5, 6, 7, 13, 14, 15, 29, 30})
       check(k, {1, 3, 4, ow, 33, 3, 3, 1, 1}, 0.0, 2);
-    for (index_t kk : {31, 32, 65}) check(k, {1, 5, 9, 11, kk, 3, 3, 2, 1}, 0.0, 2);
+    for (index_t kk : {31, 32, 65, 24, 40, 48}) check(k, {1, 5, 9, 11, kk, 3, 3, 2, 1}, 0.0, 2);
+    for (index_t kk : {24, 40, 48}) check(k, {1, 4, 8, 15, kk, 3, 3, 1, 1}, 0.0, 3);
     check(k, {2, 7, 13, 17, 18, 5, 5, 1, 2}, 0.0, 3);
     // 1x1: rows of whole vectors read in place (96 pixels; 64: a ragged last panel of whole vectors, read in
     // place too), ragged rows copied (49), channels in several L2

@@ -86,15 +86,18 @@ struct Packed {
   AlignedBuffer<float> data;
 };
 
-// For the k x k tiles: blocks of `block` filters, tap-major, zero-padded past K.
-inline void pack(const ConvShape& s, const float* w, int block, float* d) {
+// For the k x k tiles: blocks of `block` filters, tap-major, zero-padded past K; the last block `last` wide (the
+// narrow tiles' width where it holds no more filters than that, see conv_dense_direct).
+inline void pack(const ConvShape& s, const float* w, int block, int last, float* d) {
   const index_t CRS = s.C * s.R * s.S, nkb = (s.K + block - 1) / block;
-  for (index_t kb = 0; kb < nkb; ++kb)
+  for (index_t kb = 0; kb < nkb; ++kb) {
+    const index_t width = kb + 1 < nkb ? block : last;
     for (index_t t = 0; t < CRS; ++t)
-      for (index_t j = 0; j < block; ++j) {
+      for (index_t j = 0; j < width; ++j) {
         const index_t k = kb * block + j;
         *d++ = k < s.K ? w[k * CRS + t] : 0.0f;
       }
+  }
 }
 
 // The filters in a kernel's own packing, made by fill(dst) into n floats: once per set of weights where there is a
@@ -319,20 +322,36 @@ void conv_dense_direct(const ConvArgs& a) {
   const index_t OH = s.OH(), OW = s.OW(), Hp = s.H + 2 * s.pad, Wp = s.W + 2 * s.pad, plane = Hp * Wp;
   const index_t nkb = (s.K + KB - 1) / KB, CRS = s.C * s.R * s.S;
   if (OH <= 0 || OW <= 0) return;
-  const float* wp = packed(a, "direct/" + std::to_string(KB), static_cast<std::size_t>(nkb * CRS * KB),
-                           [&](float* d) { pack(s, a.w, KB, d); });
+  // A last block of at most L filters (K = 48 on AVX-512: 32 + 16) runs tiles of one vector of filters instead of
+  // KV, whose other vectors would multiply zero filters: at C64@28 K48 (half of 96 filters pruned) they ran a quarter
+  // of the layer's FMAs.
+  const bool narrow = KV > 1 && s.K - (nkb - 1) * KB <= L;
+  std::string name = "direct/" + std::to_string(KB);  // the packing's cache key: block width, and the last's
+  if (narrow) (name += '/') += std::to_string(L);
+  const float* wp = packed(a, name, static_cast<std::size_t>(nkb * CRS * KB),
+                           [&](float* d) { pack(s, a.w, KB, narrow ? L : KB, d); });
   static constexpr auto tiles1 = tile_table<S, KV, 1>(std::make_integer_sequence<int, PM>{});
   static constexpr auto tiles2 = tile_table<S, KV, 2>(std::make_integer_sequence<int, PM>{});
-  const auto& tiles = s.stride == 1 ? tiles1 : tiles2;
+  // The one-vector tiles hold as many accumulators as the others: KV x PM outputs of a row (28 on AVX-512, 12 on
+  // AVX2). With PM outputs a tile would have PM FMA chains: 6 under AVX2, fewer than the 8 that two FMA units of
+  // 4 cycles' latency keep busy.
+  static constexpr auto narrow1 = tile_table<S, 1, 1>(std::make_integer_sequence<int, KV * PM>{});
+  static constexpr auto narrow2 = tile_table<S, 1, 2>(std::make_integer_sequence<int, KV * PM>{});
   for (index_t n = 0; n < s.N; ++n) {
     const float* x = a.x + n * s.C * s.H * s.W;
     float* y = a.y + n * s.K * OH * OW;
 #pragma omp parallel num_threads(a.threads)
     {
-      // Work items: (filter block, output row), a contiguous range per thread (schedule(static)'s split), so a
-      // thread's consecutive items share their filter block.
+      // Work items: (filter block, output row), a contiguous range per thread, so a thread's consecutive items
+      // share their filter block. Ranges of equal cost, where a row of a narrow last block costs what it measured
+      // against a row of KV vectors (one thread, C64-256 at 14-56): 0.52-0.56 on AVX-512, 0.68-0.75 on AVX2 (its
+      // broadcasts are loads of their own). Split by count, at K = 48 one thread took the 32-filter block and the
+      // other the 16: no faster than before.
+      constexpr index_t kFull = 4, kNarrow = L == 16 ? 2 : 3;
       const index_t items = nkb * OH, th = omp_get_thread_num(), nth = omp_get_num_threads();
-      const index_t i0 = items * th / nth, i1 = items * (th + 1) / nth;
+      const index_t full = narrow ? (nkb - 1) * OH : items, cost = full * kFull + (items - full) * kNarrow;
+      auto item_at = [&](index_t c) { return c <= full * kFull ? c / kFull : full + (c - full * kFull) / kNarrow; };
+      const index_t i0 = item_at(cost * th / nth), i1 = item_at(cost * (th + 1) / nth);
       // Each thread copies the input into zero-padded planes of its own, the padded rows its output rows read (all
       // of them once its items span a whole filter block): no thread reads what another wrote, so no barrier, and no
       // cache line crosses between cores. One copy shared by the threads, each writing half the channels, made the
@@ -363,9 +382,13 @@ void conv_dense_direct(const ConvArgs& a) {
         const index_t kb = it / OH, oh = it % OH;
         const index_t kvalid = std::min<index_t>(KB, s.K - kb * KB);
         const float* wk = wp + kb * CRS * KB;
+        const bool one = narrow && kb == nkb - 1;
+        const TileFn* tiles = (s.stride == 1 ? (one ? narrow1.data() : tiles1.data())
+                                             : (one ? narrow2.data() : tiles2.data()));
+        const index_t pm = one ? KV * PM : PM;
         // The row in tiles of even widths: OW = 7 on AVX2 as 4 + 3 outputs (8 and 6 FMA chains) rather than
         // 6 + 1 (a 1-output tile has only KV chains and waits on FMA latency).
-        const index_t ntiles = (OW + PM - 1) / PM;
+        const index_t ntiles = (OW + pm - 1) / pm;
         for (index_t t = 0, ow = 0; t < ntiles; ++t) {
           const index_t P = (OW - ow) / (ntiles - t);
           tiles[P - 1](xp + oh * s.stride * Wp + ow * s.stride, wk, s.C, s.R, s.S, plane, Wp,

@@ -142,10 +142,13 @@ inline void micro_kernel(index_t kc, const float* __restrict Ap, index_t lda, co
 // padding: vectors 1 .. NV, rows in thirds of MR where MR divides by 3 (12: 4, 8, 12; 6: 2, 4, 6). Full tiles
 // everywhere wasted a vector of FMAs in two at N = 16 (AVX-512) and two thirds of the last tile at M = 64 (12 x 5
 // + 4).
+template <class T>
+constexpr int kEdgeRows = T::MR % 3 == 0 ? T::MR / 3 : T::MR;  // the row granularity of the edge tiles
+
 template <class T, bool kPackedA>
 inline void edge_kernel(index_t kc, const float* __restrict Ap, index_t lda, const float* __restrict Bp, float* C,
                         index_t ldc, index_t mr, index_t nr, bool first) {
-  constexpr int MR = T::MR, NV = T::NV, L = T::L, R3 = MR % 3 == 0 ? MR / 3 : MR;
+  constexpr int MR = T::MR, NV = T::NV, L = T::L, R3 = kEdgeRows<T>;
   const int nv = static_cast<int>(ceil_div(nr, L)), rows = static_cast<int>(ceil_div(mr, R3));
   auto cols = [&]<int MRt>() {
     if constexpr (NV >= 2)
@@ -171,9 +174,10 @@ void gemm_blocked(const pb::GemmArgs& g) {
   const int nt = g.threads > 0 ? g.threads : 1;
 
   // Row blocks: as many as the L2 size asks for, rounded up to a multiple of the thread count so each thread
-  // gets the same number, then made equal in size (in whole MR panels).
+  // gets the same number, then made equal in size, in the edge tiles' rows (kEdgeRows: a block's last tile may be
+  // an edge tile of a third or two of MR). In whole MR panels, M = 128 on two threads split 72 + 56 rows.
   index_t nblk = round_up(ceil_div(M, T::MC), nt);
-  const index_t mc_eff = imin(T::MC, round_up(ceil_div(M, nblk), MR));
+  const index_t mc_eff = imin(T::MC, round_up(ceil_div(M, nblk), kEdgeRows<T>));
   nblk = ceil_div(M, mc_eff);
   const index_t nc_max = imin(T::NC, round_up(N, NR));
   // Too few row blocks for the threads (small M): also split the B block's micro-panels between threads.
@@ -185,7 +189,7 @@ void gemm_blocked(const pb::GemmArgs& g) {
 #pragma omp parallel num_threads(nt)
   {
     static thread_local Scratch a_scratch;
-    float* Ap = a_scratch.get(static_cast<std::size_t>(mc_eff * T::KC));
+    float* Ap = a_scratch.get(static_cast<std::size_t>(round_up(mc_eff, MR) * T::KC));  // whole MR panels
     for (index_t jc = 0; jc < N; jc += T::NC) {
       const index_t nc = imin(T::NC, N - jc);
       const index_t npanels = ceil_div(nc, NR);

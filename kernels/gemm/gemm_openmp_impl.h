@@ -81,7 +81,7 @@ void pack_b_panel(index_t kc, index_t nr, const float* B, index_t ldb, float* Bp
 // kPackedA=false reads A in place (row-major, row stride lda) instead of from a packed panel: used when the B
 // block is a single micro-panel wide (small N), where each A element is used once and packing would only double
 // A's memory traffic. Rows past mr then re-read the last valid row; their results are discarded.
-// MR x NV is the tile computed: T's full tile, or at an edge (edge_kernel) as few rows and vectors as hold the
+// MR x NV is the tile computed: T's full tile, or at an edge (tile_kernel) as few rows and vectors as hold the
 // mr x nr that are real; the packed panels keep T's layout (MR rows, NR columns a step).
 template <class T, bool kPackedA, int MR = T::MR, int NV = T::NV>
 inline void micro_kernel(index_t kc, const float* __restrict Ap, index_t lda, const float* __restrict Bp, float* C,
@@ -138,15 +138,15 @@ inline void micro_kernel(index_t kc, const float* __restrict Ap, index_t lda, co
     for (index_t j = 0; j < nr; ++j) C[i * ldc + j] = first ? tmp[i * NR + j] : C[i * ldc + j] + tmp[i * NR + j];
 }
 
-// The edge tiles: where mr < MR or nr < NR, the smallest instance that holds them, so that no FMA works on
-// padding: vectors 1 .. NV, rows in thirds of MR where MR divides by 3 (12: 4, 8, 12; 6: 2, 4, 6). Full tiles
-// everywhere wasted a vector of FMAs in two at N = 16 (AVX-512) and two thirds of the last tile at M = 64 (12 x 5
-// + 4).
+// Every tile goes through here: a full one to T's MR x NV instance, an edge tile (mr < MR or nr < NR) to the
+// smallest instance that holds it, so that no FMA works on padding: vectors 1 .. NV, rows in thirds of MR where MR
+// divides by 3 (12: 4, 8, 12; 6: 2, 4, 6). Full tiles everywhere wasted a vector of FMAs in two at N = 16
+// (AVX-512) and two thirds of the last tile at M = 64 (12 x 5 + 4).
 template <class T>
 constexpr int kEdgeRows = T::MR % 3 == 0 ? T::MR / 3 : T::MR;  // the row granularity of the edge tiles
 
 template <class T, bool kPackedA>
-inline void edge_kernel(index_t kc, const float* __restrict Ap, index_t lda, const float* __restrict Bp, float* C,
+inline void tile_kernel(index_t kc, const float* __restrict Ap, index_t lda, const float* __restrict Bp, float* C,
                         index_t ldc, index_t mr, index_t nr, bool first) {
   constexpr int MR = T::MR, NV = T::NV, L = T::L, R3 = kEdgeRows<T>;
   const int nv = static_cast<int>(ceil_div(nr, L)), rows = static_cast<int>(ceil_div(mr, R3));
@@ -209,21 +209,16 @@ void gemm_blocked(const pb::GemmArgs& g) {
           const float* A = g.A + ic * g.lda + pc;
           if (npanels == 1) {  // small N: A used once, read it in place
             for (index_t ir = 0; ir < mc; ir += MR)
-              edge_kernel<T, false>(kc, A + ir * g.lda, g.lda, Bp, g.C + (ic + ir) * g.ldc + jc, g.ldc,
+              tile_kernel<T, false>(kc, A + ir * g.lda, g.lda, Bp, g.C + (ic + ir) * g.ldc + jc, g.ldc,
                                     imin(MR, mc - ir), nc, pc == 0);
             continue;
           }
           pack_a<T>(mc, kc, A, g.lda, Ap);
           for (index_t p = p0; p < p1; ++p) {
             const index_t jr = p * NR, nr = imin(NR, nc - jr);
-            for (index_t ir = 0; ir < mc; ir += MR) {
-              const index_t m = imin(MR, mc - ir);
-              float* c = g.C + (ic + ir) * g.ldc + jc + jr;
-              if (m == MR && nr == NR)
-                micro_kernel<T, true>(kc, Ap + ir * kc, 0, Bp + jr * kc, c, g.ldc, m, nr, pc == 0);
-              else
-                edge_kernel<T, true>(kc, Ap + ir * kc, 0, Bp + jr * kc, c, g.ldc, m, nr, pc == 0);
-            }
+            for (index_t ir = 0; ir < mc; ir += MR)
+              tile_kernel<T, true>(kc, Ap + ir * kc, 0, Bp + jr * kc, g.C + (ic + ir) * g.ldc + jc + jr, g.ldc,
+                                   imin(MR, mc - ir), nr, pc == 0);
           }
         }
         // (implicit barrier: nobody still reads B when it is repacked)

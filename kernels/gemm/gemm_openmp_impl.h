@@ -13,6 +13,9 @@
 // Threads split the ic blocks (and, when M has too few blocks for the threads, column ranges of the B block).
 #pragma once
 #include <omp.h>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 #include <cstdlib>
 #include <cstring>
@@ -47,6 +50,9 @@ struct Scratch {
 
 // A block (mc x kc) -> panels of MR rows, k-major inside a panel: Ap[panel][k][i]. Rows past mc are zero, so
 // the micro-kernel never branches on the row edge while accumulating.
+// Groups of 4 rows go 4 steps of k at a time through a 4 x 4 transpose of SSE registers (x86: every build's
+// baseline): one load and one store per 4 floats, where one at a time took a load and a store each (0.5 ms of the 3
+// ms of a 512 x 49 x 4608 product on Zen 4, where few column panels share each packed block).
 template <class T>
 void pack_a(index_t mc, index_t kc, const float* A, index_t lda, float* Ap) {
   constexpr int MR = T::MR;
@@ -54,8 +60,29 @@ void pack_a(index_t mc, index_t kc, const float* A, index_t lda, float* Ap) {
     const index_t mr = imin(MR, mc - i0);
     const float* rows[MR];
     for (int i = 0; i < MR; ++i) rows[i] = A + (i0 + imin(i, mr - 1)) * lda;  // edge rows: re-read, then zero
+    index_t k = 0;
+#if defined(__SSE__)
+    constexpr int G = MR - MR % 4;  // rows in groups of 4
+    if (G > 0 && mr == MR)
+      for (; k + 4 <= kc; k += 4) {
+#pragma GCC unroll 4
+        for (int g = 0; g < G; g += 4) {
+          __m128 r0 = _mm_loadu_ps(rows[g] + k), r1 = _mm_loadu_ps(rows[g + 1] + k);
+          __m128 r2 = _mm_loadu_ps(rows[g + 2] + k), r3 = _mm_loadu_ps(rows[g + 3] + k);
+          _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+          _mm_storeu_ps(Ap + k * MR + g, r0);
+          _mm_storeu_ps(Ap + (k + 1) * MR + g, r1);
+          _mm_storeu_ps(Ap + (k + 2) * MR + g, r2);
+          _mm_storeu_ps(Ap + (k + 3) * MR + g, r3);
+        }
+#pragma GCC unroll 4
+        for (int i = G; i < MR; ++i)
+#pragma GCC unroll 4
+          for (int j = 0; j < 4; ++j) Ap[(k + j) * MR + i] = rows[i][k + j];
+      }
+#endif
     // k outer, rows inner: MR sequential read streams, one contiguous write stream.
-    for (index_t k = 0; k < kc; ++k)
+    for (; k < kc; ++k)
 #pragma GCC unroll 16
       for (int i = 0; i < MR; ++i) Ap[k * MR + i] = i < mr ? rows[i][k] : 0.0f;
     Ap += MR * kc;
@@ -140,15 +167,68 @@ inline void micro_kernel(index_t kc, const float* __restrict Ap, index_t lda, co
 
 // Every tile goes through here: a full one to T's MR x NV instance, an edge tile (mr < MR or nr < NR) to the
 // smallest instance that holds it, so that no FMA works on padding: vectors 1 .. NV, rows in thirds of MR where MR
-// divides by 3 (12: 4, 8, 12; 6: 2, 4, 6). Full tiles everywhere wasted a vector of FMAs in two at N = 16
-// (AVX-512) and two thirds of the last tile at M = 64 (12 x 5 + 4).
+// divides by 3 (12: 4, 8, 12; 6: 2, 4, 6), and up to kMaxColumns columns past the last whole vector by
+// column_kernel. Full tiles everywhere wasted a vector of FMAs in two at N = 16 (AVX-512) and two thirds of the
+// last tile at M = 64 (12 x 5 + 4).
 template <class T>
 constexpr int kEdgeRows = T::MR % 3 == 0 ? T::MR / 3 : T::MR;  // the row granularity of the edge tiles
+
+// The last few columns of a packed tile (nr % L of them, at most kMaxColumns), computed the other way round: one
+// vector holds the tile's MR rows of one column (a packed A panel is MR floats a step, k-major), so each FMA does
+// MR useful multiply-adds, where a vector of columns did one per row. At N = 49 on AVX-512 (32 + 16 + 1) the one
+// column had taken a quarter of the FMAs, at N = 196 (6 x 32 + 4) a thirteenth. U steps of k go to separate
+// accumulators, so that U x R chains cover the FMA latency.
+constexpr int kMaxColumns = 4;
+template <class T, int R>
+inline void column_kernel(index_t kc, const float* __restrict Ap, const float* __restrict Bp, float* C, index_t ldc,
+                          index_t mr, bool first) {
+  static_assert(T::MR <= T::L, "a vector holds a panel's rows");
+  constexpr int MR = T::MR, U = (8 + R - 1) / R;
+  using V = typename T::V;
+  const typename T::Mask rows = T::first_mask(MR);
+  V acc[U][R];
+#pragma GCC unroll 8
+  for (int u = 0; u < U; ++u)
+#pragma GCC unroll 4
+    for (int c = 0; c < R; ++c) acc[u][c] = T::zero();
+  index_t k = 0;
+  auto step = [&](int u, index_t kk) {
+    const V a = T::loadu_mask(Ap + kk * MR, rows);
+#pragma GCC unroll 4
+    for (int c = 0; c < R; ++c) acc[u][c] = T::fmadd(a, T::broadcast(Bp + kk * T::NR + c), acc[u][c]);
+  };
+  for (; k + U <= kc; k += U)
+#pragma GCC unroll 8
+    for (int u = 0; u < U; ++u) step(u, k + u);
+  for (int u = 0; k < kc; ++k, ++u) step(u, k);
+#pragma GCC unroll 8
+  for (int u = 1; u < U; ++u)
+#pragma GCC unroll 4
+    for (int c = 0; c < R; ++c) acc[0][c] = T::add(acc[0][c], acc[u][c]);
+  alignas(64) float tmp[R][T::L];
+#pragma GCC unroll 4
+  for (int c = 0; c < R; ++c) T::storeu(tmp[c], acc[0][c]);
+  for (index_t i = 0; i < mr; ++i)
+    for (int c = 0; c < R; ++c) C[i * ldc + c] = first ? tmp[c][i] : C[i * ldc + c] + tmp[c][i];
+}
 
 template <class T, bool kPackedA>
 inline void tile_kernel(index_t kc, const float* __restrict Ap, index_t lda, const float* __restrict Bp, float* C,
                         index_t ldc, index_t mr, index_t nr, bool first) {
   constexpr int MR = T::MR, NV = T::NV, L = T::L, R3 = kEdgeRows<T>;
+  if constexpr (kPackedA && MR <= L) {
+    const int r = static_cast<int>(nr % L);
+    if (r > 0 && r <= kMaxColumns) {
+      const index_t vec = nr - r;
+      auto columns = [&]<int R>() { column_kernel<T, R>(kc, Ap, Bp + vec, C + vec, ldc, mr, first); };
+      if (r == 1) columns.template operator()<1>();
+      else if (r == 2) columns.template operator()<2>();
+      else if (r == 3) columns.template operator()<3>();
+      else columns.template operator()<4>();
+      if (vec == 0) return;
+      nr = vec;
+    }
+  }
   const int nv = static_cast<int>(ceil_div(nr, L)), rows = static_cast<int>(ceil_div(mr, R3));
   auto cols = [&]<int MRt>() {
     if constexpr (NV >= 2)

@@ -33,7 +33,7 @@ const std::vector<ConvShape> kShapes = {
     // columns of the input in place (256 outputs) and by filters (40 filters over 25 outputs).
     {1, 3, 40, 40, 5, 3, 3, 2, 1}, {1, 4, 16, 16, 6, 1, 1, 1, 0}, {1, 8, 5, 5, 40, 1, 1, 1, 0},
     // Padding wider than the image: outputs with one tap in the image, and at pad 3 rows with none (the direct
-    // kernel's full tiles skip the taps that read padding: 14 outputs on AVX-512).
+    // kernel's tiles skip the taps that read padding).
     {1, 5, 2, 12, 7, 3, 3, 1, 2}, {1, 3, 1, 24, 4, 3, 3, 1, 3},
 };
 

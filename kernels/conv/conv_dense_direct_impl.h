@@ -36,14 +36,16 @@ namespace conv_dense {
 // Outputs inside a tile read the padding only at stride 2 with pad > 1 (the 7x7 stem), which skipping the first and
 // last covers in part.
 //
-// Only full tiles of at least kMinSkipOutputs outputs skip (AVX-512's 14; AVX2's 6 do not), in their own instance
-// (tile's SKIP). Measured on the Zen 4 guest (AVX-512, scripts/abab, 8 pairs): 0.89-0.91x the time at C256@14,
-// 0.95x at C128@28, 0.97-0.99x at C64@56. C512@7 (one tile of 7 outputs a row) took 1.04-1.08x with skipping in
-// every tile, but so did a build that skipped nothing there, so what skipping does at 7x7 is not known.
+// Measured on the Zen 4 guest (scripts/abab, 8-10 pairs), time against computing every tap: native AVX-512
+// 0.83-0.84x at C512@7, 0.89-0.91x at C256@14, 0.95x at C128@28, 0.97-0.99x at C64@56; under PB_MAX_ISA=avx2
+// 0.68-0.69x at C512@7 (rows of 7 in tiles of 4 + 3: more than the 18% of FMAs saved, not explained), 0.85-0.91x
+// at C256@14, the same at 28 and 56. The tests sit in the loop only in this instance
+// (tile's SKIP): where the one loop of every tile carried them, even tiles that skipped nothing took 1.16-1.35x the
+// time under AVX2 (15 of its 16 registers hold the tile). The narrow last block's tiles (one vector of filters)
+// compute every tap: not measured.
 struct Taps {
   index_t r0, r1, qlo, qhi;
 };
-constexpr int kMinSkipOutputs = 10;
 
 // One tile: KV x L filters (from w, packed [c][r][s][KV x L]) by P outputs of one row, whose first input is x
 // (channel 0, filter row 0 of the padded input). Writes the outputs of filters [0, kvalid) to y (filter k at
@@ -59,8 +61,7 @@ void tile(const float* x, const float* w, index_t C, index_t R, index_t FS, inde
 #pragma GCC unroll 32
     for (int p = 0; p < P; ++p) acc[v][p] = S::zero();
   // SKIP: taps.r0/r1 bound the filter rows, and the first (last) output leaves out the columns before qlo (from
-  // qhi). A separate instance: the same tests in the loop of every tile, even where they never skipped, took
-  // 1.16-1.35x the time under AVX2 (16 registers, 15 of them taken by the tile).
+  // qhi); else every tap (see Taps).
   for (index_t c = 0; c < C; ++c)
     for (index_t r = 0; r < R; ++r) {
       if constexpr (SKIP)
@@ -102,9 +103,9 @@ using TileFn = void (*)(const float*, const float*, index_t, index_t, index_t, i
                         index_t, Taps);
 
 // tiles[P - 1]: the instance for P outputs, P = 1 .. PM (the last tile of a row is narrower).
-template <class S, int KV, int STR, int... Ps>
+template <class S, int KV, int STR, bool SKIP, int... Ps>
 constexpr std::array<TileFn, sizeof...(Ps)> tile_table(std::integer_sequence<int, Ps...>) {
-  return {tile<S, KV, Ps + 1, STR>...};
+  return {tile<S, KV, Ps + 1, STR, SKIP>...};
 }
 
 // A kernel's packing of the filters, kept in the weights' cache slot (SparseWeights::prepared, which the benchmark
@@ -357,15 +358,13 @@ void conv_dense_direct(const ConvArgs& a) {
   if (narrow) (name += '/') += std::to_string(L);
   const float* wp = packed(a, name, static_cast<std::size_t>(nkb * CRS * KB),
                            [&](float* d) { pack(s, a.w, KB, narrow ? L : KB, d); });
-  static constexpr auto tiles1 = tile_table<S, KV, 1>(std::make_integer_sequence<int, PM>{});
-  static constexpr auto tiles2 = tile_table<S, KV, 2>(std::make_integer_sequence<int, PM>{});
-  constexpr bool kSkips = PM >= kMinSkipOutputs;
-  static constexpr TileFn skip1 = tile<S, KV, PM, 1, kSkips>, skip2 = tile<S, KV, PM, 2, kSkips>;
+  static constexpr auto tiles1 = tile_table<S, KV, 1, true>(std::make_integer_sequence<int, PM>{});
+  static constexpr auto tiles2 = tile_table<S, KV, 2, true>(std::make_integer_sequence<int, PM>{});
   // The one-vector tiles hold as many accumulators as the others: KV x PM outputs of a row (28 on AVX-512, 12 on
   // AVX2). With PM outputs a tile would have PM FMA chains: 6 under AVX2, fewer than the 8 that two FMA units of
   // 4 cycles' latency keep busy.
-  static constexpr auto narrow1 = tile_table<S, 1, 1>(std::make_integer_sequence<int, KV * PM>{});
-  static constexpr auto narrow2 = tile_table<S, 1, 2>(std::make_integer_sequence<int, KV * PM>{});
+  static constexpr auto narrow1 = tile_table<S, 1, 1, false>(std::make_integer_sequence<int, KV * PM>{});
+  static constexpr auto narrow2 = tile_table<S, 1, 2, false>(std::make_integer_sequence<int, KV * PM>{});
   for (index_t n = 0; n < s.N; ++n) {
     const float* x = a.x + n * s.C * s.H * s.W;
     float* y = a.y + n * s.K * OH * OW;
@@ -427,9 +426,8 @@ void conv_dense_direct(const ConvArgs& a) {
           const index_t qhi = std::clamp<index_t>(s.pad + s.W - (ow + P - 1) * s.stride, 0, s.S);
           const bool columns = qlo <= qhi;  // else a tap lies in the padding on both sides (a tile wider than W)
           const Taps taps{r0, r1, columns ? qlo : 0, columns ? qhi : s.S};
-          const TileFn fn = kSkips && !one && P == PM ? (s.stride == 1 ? skip1 : skip2) : tiles[P - 1];
-          fn(xp + oh * s.stride * Wp + ow * s.stride, wk, s.C, s.R, s.S, plane, Wp,
-             y + (kb * KB) * OH * OW + oh * OW + ow, OH * OW, kvalid, taps);
+          tiles[P - 1](xp + oh * s.stride * Wp + ow * s.stride, wk, s.C, s.R, s.S, plane, Wp,
+                       y + (kb * KB) * OH * OW + oh * OW + ow, OH * OW, kvalid, taps);
           ow += P;
         }
       }

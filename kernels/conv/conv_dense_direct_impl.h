@@ -298,14 +298,15 @@ void pointwise(const ConvArgs& a) {
         const float* b = copy ? buf.data() : x + c0 * HW + j0;
         const index_t ldb = copy ? ldc : HW;
         // A ragged panel of one to four pixels rides along with the last full one (pw_tile's TP); with 16
-        // registers (4 x 3 tiles) two at most: a third tail sum spills.
+        // registers two at most: a third tail sum spilled with 4 x 3 tiles. With AVX2's 6 x 2 tiles (15 registers)
+        // the two still pay: without riding C2048@7 took 1.10-1.16x the time (Zen 4 guest, PB_MAX_ISA=avx2).
         const bool ride = ragged && rem <= (L == 16 ? 4 : 2) && p1 - p0 >= 2;
         const index_t full = ragged ? p1 - p0 - 1 : p1 - p0, last = ride ? full - 1 : -1, tiles = ride ? full : p1 - p0;
         // The pixel split reads each panel's cn rows of x once from memory (3 lines a row at AVX-512, HW floats
         // apart: no hardware prefetcher follows them), then from L1 for the other filter blocks. The first filter
         // block therefore fetches the next panel (or the next chunk's first) into L2 as it goes. Measured on a 2-core
         // AVX-512 Xeon (scripts/abab, 12 pairs): 0.92x the time at C256@56 K64, 0.96x at C64@56 K256, 0.98x at
-        // C512@28; under PB_MAX_ISA=avx2 (4 x 3 tiles, slower to compute a panel) within noise (0.98-1.01x).
+        // C512@28; under PB_MAX_ISA=avx2 (then 4 x 3 tiles, slower to compute a panel) within noise (0.98-1.01x).
         auto next = [&](index_t p) -> const float* {
           if (by_filters || copy) return nullptr;
           if (p + 1 < full) return b + (p + 1) * NR;
@@ -338,14 +339,19 @@ void pointwise(const ConvArgs& a) {
 
 // KV vectors of filters by PM outputs: 2 x 14 on AVX-512 (28 of 32 registers, the input broadcast folded into
 // the FMA), 2 x 6 on the 16-register ISAs (12, plus the filter vectors and a broadcast). 1x1 layers: MR filters by
-// three vectors of pixels, 8 x 3 and 4 x 3 (filter counts are multiples of 8 in practice).
-template <class S, int KV = 2, int PM = (S::L == 16 ? 14 : 6), int MR = (S::L == 16 ? 8 : 4)>
+// PV vectors of pixels: 8 x 3 on AVX-512, 6 x 2 on AVX2 (as its GEMM's 6 x 16), 4 x 3 in the generic build.
+// AVX2's 6 x 2 loads two vectors of the input per 12 FMAs where 4 x 3 loaded three: on the Zen 4 guest under
+// PB_MAX_ISA=avx2 (whose AVX2 FMA peak is its AVX-512 one) 4 x 3 ran at 55-63% of peak and 0.52-0.68x oneDNN's
+// jit_1x1:avx2, and 6 x 2 took 0.58-0.75x its time (scripts/abab, 6 pairs, the five 1x1 layers of the default
+// profile). Not measured on an AVX2-only CPU (Zen 3 had 4 x 3 at 0.83-0.95x oneDNN).
+template <class S, int KV = 2, int PM = (S::L == 16 ? 14 : 6), int MR = (S::L == 16 ? 8 : S::L == 8 ? 6 : 4),
+          int PV = (S::L == 8 ? 2 : 3)>
 void conv_dense_direct(const ConvArgs& a) {
   using namespace conv_dense;
   constexpr int L = S::L, KB = KV * L;
   const ConvShape& s = a.s;
   if (s.N == 0) return;
-  if (s.R == 1 && s.S == 1 && s.stride == 1 && s.pad == 0) return pointwise<S, MR, 3>(a);
+  if (s.R == 1 && s.S == 1 && s.stride == 1 && s.pad == 0) return pointwise<S, MR, PV>(a);
   if (s.stride != 1 && s.stride != 2) return conv_openmp(a);  // stride 1 and 2 have instances
   const index_t OH = s.OH(), OW = s.OW(), Hp = s.H + 2 * s.pad, Wp = s.W + 2 * s.pad, plane = Hp * Wp;
   const index_t nkb = (s.K + KB - 1) / KB, CRS = s.C * s.R * s.S;

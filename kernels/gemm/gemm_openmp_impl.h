@@ -10,7 +10,8 @@
 //   pc: KC deep                   -> a KC x NR micro-panel of B (16 KiB at KC=256, NR=16) stays in L1
 //   ic: MC rows of A, per thread  -> a MC x KC packed block of A stays in that core's L2
 //   jr, ir: NR x MR micro-tiles   -> MR x NR accumulators live in vector registers for the whole KC loop
-// Threads split the ic blocks (and, when M has too few blocks for the threads, column ranges of the B block).
+// Threads split the ic blocks (and, when M has too few blocks for the threads, column ranges of the B block), or,
+// where M < N, the columns: see gemm_columns.
 #pragma once
 #include <omp.h>
 #if defined(__SSE__)
@@ -242,6 +243,51 @@ inline void tile_kernel(index_t kc, const float* __restrict Ap, index_t lda, con
   cols.template operator()<MR>();
 }
 
+// Threads split the columns instead (each its own panels of B, packed by itself, and all of A) where rows are
+// fewer than columns and every thread gets at least two micro-panels: a row split has every thread read the whole
+// packed B, half of it packed by the other core (a line from another core's cache; 320 ns a round trip when the
+// Zen 4 guest's host places the two vCPUs without a shared L3), and waits at a barrier per KC slice; a column split
+// shares nothing, at the price of packing A once per thread (M x K, against K x N of B shared). On the Zen 4 guest
+// with its vCPUs apart the row split took longer on two threads than on one at 64x512x256 (206 against 161 us).
+// scripts/abab, 2 threads, 8-10 pairs, time against the row split: 0.75-0.77x at 64x512x256, 0.88x at 128x512x1152
+// (native and PB_MAX_ISA=avx2), 0.83x at 64x3136x256, 0.90x at 128x784x1152, 0.95x at 256x512x2304 and 512x3136x576;
+// the rows with M >= N unchanged.
+template <class T>
+void gemm_columns(const pb::GemmArgs& g) {
+  constexpr int MR = T::MR, NR = T::NR;
+  const index_t M = g.M, N = g.N, K = g.K;
+  const int nt = g.threads;
+  const index_t mc_max = imin(T::MC, round_up(M, kEdgeRows<T>));
+#pragma omp parallel num_threads(nt)
+  {
+    static thread_local Scratch a_scratch, b_scratch;
+    const index_t t = omp_get_thread_num();
+    const index_t npanels = ceil_div(N, NR), p0 = npanels * t / nt, p1 = npanels * (t + 1) / nt;
+    const index_t j0 = p0 * NR, j1 = imin(N, p1 * NR);
+    const index_t nc_max = imin(T::NC, j1 - j0);
+    float* Ap = a_scratch.get(static_cast<std::size_t>(round_up(mc_max, MR) * T::KC));
+    float* Bp = b_scratch.get(static_cast<std::size_t>(T::KC * round_up(imax(nc_max, 1), NR)));
+    for (index_t jc = j0; jc < j1; jc += T::NC) {
+      const index_t nc = imin(T::NC, j1 - jc), np = ceil_div(nc, NR);
+      for (index_t pc = 0; pc < K; pc += T::KC) {
+        const index_t kc = imin(T::KC, K - pc);
+        for (index_t p = 0; p < np; ++p)
+          pack_b_panel<T>(kc, imin(NR, nc - p * NR), g.B + pc * g.ldb + jc + p * NR, g.ldb, Bp + p * NR * kc);
+        for (index_t ic = 0; ic < M; ic += mc_max) {
+          const index_t mc = imin(mc_max, M - ic);
+          pack_a<T>(mc, kc, g.A + ic * g.lda + pc, g.lda, Ap);
+          for (index_t p = 0; p < np; ++p) {
+            const index_t jr = p * NR, nr = imin(NR, nc - jr);
+            for (index_t ir = 0; ir < mc; ir += MR)
+              tile_kernel<T, true>(kc, Ap + ir * kc, 0, Bp + jr * kc, g.C + (ic + ir) * g.ldc + jc + jr, g.ldc,
+                                   imin(MR, mc - ir), nr, pc == 0);
+          }
+        }
+      }
+    }
+  }
+}
+
 template <class T>
 void gemm_blocked(const pb::GemmArgs& g) {
   constexpr int MR = T::MR, NR = T::NR;
@@ -252,6 +298,7 @@ void gemm_blocked(const pb::GemmArgs& g) {
     return;
   }
   const int nt = g.threads > 0 ? g.threads : 1;
+  if (nt > 1 && M < N && ceil_div(N, NR) >= 2 * nt) return gemm_columns<T>(g);
 
   // Row blocks: as many as the L2 size asks for, rounded up to a multiple of the thread count so each thread
   // gets the same number, then made equal in size, in the edge tiles' rows (kEdgeRows: a block's last tile may be

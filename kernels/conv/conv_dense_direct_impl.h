@@ -39,10 +39,10 @@ namespace conv_dense {
 // Measured on the Zen 4 guest (scripts/abab, 8-10 pairs), time against computing every tap: native AVX-512
 // 0.83-0.84x at C512@7, 0.89-0.91x at C256@14, 0.95x at C128@28, 0.97-0.99x at C64@56; under PB_MAX_ISA=avx2
 // 0.68-0.69x at C512@7 (rows of 7 in tiles of 4 + 3: more than the 18% of FMAs saved, not explained), 0.85-0.91x
-// at C256@14, the same at 28 and 56. The tests sit in the loop only in this instance
-// (tile's SKIP): where the one loop of every tile carried them, even tiles that skipped nothing took 1.16-1.35x the
-// time under AVX2 (15 of its 16 registers hold the tile). The narrow last block's tiles (one vector of filters)
-// compute every tap: not measured.
+// at C256@14, the same at 28 and 56. The tests sit in the loop only in this instance (tile's SKIP): where the one
+// loop of every tile carried them, even tiles that skipped nothing took 1.16-1.35x the time under AVX2 (15 of its
+// 16 registers hold the tile). The narrow last block's tiles (one vector of filters) compute every tap: not
+// measured.
 struct Taps {
   index_t r0, r1, qlo, qhi;
 };

@@ -222,6 +222,7 @@ inline void tile_kernel(index_t kc, const float* __restrict Ap, index_t lda, con
     if (r > 0 && r <= kMaxColumns) {
       const index_t vec = nr - r;
       auto columns = [&]<int R>() { column_kernel<T, R>(kc, Ap, Bp + vec, C + vec, ldc, mr, first); };
+      static_assert(kMaxColumns == 4, "one instance per column count below");
       if (r == 1) columns.template operator()<1>();
       else if (r == 2) columns.template operator()<2>();
       else if (r == 3) columns.template operator()<3>();
@@ -241,6 +242,18 @@ inline void tile_kernel(index_t kc, const float* __restrict Ap, index_t lda, con
     if (rows == 2) return cols.template operator()<2 * R3>();
   }
   cols.template operator()<MR>();
+}
+
+// A packed block of A (mc x kc) times the packed micro-panels [p0, p1) of B (nc columns from C's column 0).
+template <class T>
+inline void block_tiles(index_t kc, index_t mc, index_t nc, index_t p0, index_t p1, const float* Ap, const float* Bp,
+                        float* C, index_t ldc, bool first) {
+  constexpr int MR = T::MR, NR = T::NR;
+  for (index_t p = p0; p < p1; ++p) {
+    const index_t jr = p * NR, nr = imin(NR, nc - jr);
+    for (index_t ir = 0; ir < mc; ir += MR)
+      tile_kernel<T, true>(kc, Ap + ir * kc, 0, Bp + jr * kc, C + ir * ldc + jr, ldc, imin(MR, mc - ir), nr, first);
+  }
 }
 
 // Threads split the columns instead (each its own panels of B, packed by itself, and all of A) where rows are
@@ -276,12 +289,7 @@ void gemm_columns(const pb::GemmArgs& g) {
         for (index_t ic = 0; ic < M; ic += mc_max) {
           const index_t mc = imin(mc_max, M - ic);
           pack_a<T>(mc, kc, g.A + ic * g.lda + pc, g.lda, Ap);
-          for (index_t p = 0; p < np; ++p) {
-            const index_t jr = p * NR, nr = imin(NR, nc - jr);
-            for (index_t ir = 0; ir < mc; ir += MR)
-              tile_kernel<T, true>(kc, Ap + ir * kc, 0, Bp + jr * kc, g.C + (ic + ir) * g.ldc + jc + jr, g.ldc,
-                                   imin(MR, mc - ir), nr, pc == 0);
-          }
+          block_tiles<T>(kc, mc, nc, 0, np, Ap, Bp, g.C + ic * g.ldc + jc, g.ldc, pc == 0);
         }
       }
     }
@@ -341,12 +349,7 @@ void gemm_blocked(const pb::GemmArgs& g) {
             continue;
           }
           pack_a<T>(mc, kc, A, g.lda, Ap);
-          for (index_t p = p0; p < p1; ++p) {
-            const index_t jr = p * NR, nr = imin(NR, nc - jr);
-            for (index_t ir = 0; ir < mc; ir += MR)
-              tile_kernel<T, true>(kc, Ap + ir * kc, 0, Bp + jr * kc, g.C + (ic + ir) * g.ldc + jc + jr, g.ldc,
-                                   imin(MR, mc - ir), nr, pc == 0);
-          }
+          block_tiles<T>(kc, mc, nc, p0, p1, Ap, Bp, g.C + ic * g.ldc + jc, g.ldc, pc == 0);
         }
         // (implicit barrier: nobody still reads B when it is repacked)
       }

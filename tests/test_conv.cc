@@ -216,6 +216,8 @@ TEST(Conv, DenseDirectEveryIsaMatchesTheOracle) {
     check(k, {1, 7, 7, 7, 19, 1, 1, 1, 0}, 0.0, 1);
     check(k, {1, 200, 56, 56, 13, 1, 1, 1, 0}, 0.0, 2);
     check(k, {2, 20, 3, 3, 40, 1, 1, 1, 0}, 0.0, 3);
+    // K over HW with enough panels that the threads split the pixels anyway (AVX2: 13 panels of 16 at 196 pixels).
+    for (int threads : {1, 2}) check(k, {1, 9, 14, 14, 200, 1, 1, 1, 0}, 0.0, threads);
     // One to four pixels past the last whole panel riding along with it (49, 50, 51 and 52 pixels on every ISA's
     // panel width), by pixels and by filters (K over HW), with 1-3 threads.
     for (index_t kk : {11, 60})

@@ -262,9 +262,14 @@ void pointwise(const ConvArgs& a) {
   // input (late ResNet layers: C2048 K512 at 7x7, 4 MB against 0.4 MB) threads split the filters; channels go in
   // chunks whose slice of the input fits in half of L2, and each filter block, its MR x kc weights in L1, passes
   // over the whole slice (splitting the pixels there measured 1.23x slower at C1024@14 K256 and 1.56x at C2048@7:
-  // scripts/abab, 12 pairs, 2 threads). Otherwise threads split the pixels; chunks are sized so that one panel of
-  // pixels (kc x NR) fits in half of L1, and every filter block passes over that panel before the next one is read.
-  const bool by_filters = s.K * s.C > s.C * HW && kblocks >= T;
+  // scripts/abab, 12 pairs, 2 threads, with three vectors of pixels a panel: 5 panels at C1024@14 on AVX-512).
+  // Otherwise threads split the pixels; chunks are sized so that one panel of pixels (kc x NR) fits in half of L1,
+  // and every filter block passes over that panel before the next one is read. The pixel split keeps the input in
+  // L1 where the filter split reads it from L2, so it also wins on filter-heavy layers wherever each thread gets at
+  // least 6 panels (one more or fewer is then a small share): on Zen 3 (AVX2, 16-pixel panels, 13 at C1024@14)
+  // splitting the pixels took 0.91x the time at 1 thread and 0.93x at 2 (scripts/abab, 24 pairs), and 1.14x at C2048@7
+  // (4 panels, 2 threads).
+  const bool by_filters = s.K * s.C > s.C * HW && kblocks >= T && panels < 6 * T;
   const index_t l1 = std::max<std::int64_t>(cpu::cache_bytes(1), 32 << 10);
   const index_t l2 = std::max<std::int64_t>(cpu::cache_bytes(2), 256 << 10);
   const index_t slice = index_t(sizeof(float)) * (by_filters ? HW : NR);

@@ -386,6 +386,12 @@ void conv_dense_direct(const ConvArgs& a) {
       // against a row of KV vectors (one thread, C64-256 at 14-56): 0.52-0.56 on AVX-512, 0.68-0.75 on AVX2 (its
       // broadcasts are loads of their own). Split by count, at K = 48 one thread took the 32-filter block and the
       // other the 16: no faster than before.
+      // Open on Zen 3 (AVX2, 512 KiB L2): 2 threads scale poorly. At C128@28 one thread took 1.02x oneDNN's time and
+      // two 1.41x (oneDNN: 1.98x from 1 to 2 threads, ours 1.44x); timed inside, each thread's tiles ran about 1.5x
+      // slower with the other thread working (its input copy is 2% of the call). A 4 MiB triad on the other core slowed
+      // our one-thread layer 1.18x and not oneDNN's, so it waits on L3. Not cured (scripts/abab, 12 pairs, 1.00-1.03x):
+      // rows in bands with every block of the thread over a band (filters kept in L2), channels in chunks whose filters
+      // and input rows fit half of L1.
       constexpr index_t kFull = 4, kNarrow = L == 16 ? 2 : 3;
       const index_t items = nkb * OH, th = omp_get_thread_num(), nth = omp_get_num_threads();
       const index_t full = narrow ? (nkb - 1) * OH : items, cost = full * kFull + (items - full) * kNarrow;

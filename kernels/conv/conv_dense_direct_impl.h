@@ -49,8 +49,8 @@ struct Taps {
 
 // One tile: KV x L filters (from w, packed [c][r][s][KV x L]) by P outputs of one row, whose first input is x
 // (channel 0, filter row 0 of the padded input). Writes the outputs of filters [0, kvalid) to y (filter k at
-// y + k * ystride).
-template <class S, int KV, int P, int STR, bool SKIP = false>
+// y + k * ystride). FSC > 0: the filter width, known at compile time (else FS), so a filter row's taps unroll.
+template <class S, int KV, int P, int STR, bool SKIP = false, int FSC = 0>
 void tile(const float* x, const float* w, index_t C, index_t R, index_t FS, index_t plane, index_t Wp, float* y,
           index_t ystride, index_t kvalid, Taps taps) {
   using V = typename S::V;
@@ -70,7 +70,8 @@ void tile(const float* x, const float* w, index_t C, index_t R, index_t FS, inde
           continue;
         }
       const float* xr = x + c * plane + r * Wp;
-      for (index_t q = 0; q < FS; ++q, w += KV * L) {
+      const index_t fs = FSC > 0 ? FSC : FS;
+      for (index_t q = 0; q < fs; ++q, w += KV * L) {
         // Without this the compiler carries the overlapping input values of tap q into tap q + 1 as scalars
         // and spills them and an accumulator to the stack; a reload from L1 is cheaper.
         asm volatile("" ::: "memory");
@@ -103,9 +104,14 @@ using TileFn = void (*)(const float*, const float*, index_t, index_t, index_t, i
                         index_t, Taps);
 
 // tiles[P - 1]: the instance for P outputs, P = 1 .. PM (the last tile of a row is narrower).
-template <class S, int KV, int STR, bool SKIP, int... Ps>
+// FSC (see tile) only for AVX2's tiles of up to 5 outputs. With the 3 taps of a 3x3 filter row unrolled, on Zen 3
+// (scripts/abab, 14 pairs, 2 threads) layers took 0.80x the time at C256@14 (tiles of 4 and 5 outputs) and C512@7 (4
+// + 3), 0.91x at C64@56 and 0.93x at C128@28 (tiles of 5 and 6; at one thread the same time). Unrolled, the 6-output
+// tile (12 accumulators) spills 12 vectors to the stack, and with it C64@56 took 1.37x at one thread. AVX-512's
+// and the generic tiles keep the loop: not measured.
+template <class S, int KV, int STR, bool SKIP, int FSC, int... Ps>
 constexpr std::array<TileFn, sizeof...(Ps)> tile_table(std::integer_sequence<int, Ps...>) {
-  return {tile<S, KV, Ps + 1, STR, SKIP>...};
+  return {tile<S, KV, Ps + 1, STR, SKIP, (S::L == 8 && Ps + 1 < 6 ? FSC : 0)>...};
 }
 
 // A kernel's packing of the filters, kept in the weights' cache slot (SparseWeights::prepared, which the benchmark
@@ -369,13 +375,14 @@ void conv_dense_direct(const ConvArgs& a) {
   if (narrow) (name += '/') += std::to_string(L);
   const float* wp = packed(a, name, static_cast<std::size_t>(nkb * CRS * KB),
                            [&](float* d) { pack(s, a.w, KB, narrow ? L : KB, d); });
-  static constexpr auto tiles1 = tile_table<S, KV, 1, true>(std::make_integer_sequence<int, PM>{});
-  static constexpr auto tiles2 = tile_table<S, KV, 2, true>(std::make_integer_sequence<int, PM>{});
+  static constexpr auto tiles1 = tile_table<S, KV, 1, true, 0>(std::make_integer_sequence<int, PM>{});
+  static constexpr auto tiles13 = tile_table<S, KV, 1, true, 3>(std::make_integer_sequence<int, PM>{});
+  static constexpr auto tiles2 = tile_table<S, KV, 2, true, 0>(std::make_integer_sequence<int, PM>{});
   // The one-vector tiles hold as many accumulators as the others: KV x PM outputs of a row (28 on AVX-512, 12 on
   // AVX2). With PM outputs a tile would have PM FMA chains: 6 under AVX2, fewer than the 8 that two FMA units of
   // 4 cycles' latency keep busy.
-  static constexpr auto narrow1 = tile_table<S, 1, 1, false>(std::make_integer_sequence<int, KV * PM>{});
-  static constexpr auto narrow2 = tile_table<S, 1, 2, false>(std::make_integer_sequence<int, KV * PM>{});
+  static constexpr auto narrow1 = tile_table<S, 1, 1, false, 0>(std::make_integer_sequence<int, KV * PM>{});
+  static constexpr auto narrow2 = tile_table<S, 1, 2, false, 0>(std::make_integer_sequence<int, KV * PM>{});
   for (index_t n = 0; n < s.N; ++n) {
     const float* x = a.x + n * s.C * s.H * s.W;
     float* y = a.y + n * s.K * OH * OW;
@@ -428,7 +435,7 @@ void conv_dense_direct(const ConvArgs& a) {
         const index_t kvalid = std::min<index_t>(KB, s.K - kb * KB);
         const float* wk = wp + kb * CRS * KB;
         const bool one = narrow && kb == nkb - 1;
-        const TileFn* tiles = (s.stride == 1 ? (one ? narrow1.data() : tiles1.data())
+        const TileFn* tiles = (s.stride == 1 ? (one ? narrow1.data() : s.S == 3 ? tiles13.data() : tiles1.data())
                                              : (one ? narrow2.data() : tiles2.data()));
         const index_t pm = one ? KV * PM : PM;
         // The row in tiles of even widths: OW = 7 on AVX2 as 4 + 3 outputs (8 and 6 FMA chains) rather than

@@ -356,7 +356,7 @@ void pointwise(const ConvArgs& a) {
 // AVX2's 6 x 2 loads two vectors of the input per 12 FMAs where 4 x 3 loaded three: on the Zen 4 guest under
 // PB_MAX_ISA=avx2 (whose AVX2 FMA peak is its AVX-512 one) 4 x 3 ran at 55-63% of peak and 0.52-0.68x oneDNN's
 // jit_1x1:avx2, and 6 x 2 took 0.58-0.75x its time (scripts/abab, 6 pairs, the five 1x1 layers of the default
-// profile). Not measured on an AVX2-only CPU (Zen 3 had 4 x 3 at 0.83-0.95x oneDNN).
+// profile). On Zen 3 (AVX2 only) 6 x 2 took 0.66-0.76x the time of 4 x 3 on the same layers (scripts/abab, 8 pairs).
 template <class S, int KV = 2, int PM = (S::L == 16 ? 14 : 6), int MR = (S::L == 16 ? 8 : S::L == 8 ? 6 : 4),
           int PV = (S::L == 8 ? 2 : 3)>
 void conv_dense_direct(const ConvArgs& a) {

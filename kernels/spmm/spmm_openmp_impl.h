@@ -386,27 +386,6 @@ void spmm_csr(const pb::SpmmArgs& g) {
   });
 }
 
-template <class T>
-void spmm_nm(const pb::SpmmArgs& g) {
-  const pb::NmMatrix& A = g.W->nm;
-  if (A.rows == 0 || g.N == 0) return;
-  // Every row holds the same number of slots: an even row split is already balanced.
-  std::vector<index_t> bounds(g.threads + 1);
-  for (int t = 0; t <= g.threads; ++t) bounds[t] = A.rows * t / g.threads;
-  const index_t per_row = A.groups * A.n;
-  auto run = [&]<int PG>() {
-    rows_kernel<T, 8>(g, bounds, A.rows * per_row, [&](index_t i) {
-      return NmRow<PG>{A.values.data() + i * per_row, A.index.data() + i * per_row, per_row, A.n, A.m};
-    });
-  };
-  switch (A.n) {  // 1:4, 2:4 and 4:8 are the patterns in use
-    case 1: return run.template operator()<1>();
-    case 2: return run.template operator()<2>();
-    case 4: return run.template operator()<4>();
-    default: return run.template operator()<0>();
-  }
-}
-
 // BSR: a block row of BR rows shares each B row segment it loads: per block column c, NV loads feed BR*NV FMAs.
 // Masked: the last vector is partial (tile_load).
 template <class T, int BR, int NV, bool Masked = false>
@@ -571,44 +550,44 @@ inline index_t l1_panel_rows(index_t K, index_t tile_floats, double density = 1)
   return std::max<index_t>(equal_panels(K, kb), 1);
 }
 
-template <class T, int NV>
-void spmm_csr_l1_tiles(const pb::SpmmArgs& g) {
+// The panel loop that csr_l1 and nm share (see above): K in `panels` panels of kb rows; per panel, each thread copies
+// its columns' slice of B (kb rows of NV vectors) into its own buffer and runs all its rows' non-zeros of the panel
+// against it. panel(q): a function of i that gives row i's non-zeros in panel q, their columns counted from the
+// panel's first row. split(parts): the first row of each of `parts` row ranges of equal work, then the end.
+template <class T, int NV, class Panel, class Split>
+void l1_panel_tiles(const pb::SpmmArgs& g, index_t rows, index_t kb, index_t panels, Panel&& panel, Split&& split) {
   const pb::SparseWeights& W = *g.W;
-  const pb::Csr& A = W.csr;
   constexpr int L = T::L;
   constexpr index_t w = NV * L;
-  const index_t kb = l1_panel_rows(W.K, w, csr_density(W));
-  const std::string key = "l1/" + std::to_string(kb);
-  // set-up: once per set of weights
-  const L1Panels& P = *static_cast<const L1Panels*>(W.prepared.get(key, [&] { return make_l1_panels(A, kb); }));
   // Threads take columns where there are at least two tiles each (each thread then copies only its own columns of
   // B, and every row is balanced by construction), else rows of equal non-zero counts (N = 49). The columns are
   // split in whole vectors, not whole tiles: at N = 196 (3 tiles and 4 columns) whole tiles gave one thread 128
   // columns and the other 68.
   const index_t ntiles = (g.N + w - 1) / w, nvec = (g.N + L - 1) / L;
   const bool by_tiles = ntiles >= 2 * g.threads;
-  const auto bounds = pb::balance_rows(A.rowptr, by_tiles ? 1 : g.threads);
+  const std::vector<index_t> bounds = split(by_tiles ? 1 : g.threads);
 #pragma omp parallel num_threads(g.threads)
   {
     const int t = omp_get_thread_num();
-    const index_t r0 = by_tiles ? 0 : bounds[t], r1 = by_tiles ? A.rows : bounds[t + 1];
+    const index_t r0 = by_tiles ? 0 : bounds[t], r1 = by_tiles ? rows : bounds[t + 1];
     const index_t c0 = by_tiles ? std::min(g.N, nvec * t / g.threads * L) : 0;
     const index_t c1 = by_tiles ? std::min(g.N, nvec * (t + 1) / g.threads * L) : g.N;
     static thread_local pb::AlignedBuffer<float> slice, partial;
     slice.reserve_at_least(static_cast<std::size_t>(kb * w));
-    const bool in_place = P.panels == 1;  // one panel: nothing to keep between panels, C is written once
+    const bool in_place = panels == 1;  // one panel: nothing to keep between panels, C is written once
     if (!in_place) partial.reserve_at_least(static_cast<std::size_t>((r1 - r0) * w));
     auto tile = [&]<int NVt, bool Masked>(index_t j0, int lanes) {
       const typename T::Mask m = T::first_mask(lanes);
-      for (index_t q = 0; q < P.panels; ++q) {
+      for (index_t q = 0; q < panels; ++q) {
         const index_t k0 = q * kb, k1 = std::min(W.K, k0 + kb);
         pack_slice<T, NVt, Masked>(g.B, g.ldb, k0, k1, j0, slice.data(), w, m);
-        const index_t* at = P.at.data() + q * (A.rows + 1);
         float* c = in_place ? g.C + r0 * g.ldc + j0 : partial.data();
         const index_t ldc = in_place ? g.ldc : w;
-        for (index_t i = r0; i < r1; ++i, c += ldc)
-          row_tile<T, NVt, false, Masked>(CsrRow{P.val.data() + at[i], P.col.data() + at[i], at[i + 1] - at[i]}, 0,
-                                          at[i + 1] - at[i], q == 0, slice.data(), w, 0, c, m);
+        const auto row = panel(q);
+        for (index_t i = r0; i < r1; ++i, c += ldc) {
+          const auto r = row(i);
+          row_tile<T, NVt, false, Masked>(r, 0, r.n, q == 0, slice.data(), w, 0, c, m);
+        }
       }
       if (!in_place)
         for (index_t i = r0; i < r1; ++i)
@@ -618,6 +597,24 @@ void spmm_csr_l1_tiles(const pb::SpmmArgs& g) {
     for (; j + w <= c1; j += w) tile.template operator()<NV, false>(j, L);
     if (j < c1) last_tile<T, NV>(j, c1, tile);  // fewer vectors, the last masked where N is not a multiple of L
   }
+}
+
+template <class T, int NV>
+void spmm_csr_l1_tiles(const pb::SpmmArgs& g) {
+  const pb::SparseWeights& W = *g.W;
+  const pb::Csr& A = W.csr;
+  const index_t kb = l1_panel_rows(W.K, NV * T::L, csr_density(W));
+  const std::string key = "l1/" + std::to_string(kb);
+  // set-up: once per set of weights
+  const L1Panels& P = *static_cast<const L1Panels*>(W.prepared.get(key, [&] { return make_l1_panels(A, kb); }));
+  l1_panel_tiles<T, NV>(
+      g, A.rows, kb, P.panels,
+      [&](index_t q) {
+        return [at = P.at.data() + q * (A.rows + 1), val = P.val.data(), col = P.col.data()](index_t i) {
+          return CsrRow{val + at[i], col + at[i], at[i + 1] - at[i]};
+        };
+      },
+      [&](int parts) { return pb::balance_rows(A.rowptr, parts); });
 }
 
 // Tile width. Per non-zero the loop loads its column index and broadcasts its weight once for NV FMAs, so wider tiles
@@ -676,6 +673,89 @@ void spmm_csr_l1(const pb::SpmmArgs& g) {
   const bool wide_one_panel = l1_panel_rows(W.K, kWide * T::L, density) >= W.K;
   if (kWide == 4 || (narrow_one_panel && !wide_one_panel)) return spmm_csr_l1_tiles<T, 4>(g);
   return spmm_csr_l1_tiles<T, kWide>(g);
+}
+
+// ---- nm: N:M rows (n non-zeros in every group of m columns) through csr_l1's panels, a panel a whole number of
+// groups. Per slot the loop reads a weight and a one-byte index (CSR: a four-byte column). N:M rows used to go through
+// rows_kernel (the B slice in L2, as csr reads it); on Zen 3 (2 threads, scripts/abab, 16 pairs) the panels took
+// 0.54-0.63x its time at 2:4 (3072x128x768, 768x128x3072, 768x512x3072). As for csr_l1, the slots are laid out once
+// per set of weights in panel-major order (all rows' slots of panel 0, then of panel 1, ...): read in place, a row's
+// slots of one panel lie a whole row of the N:M arrays from the next row's, and the panel-major copy took 0.87-0.92x
+// the time of reading them there. Same runs: about csr_l1's time (0.94-1.10x); the index arithmetic (slot / n * m +
+// index) costs what the smaller index saves.
+struct NmPanels {
+  index_t gpp = 0, panels = 1;  // groups per panel
+  std::vector<float> val;
+  std::vector<std::uint8_t> idx;
+};
+
+inline std::shared_ptr<NmPanels> make_nm_panels(const pb::NmMatrix& A, index_t gpp) {
+  auto t = std::make_shared<NmPanels>();
+  t->gpp = gpp;
+  t->panels = std::max<index_t>(1, (A.groups + gpp - 1) / gpp);
+  t->val.resize(A.values.size());
+  t->idx.resize(A.index.size());
+  const index_t per_row = A.groups * A.n;
+  index_t e = 0;
+  for (index_t q = 0; q < t->panels; ++q) {
+    const index_t first = q * gpp * A.n, n = std::min(gpp, A.groups - q * gpp) * A.n;
+    for (index_t i = 0; i < A.rows; ++i, e += n) {
+      std::copy_n(A.values.data() + i * per_row + first, n, t->val.data() + e);
+      std::copy_n(A.index.data() + i * per_row + first, n, t->idx.data() + e);
+    }
+  }
+  return t;
+}
+
+template <class T, int NV, int PG>
+void spmm_nm_l1_tiles(const pb::SpmmArgs& g) {
+  const pb::NmMatrix& A = g.W->nm;
+  const index_t kb = std::max<index_t>(A.m, l1_panel_rows(g.W->K, NV * T::L, double(A.n) / A.m) / A.m * A.m);
+  const std::string key = "nm_l1/" + std::to_string(kb);
+  // set-up: once per set of weights
+  const NmPanels& P =
+      *static_cast<const NmPanels*>(g.W->prepared.get(key, [&] { return make_nm_panels(A, kb / A.m); }));
+  l1_panel_tiles<T, NV>(
+      g, A.rows, kb, P.panels,
+      [&](index_t q) {
+        const index_t at = q * P.gpp * A.n * A.rows, n = std::min(P.gpp, A.groups - q * P.gpp) * A.n;
+        return [v = P.val.data() + at, idx = P.idx.data() + at, n, pg = A.n, m = A.m](index_t i) {
+          return NmRow<PG>{v + i * n, idx + i * n, n, pg, m};
+        };
+      },
+      [&](int parts) {  // every row holds the same number of slots: an even split is balanced
+        std::vector<index_t> b(parts + 1);
+        for (int t = 0; t <= parts; ++t) b[t] = A.rows * t / parts;
+        return b;
+      });
+}
+
+template <class T>
+void spmm_nm(const pb::SpmmArgs& g) {
+  const pb::NmMatrix& A = g.W->nm;
+  if (A.rows == 0 || g.N == 0) return;
+  const index_t per_row = A.groups * A.n;
+  constexpr int kWide = sizeof(typename T::V) == 64 ? 4 : 8;  // csr_l1's widths, chosen as there
+  const double density = double(A.n) / A.m;
+  const bool narrow = kWide == 4 || (l1_panel_rows(g.W->K, 4 * T::L, density) >= g.W->K &&
+                                     l1_panel_rows(g.W->K, kWide * T::L, density) < g.W->K);
+  auto run = [&]<int PG>() {
+    if (g.N == 1) {  // a matrix-vector product: one dot product per row (row_scalar), no tiles
+      std::vector<index_t> bounds(g.threads + 1);
+      for (int t = 0; t <= g.threads; ++t) bounds[t] = A.rows * t / g.threads;
+      return rows_kernel<T, 8>(g, bounds, A.rows * per_row, [&](index_t i) {
+        return NmRow<PG>{A.values.data() + i * per_row, A.index.data() + i * per_row, per_row, A.n, A.m};
+      });
+    }
+    if (narrow) return spmm_nm_l1_tiles<T, 4, PG>(g);
+    return spmm_nm_l1_tiles<T, kWide, PG>(g);
+  };
+  switch (A.n) {  // 1:4, 2:4 and 4:8 are the patterns in use
+    case 1: return run.template operator()<1>();
+    case 2: return run.template operator()<2>();
+    case 4: return run.template operator()<4>();
+    default: return run.template operator()<0>();
+  }
 }
 
 // ---- csr_rt4 / csr_rt6: register tiles of R rows that share each B load (in the spirit of Sparse Register

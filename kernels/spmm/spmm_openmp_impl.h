@@ -444,19 +444,6 @@ void spmm_bsr_fixed(const pb::SpmmArgs& g) {
   }
 }
 
-// Block heights 1, 2, 4, 8 have register-blocked paths; configs refuse others (see bsr_block_supported).
-template <class T>
-void spmm_bsr(const pb::SpmmArgs& g) {
-  const pb::Bsr& A = g.W->bsr;
-  if (A.rows == 0 || g.N == 0) return;
-  switch (A.br) {
-    case 1: spmm_bsr_fixed<T, 1>(g); break;
-    case 2: spmm_bsr_fixed<T, 2>(g); break;
-    case 4: spmm_bsr_fixed<T, 4>(g); break;
-    case 8: spmm_bsr_fixed<T, 8>(g); break;
-    default: break;  // refused earlier: bsr_block_supported()
-  }
-}
 
 // Column tiles of 16 vectors where the ISA has 32 vector registers (AVX-512: 16 accumulators, a broadcast and a
 // load in flight), 8 elsewhere. Per non-zero the broadcast and the column index are then loaded once per 16 FMAs
@@ -755,6 +742,174 @@ void spmm_nm(const pb::SpmmArgs& g) {
     case 2: return run.template operator()<2>();
     case 4: return run.template operator()<4>();
     default: return run.template operator()<0>();
+  }
+}
+
+// ---- bsr through L1 panels, as csr_l1 (see there): K in panels of kb rows, a whole number of block columns; each
+// thread copies its columns' slice of B into its own buffer, then runs every block row's blocks of the panel against
+// it. A block row of BR rows keeps BR x NV accumulators (8 in all); per column of a block, NV loads of B and BR
+// broadcasts feed BR x NV FMAs (block4x4: 6 loads per 8 FMAs, CSR 10). The blocks are laid out once per set of weights
+// in panel-major order. Read from B in place (spmm_bsr_fixed above, the B slice in L2), block1x4 and block4x4 ran
+// slower than csr_l1 on the same weights at 3072x128x768; on Zen 3 (2 threads, scripts/abab, 12 pairs, 50-95%) the
+// panels took 0.56-0.87x its time, keeping B in registers (below) 0.73-0.83x more at BR = 4, and blocks 4 columns
+// wide unrolled (BC = 4) 0.83-0.90x more: then 0.85-0.95x csr_l1's time at block4x4 and 0.93-0.96x at block1x4.
+struct BsrPanels {
+  index_t kb = 0, panels = 1;
+  std::vector<index_t> at;        // at[q * (block rows + 1) + I]: first block of block row I in panel q
+  std::vector<std::int32_t> col;  // the block's first column, counted from the panel's first row of B
+  std::vector<float> val;         // br x bc each, as in pb::Bsr
+};
+
+inline std::shared_ptr<BsrPanels> make_bsr_panels(const pb::Bsr& A, index_t kb) {
+  auto t = std::make_shared<BsrPanels>();
+  const index_t nbr = static_cast<index_t>(A.rowptr.size()) - 1, bsize = index_t{A.br} * A.bc;
+  t->kb = kb;
+  t->panels = std::max<index_t>(1, (A.cols + kb - 1) / kb);
+  t->at.resize(static_cast<std::size_t>(t->panels * (nbr + 1)));
+  t->col.resize(A.colidx.size());
+  t->val.resize(A.values.size());
+  std::vector<index_t> next(A.rowptr.begin(), A.rowptr.end() - 1);  // each block row's first block not yet placed
+  index_t e = 0;
+  for (index_t q = 0; q < t->panels; ++q) {
+    index_t* at = t->at.data() + q * (nbr + 1);
+    for (index_t I = 0; I < nbr; ++I) {
+      at[I] = e;
+      index_t p = next[I];
+      for (; p < A.rowptr[I + 1] && index_t{A.colidx[p]} * A.bc < (q + 1) * kb; ++p, ++e) {
+        t->col[e] = static_cast<std::int32_t>(index_t{A.colidx[p]} * A.bc - q * kb);
+        std::copy_n(A.values.data() + p * bsize, bsize, t->val.data() + e * bsize);
+      }
+      next[I] = p;
+    }
+    at[nbr] = e;
+  }
+  return t;
+}
+
+// One block row's blocks p0..p1 of a panel against its slice s (rows w floats apart) into c (its rows ldc apart;
+// first: written, else added to); only the first `rows` rows exist (the last block row).
+template <class T, int BR, int NV, bool Masked, int BC>
+inline void block_row_panel(const BsrPanels& P, int bc_run, index_t p0, index_t p1, const float* s, index_t w, float* c,
+                            index_t ldc, bool first, index_t rows, typename T::Mask m) {
+  using V = typename T::V;
+  constexpr int L = T::L;
+  const int bc = BC > 0 ? BC : bc_run;
+  V acc[BR][NV];
+#pragma GCC unroll 8
+  for (int r = 0; r < BR; ++r)
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) acc[r][v] = T::zero();
+  for (index_t p = p0; p < p1; ++p) {
+    const float* vals = P.val.data() + p * BR * bc;
+    const float* b = s + index_t{P.col[p]} * w;
+#pragma GCC unroll 8
+    for (int j = 0; j < bc; ++j, b += w)
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) {
+        V bv = tile_load<T, NV, Masked>(b + v * L, v, m);
+#if defined(__x86_64__) || defined(__i386__)
+        // No instruction: bv must sit in a register. Left alone, GCC folds the load into each of the BR FMAs (BR
+        // loads of the same vector): block4x4 at 3072x128x768 took 1.27-1.36x the time (Zen 3, 2 threads,
+        // scripts/abab, 12 pairs, 50-90%). At BR = 1 the folded load is the better code (one instruction).
+        if constexpr (BR > 1) asm("" : "+x"(bv));
+#endif
+#pragma GCC unroll 8
+        for (int r = 0; r < BR; ++r) acc[r][v] = T::fmadd(T::broadcast(vals + r * bc + j), bv, acc[r][v]);
+      }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < BR; ++r) {
+    if (r >= rows) break;
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) {
+      float* o = c + r * ldc + v * L;
+      tile_store<T, NV, Masked>(o, v, first ? acc[r][v] : T::add(tile_load<T, NV, Masked>(o, v, m), acc[r][v]), m);
+    }
+  }
+}
+
+// The slice is 8 vectors wide (as csr_l1's under AVX2), the register tile NV = 8 / BR of them: a block row runs its
+// blocks of the panel once per register tile, from L1. With the slice as narrow as the register tile (2 vectors at
+// BR = 4), a block row's blocks were read once per 2 vectors, from past L2: block4x4 at 3072x128x768, 90%, took 1.34x
+// csr_l1's time on the same weights (Zen 3, 2 threads).
+template <class T, int BR, int BC>
+void spmm_bsr_l1(const pb::SpmmArgs& g) {
+  const pb::SparseWeights& W = *g.W;
+  const pb::Bsr& A = W.bsr;
+  constexpr int L = T::L, SV = 8, NV = 8 / BR > 0 ? 8 / BR : 1;  // 8 accumulators in all
+  constexpr index_t w = SV * L;
+  const index_t nbr = static_cast<index_t>(A.rowptr.size()) - 1;
+  const double density = A.rows * W.K > 0 ? double(A.values.size()) / (double(A.rows) * double(W.K)) : 1;
+  const index_t kb = std::max<index_t>(A.bc, l1_panel_rows(W.K, w, density) / A.bc * A.bc);
+  const BsrPanels& P = *static_cast<const BsrPanels*>(
+      W.prepared.get("bsr_l1/" + std::to_string(kb), [&] { return make_bsr_panels(A, kb); }));  // set-up
+  // Threads take columns where there are at least two slices each, else block rows of equal block counts.
+  const index_t ntiles = (g.N + w - 1) / w, nvec = (g.N + L - 1) / L;
+  const bool by_tiles = ntiles >= 2 * g.threads;
+  const auto bounds = pb::balance_rows(A.rowptr, by_tiles ? 1 : g.threads);
+#pragma omp parallel num_threads(g.threads)
+  {
+    const int t = omp_get_thread_num();
+    const index_t I0 = by_tiles ? 0 : bounds[t], I1 = by_tiles ? nbr : bounds[t + 1];
+    const index_t r0 = std::min(A.rows, I0 * BR), r1 = std::min(A.rows, I1 * BR);
+    const index_t c0 = by_tiles ? std::min(g.N, nvec * t / g.threads * L) : 0;
+    const index_t c1 = by_tiles ? std::min(g.N, nvec * (t + 1) / g.threads * L) : g.N;
+    static thread_local pb::AlignedBuffer<float> slice, partial;
+    slice.reserve_at_least(static_cast<std::size_t>(kb * w));
+    const bool in_place = P.panels == 1;  // one panel: nothing to keep between panels, C is written once
+    if (!in_place) partial.reserve_at_least(static_cast<std::size_t>((r1 - r0) * w));
+    // A slice of NVs vectors (the last masked where Masked) in register tiles of NV vectors, the last one narrower.
+    auto tile = [&]<int NVs, bool Masked>(index_t j0, int lanes) {
+      const typename T::Mask m = T::first_mask(lanes);
+      for (index_t q = 0; q < P.panels; ++q) {
+        const index_t k0 = q * kb, k1 = std::min(W.K, k0 + kb);
+        pack_slice<T, NVs, Masked>(g.B, g.ldb, k0, k1, j0, slice.data(), w, m);
+        // An edge block's columns past K hold zero weights; their rows of the slice must hold numbers, not whatever
+        // the buffer held (0 x NaN is NaN).
+        const index_t pad = std::min(kb, (k1 - k0 + A.bc - 1) / A.bc * A.bc);
+        std::fill(slice.data() + (k1 - k0) * w, slice.data() + pad * w, 0.0f);
+        const index_t* at = P.at.data() + q * (nbr + 1);
+        float* c = in_place ? g.C + r0 * g.ldc + j0 : partial.data();
+        const index_t ldc = in_place ? g.ldc : w;
+        for (index_t I = I0; I < I1; ++I, c += BR * ldc) {
+          auto reg_tiles = [&]<int V0>(auto& self) {
+            constexpr int n = NVs - V0 < NV ? NVs - V0 : NV;
+            if constexpr (n > 0) {
+              block_row_panel<T, BR, n, Masked && V0 + n == NVs, BC>(P, A.bc, at[I], at[I + 1], slice.data() + V0 * L, w,
+                                                                  c + V0 * L, ldc, q == 0, A.rows - I * BR, m);
+              self.template operator()<V0 + n>(self);
+            }
+          };
+          reg_tiles.template operator()<0>(reg_tiles);
+        }
+      }
+      if (!in_place)
+        for (index_t i = r0; i < r1; ++i)
+          copy_tile<T, NVs, Masked>(g.C + i * g.ldc + j0, partial.data() + (i - r0) * w, m);
+    };
+    index_t j = c0;
+    for (; j + w <= c1; j += w) tile.template operator()<SV, false>(j, L);
+    if (j < c1) last_tile<T, SV>(j, c1, tile);  // fewer vectors, the last masked where N is not a multiple of L
+  }
+}
+
+// Block heights 1, 2, 4, 8 have register-blocked paths; configs refuse others (see bsr_block_supported). A
+// matrix-vector product (N = 1) reads B in place: a one-column slice copy would cost as much as it saves.
+template <class T>
+void spmm_bsr(const pb::SpmmArgs& g) {
+  const pb::Bsr& A = g.W->bsr;
+  if (A.rows == 0 || g.N == 0) return;
+  auto run = [&]<int BR>() {
+    if (g.N == 1) return spmm_bsr_fixed<T, BR>(g);
+    if (A.bc == 4) return spmm_bsr_l1<T, BR, 4>(g);
+    return spmm_bsr_l1<T, BR, 0>(g);
+  };
+  switch (A.br) {
+    case 1: return run.template operator()<1>();
+    case 2: return run.template operator()<2>();
+    case 4: return run.template operator()<4>();
+    case 8: return run.template operator()<8>();
+    default: return;  // refused earlier: bsr_block_supported()
   }
 }
 

@@ -386,8 +386,8 @@ void spmm_csr(const pb::SpmmArgs& g) {
   });
 }
 
-// BSR: a block row of BR rows shares each B row segment it loads: per block column c, NV loads feed BR*NV FMAs.
-// Masked: the last vector is partial (tile_load).
+// BSR read from B in place (now only for N = 1; spmm_bsr_l1 below for the rest): a block row of BR rows shares each
+// B row segment it loads: per block column c, NV loads feed BR*NV FMAs. Masked: the last vector is partial.
 template <class T, int BR, int NV, bool Masked = false>
 inline void block_row_tile(const pb::Bsr& A, index_t I, const float* B, index_t ldb, float* C, index_t ldc,
                            index_t j0, typename T::Mask m = T::first_mask(T::L)) {
@@ -828,10 +828,10 @@ inline void block_row_panel(const BsrPanels& P, int bc_run, index_t p0, index_t 
   }
 }
 
-// The slice is 8 vectors wide (as csr_l1's under AVX2), the register tile NV = 8 / BR of them: a block row runs its
-// blocks of the panel once per register tile, from L1. With the slice as narrow as the register tile (2 vectors at
-// BR = 4), a block row's blocks were read once per 2 vectors, from past L2: block4x4 at 3072x128x768, 90%, took 1.34x
-// csr_l1's time on the same weights (Zen 3, 2 threads).
+// The slice is 8 vectors wide, as csr_l1's under AVX2 (on AVX-512 twice csr_l1's 4, not measured there), in register
+// tiles of NV = 8 / BR vectors. A slice as narrow as the register tile (2 vectors at BR = 4) reads a block row's
+// blocks four times as often; against it, before the two changes in block_row_panel, the wide slice took 0.98-1.04x
+// the time at block4x4 at 50, 70 and 95% and 1.08x at 90% (Zen 3, 2 threads, 12 pairs): no gain; not measured since.
 template <class T, int BR, int BC>
 void spmm_bsr_l1(const pb::SpmmArgs& g) {
   const pb::SparseWeights& W = *g.W;
@@ -875,8 +875,8 @@ void spmm_bsr_l1(const pb::SpmmArgs& g) {
           auto reg_tiles = [&]<int V0>(auto& self) {
             constexpr int n = NVs - V0 < NV ? NVs - V0 : NV;
             if constexpr (n > 0) {
-              block_row_panel<T, BR, n, Masked && V0 + n == NVs, BC>(P, A.bc, at[I], at[I + 1], slice.data() + V0 * L, w,
-                                                                  c + V0 * L, ldc, q == 0, A.rows - I * BR, m);
+              block_row_panel<T, BR, n, Masked && V0 + n == NVs, BC>(
+                  P, A.bc, at[I], at[I + 1], slice.data() + V0 * L, w, c + V0 * L, ldc, q == 0, A.rows - I * BR, m);
               self.template operator()<V0 + n>(self);
             }
           };
@@ -894,7 +894,8 @@ void spmm_bsr_l1(const pb::SpmmArgs& g) {
 }
 
 // Block heights 1, 2, 4, 8 have register-blocked paths; configs refuse others (see bsr_block_supported). A
-// matrix-vector product (N = 1) reads B in place: a one-column slice copy would cost as much as it saves.
+// matrix-vector product (N = 1) keeps the in-place kernel (the panels are not measured there). Blocks 4 columns wide
+// (1x4, 2x4, 4x4) have their column loop unrolled; other widths run it to the block's width.
 template <class T>
 void spmm_bsr(const pb::SpmmArgs& g) {
   const pb::Bsr& A = g.W->bsr;

@@ -444,7 +444,6 @@ void spmm_bsr_fixed(const pb::SpmmArgs& g) {
   }
 }
 
-
 // Column tiles of 16 vectors where the ISA has 32 vector registers (AVX-512: 16 accumulators, a broadcast and a
 // load in flight), 8 elsewhere. Per non-zero the broadcast and the column index are then loaded once per 16 FMAs
 // instead of 8, and the sparse arrays stream past half as often; the B slice a tile keeps in cache doubles.

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "prunebench/conv.h"
+#include "prunebench/emu512.h"
 #include "prunebench/prune.h"
 #include "prunebench/reference.h"
 
@@ -171,9 +172,12 @@ double brute_useful_flops(const ConvShape& s, const std::vector<float>& w) {
   return 2 * macs;
 }
 
-// Every ISA instance of the direct sparse kernel (the registry runs only the widest), with 1-3 threads.
+// Every ISA instance of the direct sparse kernel (the registry runs only the widest; AVX-512's emulated where this CPU
+// has no AVX-512), with 1-3 threads.
 TEST(Conv, SparseDirectEveryIsaMatchesTheOracle) {
-  for (const auto& [isa, fn] : pb::conv_sparse_direct_isa_variants()) {
+  const auto variants =
+      pb::emu512::with(pb::conv_sparse_direct_isa_variants(), pb::ConvFn(pb::emu512::conv_sparse_direct));
+  for (const auto& [isa, fn] : variants) {
     pb::Kernel<pb::ConvFn> k{{"conv", "openmp", "sparse_direct_" + isa, {"csr"}, nullptr, nullptr}, fn};
     for (const auto& s : kShapes)
       for (int threads : {1, 3})
@@ -194,7 +198,9 @@ TEST(Conv, SparseDirectEveryIsaMatchesTheOracle) {
 }
 
 TEST(Conv, DenseDirectEveryIsaMatchesTheOracle) {
-  for (const auto& [isa, fn] : pb::conv_dense_direct_isa_variants()) {
+  const auto variants =
+      pb::emu512::with(pb::conv_dense_direct_isa_variants(), pb::ConvFn(pb::emu512::conv_dense_direct));
+  for (const auto& [isa, fn] : variants) {
     pb::Kernel<pb::ConvFn> k{{"conv", "openmp", "direct_" + isa, {"dense"}, nullptr, nullptr}, fn};
     for (const auto& s : kShapes)
       for (int threads : {1, 3}) check(k, s, 0.0, threads);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "prunebench/emu512.h"
 #include "prunebench/gemm.h"
 #include "prunebench/reference.h"
 
@@ -41,7 +42,8 @@ std::vector<Case> all_cases() {
   std::vector<Case> cases;
   for (const auto& k : pb::gemm_kernels())
     if (k.info.available()) cases.push_back({k.info.id(), k.run});
-  for (const auto& [isa, fn] : pb::gemm_openmp_isa_variants()) cases.push_back({"openmp_" + isa, fn});
+  for (const auto& [isa, fn] : pb::emu512::with(pb::gemm_openmp_isa_variants(), pb::GemmFn(pb::emu512::gemm_openmp)))
+    cases.push_back({"openmp_" + isa, fn});
   return cases;
 }
 

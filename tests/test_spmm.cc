@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 
+#include "prunebench/emu512.h"
 #include "prunebench/io.h"
 #include "prunebench/prune.h"
 #include "prunebench/reference.h"
@@ -61,11 +62,16 @@ void check(const pb::Kernel<pb::SpmmFn>& k, const Problem& p, index_t N, int thr
   if (N == 1) check_ldb(k, p, N, threads, 0);
 }
 
-// The sparse kernels, and each openmp kernel once more per ISA this CPU runs (dispatch picks the widest).
+// The sparse kernels (the openmp ones as dispatched: the widest ISA this CPU runs), each openmp kernel once more per
+// narrower ISA, and AVX-512's on emulated vectors where this CPU has no AVX-512 (prunebench/emu512.h).
 std::vector<std::pair<std::string, pb::Kernel<pb::SpmmFn>>> all_kernels() {
   std::vector<std::pair<std::string, pb::Kernel<pb::SpmmFn>>> v;
   for (const auto& k : pb::spmm_kernels()) v.push_back({"", k});
-  for (const auto& iv : pb::spmm_openmp_isa_variants()) v.push_back(iv);
+  const auto isa = pb::spmm_openmp_isa_variants();
+  for (const auto& iv : isa)
+    if (iv.first != isa.front().first) v.push_back(iv);
+  if (pb::emu512::runs_here())
+    for (const auto& k : pb::emu512::spmm_openmp_table()) v.push_back({pb::emu512::kIsa, k});
   return v;
 }
 

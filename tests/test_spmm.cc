@@ -84,6 +84,7 @@ TEST(Spmm, EveryKernelMatchesTheOracle) {
       {40, 3000, "random", 0.97},  // csr_l1: K in panels grown past L1 (few non-zeros per row and panel)
       {40, 3001, "2:4", 0.5},     {40, 1001, "3:8", 0.625},  // nm: K panels of whole groups, the last group short
       {41, 3001, "block4x4", 0.8}, {37, 1001, "block2x3", 0.6},  // bsr: panels of whole blocks, edge blocks
+      {43, 3001, "block8x8", 0.8}, {37, 3001, "block4x1", 0.7},  // bsr: 8-row blocks in halves, 1- and 8-wide
   };
   for (const auto& [M, K, pattern, s] : problems) {
     const Problem p = make(M, K, pattern, s);

@@ -746,12 +746,17 @@ void spmm_nm(const pb::SpmmArgs& g) {
 
 // ---- bsr through L1 panels, as csr_l1 (see there): K in panels of kb rows, a whole number of block columns; each
 // thread copies its columns' slice of B into its own buffer, then runs every block row's blocks of the panel against
-// it. A block row of BR rows keeps BR x NV accumulators (8 in all); per column of a block, NV loads of B and BR
-// broadcasts feed BR x NV FMAs (block4x4: 6 loads per 8 FMAs, CSR 10). The blocks are laid out once per set of weights
-// in panel-major order. Read from B in place (spmm_bsr_fixed above, the B slice in L2), block1x4 and block4x4 ran
-// slower than csr_l1 on the same weights at 3072x128x768; on Zen 3 (2 threads, scripts/abab, 12 pairs, 50-95%) the
-// panels took 0.56-0.87x its time, keeping B in registers (below) 0.73-0.83x more at BR = 4, and blocks 4 columns
-// wide unrolled (BC = 4) 0.83-0.90x more: then 0.85-0.95x csr_l1's time at block4x4 and 0.93-0.96x at block1x4.
+// it. A register tile of RT rows of a block row (RT = BR up to 4) keeps RT x NV accumulators (8 in all); per column
+// of a block, NV loads of B and RT broadcasts feed RT x NV FMAs (block4x4: 6 loads per 8 FMAs, CSR 10). 8-row blocks
+// run as two halves of 4 rows: each B vector is loaded twice, but a whole-height tile (one vector, 8 broadcasts per
+// 8 FMAs) did worse. The blocks are laid out once per set of weights in panel-major order. Read from B in place
+// (spmm_bsr_fixed above, the B slice in L2), block1x4 and block4x4 ran slower than csr_l1 on the same weights at
+// 3072x128x768; on Zen 3 (2 threads, scripts/abab, 12 pairs, 50-95%) the panels took 0.56-0.87x its time, keeping B
+// in registers (below) 0.73-0.83x more at BR = 4, and blocks 4 columns wide unrolled (BC = 4) 0.83-0.90x more: then
+// 0.85-0.95x csr_l1's time at block4x4 and 0.93-0.96x at block1x4. Blocks 1 and 8 columns wide unrolled too, and
+// the halves (Zen 3, scripts/abab, 10 pairs, 3072x128x768 at 50 and 90%, 1 and 2 threads): block4x1 0.67-0.69x the
+// time, block8x8 0.72-0.77x (unrolled alone 0.88x, the halves 0.79-0.86x more); before, both took 1.16-1.82x
+// csr_l1's time on their weights. Other widths (2x3: 0.95-1.02x csr_l1's) run their column loop to the block's width.
 struct BsrPanels {
   index_t kb = 0, panels = 1;
   std::vector<index_t> at;        // at[q * (block rows + 1) + I]: first block of block row I in panel q
@@ -785,21 +790,22 @@ inline std::shared_ptr<BsrPanels> make_bsr_panels(const pb::Bsr& A, index_t kb) 
   return t;
 }
 
-// One block row's blocks p0..p1 of a panel against its slice s (rows w floats apart) into c (its rows ldc apart;
-// first: written, else added to); only the first `rows` rows exist (the last block row).
-template <class T, int BR, int NV, bool Masked, int BC>
+// Rows r0 .. r0 + RT of one block row's blocks p0..p1 of a panel (block rows BR high) against its slice s (rows w
+// floats apart) into c (the block row's first row; rows ldc apart; first: written, else added to); only the first
+// `rows` rows of the block row exist (the last block row).
+template <class T, int BR, int RT, int NV, bool Masked, int BC>
 inline void block_row_panel(const BsrPanels& P, int bc_run, index_t p0, index_t p1, const float* s, index_t w, float* c,
-                            index_t ldc, bool first, index_t rows, typename T::Mask m) {
+                            index_t ldc, bool first, int r0, index_t rows, typename T::Mask m) {
   using V = typename T::V;
   constexpr int L = T::L;
   const int bc = BC > 0 ? BC : bc_run;
-  V acc[BR][NV];
+  V acc[RT][NV];
 #pragma GCC unroll 8
-  for (int r = 0; r < BR; ++r)
+  for (int r = 0; r < RT; ++r)
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) acc[r][v] = T::zero();
   for (index_t p = p0; p < p1; ++p) {
-    const float* vals = P.val.data() + p * BR * bc;
+    const float* vals = P.val.data() + p * BR * bc + r0 * bc;
     const float* b = s + index_t{P.col[p]} * w;
 #pragma GCC unroll 8
     for (int j = 0; j < bc; ++j, b += w)
@@ -809,17 +815,17 @@ inline void block_row_panel(const BsrPanels& P, int bc_run, index_t p0, index_t 
         // No instruction: bv must sit in a register. Left alone, GCC folds the load into each of the BR FMAs (BR
         // loads of the same vector): block4x4 at 3072x128x768 took 1.27-1.36x the time (Zen 3, 2 threads,
         // scripts/abab, 12 pairs, 50-90%). At BR = 1 the folded load is the better code (one instruction).
-        if constexpr (BR > 1) T::keep_in_register(bv);
+        if constexpr (RT > 1) T::keep_in_register(bv);
 #pragma GCC unroll 8
-        for (int r = 0; r < BR; ++r) acc[r][v] = T::fmadd(T::broadcast(vals + r * bc + j), bv, acc[r][v]);
+        for (int r = 0; r < RT; ++r) acc[r][v] = T::fmadd(T::broadcast(vals + r * bc + j), bv, acc[r][v]);
       }
   }
 #pragma GCC unroll 8
-  for (int r = 0; r < BR; ++r) {
-    if (r >= rows) break;
+  for (int r = 0; r < RT; ++r) {
+    if (r0 + r >= rows) break;
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) {
-      float* o = c + r * ldc + v * L;
+      float* o = c + (r0 + r) * ldc + v * L;
       tile_store<T, NV, Masked>(o, v, first ? acc[r][v] : T::add(tile_load<T, NV, Masked>(o, v, m), acc[r][v]), m);
     }
   }
@@ -833,7 +839,8 @@ template <class T, int BR, int BC>
 void spmm_bsr_l1(const pb::SpmmArgs& g) {
   const pb::SparseWeights& W = *g.W;
   const pb::Bsr& A = W.bsr;
-  constexpr int L = T::L, SV = 8, NV = 8 / BR > 0 ? 8 / BR : 1;  // 8 accumulators in all
+  constexpr int RT = BR < 4 ? BR : 4;                  // rows of a register tile: 8-row blocks go in two halves
+  constexpr int L = T::L, SV = 8, NV = 8 / RT;         // 8 accumulators in all
   constexpr index_t w = SV * L;
   const index_t nbr = static_cast<index_t>(A.rowptr.size()) - 1;
   const double density = A.rows * W.K > 0 ? double(A.values.size()) / (double(A.rows) * double(W.K)) : 1;
@@ -872,8 +879,10 @@ void spmm_bsr_l1(const pb::SpmmArgs& g) {
           auto reg_tiles = [&]<int V0>(auto& self) {
             constexpr int n = NVs - V0 < NV ? NVs - V0 : NV;
             if constexpr (n > 0) {
-              block_row_panel<T, BR, n, Masked && V0 + n == NVs, BC>(
-                  P, A.bc, at[I], at[I + 1], slice.data() + V0 * L, w, c + V0 * L, ldc, q == 0, A.rows - I * BR, m);
+              for (int r0 = 0; r0 < BR; r0 += RT)
+                block_row_panel<T, BR, RT, n, Masked && V0 + n == NVs, BC>(P, A.bc, at[I], at[I + 1],
+                                                                           slice.data() + V0 * L, w, c + V0 * L, ldc,
+                                                                           q == 0, r0, A.rows - I * BR, m);
               self.template operator()<V0 + n>(self);
             }
           };
@@ -891,16 +900,20 @@ void spmm_bsr_l1(const pb::SpmmArgs& g) {
 }
 
 // Block heights 1, 2, 4, 8 have register-blocked paths; configs refuse others (see bsr_block_supported). A
-// matrix-vector product (N = 1) keeps the in-place kernel (the panels are not measured there). Blocks 4 columns wide
-// (1x4, 2x4, 4x4) have their column loop unrolled; other widths run it to the block's width.
+// matrix-vector product (N = 1) keeps the in-place kernel (the panels are not measured there). Blocks 1, 4 and 8
+// columns wide have their column loop unrolled; other widths run it to the block's width.
 template <class T>
 void spmm_bsr(const pb::SpmmArgs& g) {
   const pb::Bsr& A = g.W->bsr;
   if (A.rows == 0 || g.N == 0) return;
   auto run = [&]<int BR>() {
     if (g.N == 1) return spmm_bsr_fixed<T, BR>(g);
-    if (A.bc == 4) return spmm_bsr_l1<T, BR, 4>(g);
-    return spmm_bsr_l1<T, BR, 0>(g);
+    switch (A.bc) {
+      case 1: return spmm_bsr_l1<T, BR, 1>(g);
+      case 4: return spmm_bsr_l1<T, BR, 4>(g);
+      case 8: return spmm_bsr_l1<T, BR, 8>(g);
+      default: return spmm_bsr_l1<T, BR, 0>(g);
+    }
   };
   switch (A.br) {
     case 1: return run.template operator()<1>();

@@ -812,9 +812,9 @@ inline void block_row_panel(const BsrPanels& P, int bc_run, index_t p0, index_t 
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) {
         V bv = tile_load<T, NV, Masked>(b + v * L, v, m);
-        // No instruction: bv must sit in a register. Left alone, GCC folds the load into each of the BR FMAs (BR
+        // No instruction: bv must sit in a register. Left alone, GCC folds the load into each of the RT FMAs (RT
         // loads of the same vector): block4x4 at 3072x128x768 took 1.27-1.36x the time (Zen 3, 2 threads,
-        // scripts/abab, 12 pairs, 50-90%). At BR = 1 the folded load is the better code (one instruction).
+        // scripts/abab, 12 pairs, 50-90%). At RT = 1 the folded load is the better code (one instruction).
         if constexpr (RT > 1) T::keep_in_register(bv);
 #pragma GCC unroll 8
         for (int r = 0; r < RT; ++r) acc[r][v] = T::fmadd(T::broadcast(vals + r * bc + j), bv, acc[r][v]);

@@ -33,12 +33,16 @@ struct CanaryReading {
 // keep each thread's data its own and hardly move; libraries that share packed panels still may). A row is disturbed
 // when the round trip beside it is more than 1 + c2c_margin times the run's calm one (its 10th percentile: lower is
 // calmer). A run spent entirely in the far placement has a far calm state and flags nothing; its counters show it.
+// spread: applied by the analysis alone (scripts/pbtools/guard.py), as it needs all of a row's repetitions: a row
+// of three or more whose median repetition took more than 1 + spread times its fastest is disturbed too. Recorded in
+// the context with the rest.
 struct GuardSettings {
   bool enabled = true;
   double margin = 0.10;
   double memory_margin = 0.50;
   double steal = 0.05;
   double c2c_margin = 1.0;
+  double spread = 0.5;
 };
 
 // What one row saw: the better of the canaries on either side of it (a row counts as disturbed only when the

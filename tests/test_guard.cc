@@ -106,6 +106,9 @@ TEST(Guard, ConfigKey) {
   EXPECT_DOUBLE_EQ(on.guard.c2c_margin, 1.0);
   const Config c2c = parse_config(nlohmann::json::parse(R"({"guard": {"c2c_margin": 3}})"), "t", "config");
   EXPECT_DOUBLE_EQ(c2c.guard.c2c_margin, 3.0);
+  EXPECT_DOUBLE_EQ(c2c.guard.spread, 0.5);
+  EXPECT_DOUBLE_EQ(parse_config(nlohmann::json::parse(R"({"guard": {"spread": 1}})"), "t", "config").guard.spread, 1.0);
+  EXPECT_THROW(parse_config(nlohmann::json::parse(R"({"guard": {"spread": 0}})"), "t", "config"), ConfigError);
   EXPECT_THROW(parse_config(nlohmann::json::parse(R"({"guard": {"c2c_margin": 0}})"), "t", "config"), ConfigError);
   EXPECT_FALSE(parse_config(nlohmann::json::parse(R"({"guard": false})"), "t", "config").guard.enabled);
   EXPECT_TRUE(parse_config(nlohmann::json::parse("{}"), "t", "config").guard.enabled);

@@ -16,7 +16,7 @@ import statistics
 from collections import defaultdict
 from . import guard
 
-CEILING_FAMILIES = ("peak", "mem_bw", "mem_lat", "latency_op")
+CEILING_FAMILIES = guard.CEILING_FAMILIES
 PLATEAU_TOL = math.log(1.3)  # a working set whose latency differs by more than 30% starts a new plateau
 
 

@@ -8,12 +8,22 @@ while it ran). A row is disturbed when a rate canary fell more than its margin u
 percentile) or the steal share passed its limit: the same rule as judge() in bench/guard.cc, applied here to the
 whole file, so rows measured again by scripts/bench are judged together with the rest. The margins are the ones
 the run recorded in its context.
+
+One rule only this side applies, as it needs all of a row's repetitions (the binary judges a row at its first report):
+a row whose median repetition took more than 1 + spread times its fastest (three repetitions or more in one run) was
+disturbed while most of it ran, whatever the canaries beside it read. On the Zen 3 guest a row's repetitions read 5974,
+10932 and 10830 us (csr_auto, which ran csr_l1: 5938-6459 us in the same run, 4.5-4.8 ms alone) while its canaries
+stayed calm: the host slowed the memory system, or took a vCPU, between the canaries. The ceiling families are left to
+their own rule: a ceiling takes its best repetition, which a disturbance only makes worse.
 """
 from __future__ import annotations
 
 import numpy as np
 
-DEFAULTS = {"margin": 0.10, "memory_margin": 0.50, "steal": 0.05, "c2c_margin": 1.0}
+DEFAULTS = {"margin": 0.10, "memory_margin": 0.50, "steal": 0.05, "c2c_margin": 1.0, "spread": 0.5}
+# The rows that measure the machine's limits (scripts/pbtools/ceilings.py); each takes its best repetition.
+CEILING_FAMILIES = ("peak", "mem_bw", "mem_lat", "latency_op")
+MIN_SPREAD_REPETITIONS = 3
 
 
 def settings(ctx: dict) -> dict:
@@ -50,7 +60,25 @@ def reason(r, calm: tuple, s: dict) -> str | None:
         why.append(f"cross-core round trip {rt:.0f} ns, {rt / c2c:.1f}x the run's calm {c2c:.0f} ns")
     if st is not None and st > s["steal"]:
         why.append(f"the host stole {st:.0%} of the CPU time (limit {s['steal']:.0%})")
+    spread = unsteady(r, s)
+    if spread:
+        why.append(spread)
     return "; ".join(why) or None
+
+
+def unsteady(r, s: dict) -> str | None:
+    """Why the row's own repetitions say it was disturbed (see the module's note), or None. Judged per run, as a file
+    scripts/abab merged holds runs of two builds."""
+    if r.family in CEILING_FAMILIES:
+        return None
+    for times in r.by_run():
+        if len(times) < MIN_SPREAD_REPETITIONS:
+            continue
+        fastest, median = min(times), float(np.median(times))
+        if fastest > 0 and median > fastest * (1 + s["spread"]):
+            return (f"repetitions unsteady: the median took {median / fastest:.2f}x the fastest of {len(times)} "
+                    f"({fastest / 1e3:.0f}-{max(times) / 1e3:.0f} us)")
+    return None
 
 
 def disturbed(ctx: dict, rows) -> list[dict]:

@@ -64,6 +64,35 @@ def test_rows_whose_cross_core_round_trip_grew_are_disturbed():
     assert guard.disturbed(d2["context"], rows_of(d2)) == []
 
 
+def test_rows_whose_median_repetition_ran_far_slower_than_their_fastest_are_disturbed():
+    """Beside calm canaries: a median over 1 + spread times the fastest of three or more repetitions in one run (the
+    row the Zen 3 guest measured: 5974, 10932, 10830 us). Not two repetitions (which one is right?), not a slow one
+    among fast ones (the median is right), not a ceiling row (it takes its best), and runs are judged apart."""
+    def reps(name, times, runs=None, **extra):
+        return [dict(calm(name, **extra), real_time=t, pb_run=(runs or [0] * len(times))[i])
+                for i, t in enumerate(times)]
+    bs = [calm(f"gemm/openmp/M:{m}/N:64/K:64/threads:1") for m in range(1, 11)]
+    bs += reps("spmm/openmp/csr_auto/M:768/N:512/K:3072/sparsity:0.80/pattern:random/threads:2",
+               [5974e3, 10932e3, 10830e3])
+    bs += reps("gemm/openmp/M:90/N:64/K:64/threads:1", [1e6, 1e6, 2e6])        # one slow of three: the median holds
+    bs += reps("gemm/openmp/M:91/N:64/K:64/threads:1", [1e6, 3e6])             # two: no verdict
+    bs += reps("gemm/openmp/M:92/N:64/K:64/threads:1", [1e6, 1.4e6, 1.45e6])   # 1.4x: inside the margin
+    bs += reps("mem_bw/openmp/read/bytes:4096/threads:1", [1e6, 2e6, 2e6], bytes_per_second=1e9)  # a ceiling
+    bs += reps("gemm/openmp/M:93/N:64/K:64/threads:1", [1e6, 1e6, 1e6, 2e6, 2e6, 2e6], runs=[0, 0, 0, 1, 1, 1])
+    bs += reps("gemm/openmp/M:94/N:64/K:64/threads:1", [1e6, 2e6, 2e6, 1e6, 1e6, 1e6], runs=[0, 0, 0, 1, 1, 1])
+    d = doc(bs)
+    got = {x["name"]: x["reason"] for x in guard.disturbed(d["context"], rows_of(d))}
+    assert set(got) == {"spmm/openmp/csr_auto/M:768/N:512/K:3072/sparsity:0.80/pattern:random/threads:2",
+                        "gemm/openmp/M:94/N:64/K:64/threads:1"}
+    assert got["spmm/openmp/csr_auto/M:768/N:512/K:3072/sparsity:0.80/pattern:random/threads:2"] == (
+        "repetitions unsteady: the median took 1.81x the fastest of 3 (5974-10932 us)")
+    # The run's own spread wins over the default.
+    d2 = doc(bs, guard_spread="1.0")
+    assert guard.disturbed(d2["context"], rows_of(d2)) == []
+    d3 = doc(bs, guard_spread="0.3")
+    assert "gemm/openmp/M:92/N:64/K:64/threads:1" in {x["name"] for x in guard.disturbed(d3["context"], rows_of(d3))}
+
+
 def test_a_disturbed_ceiling_is_left_out_and_flagged():
     bs = [calm("peak/openmp/fma/dtype:f32/threads:1", flops=100e9),
           bench("peak/openmp/fma/dtype:f32/threads:2", flops=150e9, guard_clock_ghz=1.5, guard_write_gbs=40.0)]

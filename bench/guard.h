@@ -33,6 +33,9 @@ struct CanaryReading {
 // keep each thread's data its own and hardly move; libraries that share packed panels still may). A row is disturbed
 // when the round trip beside it is more than 1 + c2c_margin times the run's calm one (its 10th percentile: lower is
 // calmer). A run spent entirely in the far placement has a far calm state and flags nothing; its counters show it.
+// One-thread rows are judged by it too (the canary runs on all of the run's threads): on a 2-vCPU Zen 3 guest, 150
+// rounds of rows back to back, in rounds whose round trip read 440-480 ns (against 65-120) one-thread rows took 1.09x
+// (gemm/openmp 512^3) and 1.20x (csr_l1 3072x128x768 at 90%) their time in the others; DRAM rows 1.00-1.01x.
 // spread: applied by the analysis alone (scripts/pbtools/guard.py), as it needs all of a row's repetitions: a row
 // of three or more whose median repetition took more than 1 + spread times its fastest is disturbed too. Recorded in
 // the context with the rest.

@@ -50,8 +50,9 @@ def test_rows_whose_canaries_fell_or_whose_time_was_stolen_are_disturbed():
 
 
 def test_rows_whose_cross_core_round_trip_grew_are_disturbed():
-    """Two-thread rows carry guard_c2c_ns; a round trip past 1 + c2c_margin times the run's calm one (its 10th
-    percentile: lower is calmer) flags the row. One-thread rows have none and are judged on the rest."""
+    """Rows of a run with two or more threads carry guard_c2c_ns (one-thread rows too: the canary runs on the run's
+    threads); a round trip past 1 + c2c_margin times the run's calm one (its 10th percentile: lower is calmer) flags
+    the row. A row without one (a one-thread run's) is judged on the rest."""
     bs = [calm(f"gemm/openmp/M:{m}/N:64/K:64/threads:2", guard_c2c_ns=55.0 + m) for m in range(1, 11)]
     bs.append(calm("gemm/openmp/M:99/N:64/K:64/threads:2", guard_c2c_ns=320.0))  # far placement: 5.6x
     bs.append(calm("gemm/openmp/M:98/N:64/K:64/threads:2", guard_c2c_ns=100.0))  # 1.8x: inside twice

@@ -47,7 +47,7 @@ def calm_state(rows) -> tuple[float | None, float | None, float | None]:
 
 
 def reason(r, calm: tuple, s: dict) -> str | None:
-    """Why the row counts as disturbed, or None."""
+    """Why the canaries beside the row, or the steal share while it ran, say it was disturbed, or None."""
     clock, write, c2c = calm
     why = []
     c, w, st = r.counter("guard_clock_ghz"), r.counter("guard_write_gbs"), r.counter("guard_steal")
@@ -60,9 +60,6 @@ def reason(r, calm: tuple, s: dict) -> str | None:
         why.append(f"cross-core round trip {rt:.0f} ns, {rt / c2c:.1f}x the run's calm {c2c:.0f} ns")
     if st is not None and st > s["steal"]:
         why.append(f"the host stole {st:.0%} of the CPU time (limit {s['steal']:.0%})")
-    spread = unsteady(r, s)
-    if spread:
-        why.append(spread)
     return "; ".join(why) or None
 
 
@@ -82,7 +79,9 @@ def unsteady(r, s: dict) -> str | None:
 
 
 def disturbed(ctx: dict, rows) -> list[dict]:
-    """{name, reason} of every row measured while the machine was disturbed (none for runs without the guard)."""
+    """{name, reason} of every row measured while the machine was disturbed (none for runs without the guard), with
+    best_holds where only its repetitions' spread says so: its fastest repetition is then a clean measurement (what
+    the history takes), while its median (what a row reports) is not."""
     if str(ctx.get("guard", "")) == "off":
         return []
     s, calm = settings(ctx), calm_state(rows)
@@ -90,7 +89,8 @@ def disturbed(ctx: dict, rows) -> list[dict]:
     for r in rows:
         if r.error:
             continue
-        why = reason(r, calm, s)
-        if why:
-            out.append({"name": r.name, "reason": why})
+        canaries, spread = reason(r, calm, s), unsteady(r, s)
+        if canaries or spread:
+            out.append(dict({"name": r.name, "reason": "; ".join(w for w in (canaries, spread) if w)},
+                            **({} if canaries else {"best_holds": True})))
     return out

@@ -90,10 +90,11 @@ def lines_of_run(path, doc: dict, allow_dirty: bool = False) -> tuple[list[dict]
     run_time = ctx.get("date")
     profile = ctx.get("profile") or ctx.get("config_source") or "unknown"
     analysis = doc.get("prunebench_analysis", {})
-    disturbed = {d.get("name") for d in analysis.get("disturbed", [])}
+    # A row flagged only for its repetitions' spread keeps its point: the point is its fastest repetition.
+    disturbed = {d.get("name") for d in analysis.get("disturbed", []) if not d.get("best_holds")}
     above = {d.get("name") for d in analysis.get("above_roof", [])}
     if "prunebench_analysis" not in doc:  # not analysed (a bare binary run): apply the guard's rule here
-        disturbed = {d["name"] for d in guard.disturbed(ctx, rows_of(doc))}
+        disturbed = {d["name"] for d in guard.disturbed(ctx, rows_of(doc)) if not d.get("best_holds")}
     rid = run_id(doc)
     out = []
     for r in rows_of(doc):

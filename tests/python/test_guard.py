@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import run_script
 
-from pbtools import analysis, ceilings, guard
+from pbtools import analysis, ceilings, guard, history_store
 from pbtools.results import rows as rows_of
 
 BIN = Path(__file__).resolve().parents[2] / "build" / "portable" / "bin" / "prunebench"
@@ -87,6 +87,19 @@ def test_rows_whose_median_repetition_ran_far_slower_than_their_fastest_are_dist
                         "gemm/openmp/M:94/N:64/K:64/threads:1"}
     assert got["spmm/openmp/csr_auto/M:768/N:512/K:3072/sparsity:0.80/pattern:random/threads:2"] == (
         "repetitions unsteady: the median took 1.81x the fastest of 3 (5974-10932 us)")
+    # Its fastest repetition still holds (best_holds), so the history, which takes the fastest, keeps its point; not
+    # so a row whose canaries fell as well.
+    both = bs + [bench("gemm/openmp/M:95/N:64/K:64/threads:1", t, guard_clock_ghz=2.0, guard_write_gbs=40.0)
+                 for t in (1e6, 2e6, 2e6)]
+    d = doc(both, git_sha="0123456789ab", machine_id="test-cpu-2c")
+    flags = {x["name"]: x for x in guard.disturbed(d["context"], rows_of(d))}
+    assert flags["gemm/openmp/M:94/N:64/K:64/threads:1"]["best_holds"] is True
+    assert "best_holds" not in flags["gemm/openmp/M:95/N:64/K:64/threads:1"]
+    assert flags["gemm/openmp/M:95/N:64/K:64/threads:1"]["reason"].startswith("clock 2.00 GHz")
+    lines, _ = history_store.lines_of_run("t.json", d)
+    kept = {x["name"]: x["disturbed"] for x in lines}
+    assert kept["gemm/openmp/M:94/N:64/K:64/threads:1"] is False
+    assert kept["gemm/openmp/M:95/N:64/K:64/threads:1"] is True
     # The run's own spread wins over the default.
     d2 = doc(bs, guard_spread="1.0")
     assert guard.disturbed(d2["context"], rows_of(d2)) == []

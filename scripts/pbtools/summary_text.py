@@ -144,8 +144,8 @@ def print_summary(ctx, rows, c) -> None:
     disturbed = analysis.disturbed(ctx, rows)
     if disturbed:
         print(f"\n{len(disturbed)} rows measured while the machine was disturbed (the guard's canaries beside them "
-              "slowed, the host stole time, or their repetitions disagreed; ceilings leave them out, speedups involving "
-              "them are suspect):")
+              "slowed, the host stole time, or their repetitions disagreed; ceilings leave them out, speedups "
+              "involving them are suspect):")
         for f in disturbed[:20]:
             print(f"  {f['name']}: {f['reason']}")
     errors = [r for r in rows if r.error]

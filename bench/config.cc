@@ -336,18 +336,20 @@ Config parse_config(const json& j, const std::string& source, const std::string&
     if (g.is_boolean()) {
       c.guard.enabled = g.get<bool>();
     } else if (g.is_object()) {
-      check_keys(g, {"margin", "memory_margin", "steal", "c2c_margin", "spread"}, source, "guard");
+      check_keys(g, {"margin", "memory_margin", "steal", "c2c_margin", "fma_margin", "spread"}, source, "guard");
       if (g.contains("margin")) c.guard.margin = get_num(g["margin"], source, "guard.margin", 0.001, 1.0);
       if (g.contains("memory_margin"))
         c.guard.memory_margin = get_num(g["memory_margin"], source, "guard.memory_margin", 0.001, 1.0);
       if (g.contains("steal")) c.guard.steal = get_num(g["steal"], source, "guard.steal", 0.0, 1.0);
       if (g.contains("c2c_margin"))
         c.guard.c2c_margin = get_num(g["c2c_margin"], source, "guard.c2c_margin", 0.05, 100.0);
+      if (g.contains("fma_margin"))
+        c.guard.fma_margin = get_num(g["fma_margin"], source, "guard.fma_margin", 0.001, 1.0);
       if (g.contains("spread")) c.guard.spread = get_num(g["spread"], source, "guard.spread", 0.05, 100.0);
     } else {
       fail(source, "guard",
            "expected false, true or {\"margin\": 0.1, \"memory_margin\": 0.5, \"steal\": 0.05, \"c2c_margin\": 1, "
-           "\"spread\": 0.5}");
+           "\"fma_margin\": 0.25, \"spread\": 0.5}");
     }
   }
   if (j.contains("gemm")) c.gemm = parse_gemm(j["gemm"], source, "gemm");

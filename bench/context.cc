@@ -203,6 +203,7 @@ void add_context(const Config& c) {
     AddCustomContext("guard_memory_margin", std::to_string(c.guard.memory_margin));
     AddCustomContext("guard_steal", std::to_string(c.guard.steal));
     AddCustomContext("guard_c2c_margin", std::to_string(c.guard.c2c_margin));
+    AddCustomContext("guard_fma_margin", std::to_string(c.guard.fma_margin));
     AddCustomContext("guard_spread", std::to_string(c.guard.spread));
   }
   AddCustomContext("dram_bytes", std::to_string(dram_bytes()));

@@ -40,6 +40,10 @@ std::string judge(const RowGuard& row, const CanaryReading& calm, const GuardSet
   if (calm.write_gbs > 0 && row.canary.write_gbs < calm.write_gbs * (1 - s.memory_margin))
     add(fmt("memory canary %.1f GB/s, %.0f%% under the run's calm %.1f GB/s", row.canary.write_gbs,
             100 * (1 - row.canary.write_gbs / calm.write_gbs), calm.write_gbs));
+  if (row.threads >= 2 && calm.fma_gflops > 0 && row.canary.fma_gflops > 0 &&
+      row.canary.fma_gflops < calm.fma_gflops * (1 - s.fma_margin))
+    add(fmt("FMA canary %.0f GFLOP/s, %.0f%% under the run's calm %.0f GFLOP/s", row.canary.fma_gflops,
+            100 * (1 - row.canary.fma_gflops / calm.fma_gflops), calm.fma_gflops));
   if (calm.c2c_ns > 0 && row.canary.c2c_ns > calm.c2c_ns * (1 + s.c2c_margin))
     add(fmt("cross-core round trip %.0f ns, %.1fx the run's calm %.0f ns", row.canary.c2c_ns,
             row.canary.c2c_ns / calm.c2c_ns, calm.c2c_ns));
@@ -60,14 +64,20 @@ double quantile(std::vector<double> v, double p) {
 }
 }  // namespace
 
-CanaryReading calm_state(const std::vector<CanaryReading>& readings) {
-  std::vector<double> clock, write, c2c;
+CanaryReading calm_state(const std::vector<CanaryReading>& readings, double fma_margin) {
+  std::vector<double> clock, write, c2c, c2c_all, fma;
   for (const auto& r : readings) {
     clock.push_back(r.clock_ghz);
     write.push_back(r.write_gbs);
-    if (r.c2c_ns > 0) c2c.push_back(r.c2c_ns);
+    if (r.fma_gflops > 0) fma.push_back(r.fma_gflops);
   }
-  return {quantile(clock, 0.9), quantile(write, 0.9), quantile(c2c, 0.1)};
+  const double calm_fma = quantile(fma, 0.9);
+  for (const auto& r : readings)
+    if (r.c2c_ns > 0) {
+      c2c_all.push_back(r.c2c_ns);
+      if (r.fma_gflops <= 0 || r.fma_gflops >= calm_fma * (1 - fma_margin)) c2c.push_back(r.c2c_ns);
+    }
+  return {quantile(clock, 0.9), quantile(write, 0.9), quantile(c2c.empty() ? c2c_all : c2c, 0.1), calm_fma};
 }
 
 CpuTimes read_cpu_times() {
@@ -104,8 +114,9 @@ Canary::Canary(int threads) : threads_(std::max(1, threads)) {
 }
 
 CanaryReading Canary::measure() {
-  constexpr std::int64_t kSteps = 1 << 22;  // ~0.3-0.5 ms at 2-3.5 GHz
-  double clock[3], write[3];
+  constexpr std::int64_t kSteps = 1 << 22;     // ~0.3-0.5 ms at 2-3.5 GHz
+  constexpr std::int64_t kFmaSteps = 1 << 18;  // 12 ymm or 16 zmm FMAs a step: ~0.5 ms
+  double clock[3], write[3], fma[3];
   double sink = 0;
   for (int shot = 0; shot < 3; ++shot) {
     double slowest = 1e30;
@@ -118,6 +129,10 @@ CanaryReading Canary::measure() {
     }
     clock[shot] = slowest;
     sink += static_cast<double>(chains);
+    auto t1 = std::chrono::steady_clock::now();
+    const PeakRun p = peak_openmp(Dtype::f32, kFmaSteps, threads_, 0.999, 0.001);  // converges to 1: no overflow
+    fma[shot] = p.flops / seconds_since(t1) / 1e9;
+    sink += p.checksum;
     BwArgs a{buf_.data(), nullptr, nullptr, buf_.size(), 1, threads_, 0.0};
     const auto t0 = std::chrono::steady_clock::now();
     sink += bw_openmp(BwOp::write_nt, a);
@@ -130,7 +145,8 @@ CanaryReading Canary::measure() {
     const double a = round_trip_ns(), b = round_trip_ns(), c = round_trip_ns();
     c2c = median3(a, b, c);
   }
-  return {median3(clock[0], clock[1], clock[2]), median3(write[0], write[1], write[2]), c2c};
+  return {median3(clock[0], clock[1], clock[2]), median3(write[0], write[1], write[2]), c2c,
+          median3(fma[0], fma[1], fma[2])};
 }
 
 // Threads 0 and 1 pass one cache line back and forth: thread 0 writes an odd count and waits for the next even

@@ -1,8 +1,17 @@
 #include "guard_reporter.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace pb::bench {
+
+namespace {
+// A row's thread count from its name's threads:N (1 where it has none: naive, Eigen, GPU rows).
+int threads_in_name(const std::string& name) {
+  const auto at = name.find("/threads:");
+  return at == std::string::npos ? 1 : std::max(1, std::atoi(name.c_str() + at + 9));
+}
+}  // namespace
 
 RowGuards::RowGuards(int threads, const GuardSettings& s) : canary_(threads), settings_(s) {
   last_ = canary_.measure();
@@ -14,11 +23,15 @@ void RowGuards::row_done(const std::string& run_name) {
   const CpuTimes now_times = read_cpu_times();
   const CanaryReading now = canary_.measure();
   RowGuard g;
-  // The better side: the higher rates, the shorter round trip (0, none measured, only where neither has one).
+  // The better side: the higher rates, the shorter round trip (0, none measured, only where neither has one). The
+  // FMA canary alone takes the worse side (guard.h): the shared core it detects halves it or leaves it alone, and
+  // a row that starts in that state runs slow in every repetition while the canary before it read calm.
   const double c2c = last_.c2c_ns > 0 && now.c2c_ns > 0 ? std::min(last_.c2c_ns, now.c2c_ns)
                                                         : std::max(last_.c2c_ns, now.c2c_ns);
-  g.canary = {std::max(last_.clock_ghz, now.clock_ghz), std::max(last_.write_gbs, now.write_gbs), c2c};
+  g.canary = {std::max(last_.clock_ghz, now.clock_ghz), std::max(last_.write_gbs, now.write_gbs), c2c,
+              std::min(last_.fma_gflops, now.fma_gflops)};
   g.steal_share = steal_share(last_times_, now_times);
+  g.threads = threads_in_name(run_name);
   rows_[run_name] = g;
   last_ = now;
   last_times_ = read_cpu_times();  // the canary's own time is not the next row's
@@ -28,7 +41,7 @@ void RowGuards::row_done(const std::string& run_name) {
 CanaryReading RowGuards::calm() const {
   std::vector<CanaryReading> seen;
   for (const auto& [name, g] : rows_) seen.push_back(g.canary);
-  return calm_state(seen);
+  return calm_state(seen, settings_.fma_margin);
 }
 
 const RowGuard* RowGuards::find(const std::string& run_name) const {
@@ -47,6 +60,7 @@ void add_guard_counters(std::vector<benchmark::BenchmarkReporter::Run>& runs, co
     r.counters["guard_clock_ghz"] = benchmark::Counter(g.canary.clock_ghz);
     r.counters["guard_write_gbs"] = benchmark::Counter(g.canary.write_gbs);
     if (g.canary.c2c_ns > 0) r.counters["guard_c2c_ns"] = benchmark::Counter(g.canary.c2c_ns);
+    r.counters["guard_fma_gflops"] = benchmark::Counter(g.canary.fma_gflops);
     if (g.steal_share >= 0) r.counters["guard_steal"] = benchmark::Counter(g.steal_share);
     r.counters["guard_suspect"] = benchmark::Counter(suspect ? 1.0 : 0.0);
   }

@@ -47,6 +47,25 @@ TEST(Guard, FarCrossCoreRoundTripIsDisturbed) {
   EXPECT_EQ(judge(far, calm, s), "");
 }
 
+TEST(Guard, HalvedFmaThroughputIsDisturbed) {
+  // Two vCPUs on one physical core: the clock canary stays calm, the FMA canary halves.
+  GuardSettings s;
+  RowGuard shared = row(3.0, 44), calm_row = row(3.0, 44), none = row(3.0, 44);
+  shared.threads = calm_row.threads = none.threads = 2;
+  shared.canary.fma_gflops = 100;
+  calm_row.canary.fma_gflops = 160;  // 20% under the calm 200: inside the 25% margin
+  const CanaryReading calm{3.0, 44, 0, 200};
+  EXPECT_EQ(judge(shared, calm, s), "FMA canary 100 GFLOP/s, 50% under the run's calm 200 GFLOP/s");
+  RowGuard one_thread = shared;
+  one_thread.threads = 1;  // one thread runs at its full rate on a shared core
+  EXPECT_EQ(judge(one_thread, calm, s), "");
+  EXPECT_EQ(judge(calm_row, calm, s), "");
+  EXPECT_EQ(judge(none, calm, s), "");                       // a reading without the FMA canary says nothing
+  EXPECT_EQ(judge(shared, CanaryReading{3.0, 44}, s), "");  // nor does a calm state without it
+  s.fma_margin = 0.6;
+  EXPECT_EQ(judge(shared, calm, s), "");
+}
+
 TEST(Guard, MarginsComeFromTheSettings) {
   GuardSettings s;
   s.margin = 0.5;
@@ -75,6 +94,27 @@ TEST(Guard, CalmRoundTripIsTheTenthPercentileOfThoseMeasured) {
   EXPECT_EQ(calm_state({{3.0, 40.0}}).c2c_ns, 0.0);
 }
 
+TEST(Guard, CalmRoundTripLeavesOutTheSharedCore) {
+  // Two vCPUs on one core: the shortest round trip (65 ns), read beside a halved FMA canary. Eight near readings
+  // (100-170 ns) and three shared ones: the calm state is the near placement's 10th percentile, 107 ns (all eleven:
+  // 65 ns, and a near row at 140 ns would be 2.2x it).
+  std::vector<CanaryReading> r;
+  for (int i = 0; i < 8; ++i) r.push_back({3.0, 40.0, 100.0 + 10 * i, 200.0});
+  for (int i = 0; i < 3; ++i) r.push_back({3.0, 40.0, 65.0, 100.0});
+  EXPECT_DOUBLE_EQ(calm_state(r).c2c_ns, 107.0);
+  EXPECT_DOUBLE_EQ(calm_state(r, 0.6).c2c_ns, 65.0);  // a margin that takes the shared core for calm
+  // No reading calm by its FMA canary (not possible by the 90th percentile, but older readings have none): all count.
+  EXPECT_DOUBLE_EQ(calm_state({{3.0, 40.0, 65.0, 0.0}, {3.0, 40.0, 300.0, 0.0}}).c2c_ns, 88.5);
+}
+
+TEST(Guard, CalmFmaIsTheNinetiethPercentileOfThoseMeasured) {
+  std::vector<CanaryReading> r;
+  for (int i = 10; i >= 1; --i) r.push_back({3.0, 40.0, 0.0, 10.0 * i});
+  r.push_back({3.0, 40.0, 0.0, 0.0});  // a reading without it does not count
+  EXPECT_DOUBLE_EQ(calm_state(r).fma_gflops, 91.0);
+  EXPECT_EQ(calm_state({{3.0, 40.0}}).fma_gflops, 0.0);
+}
+
 TEST(Guard, StealShareOfTheInterval) {
   EXPECT_DOUBLE_EQ(steal_share({10, 1000}, {30, 1400}), 0.05);
   EXPECT_EQ(steal_share({10, 1000}, {10, 1000}), -1);  // no time passed
@@ -84,11 +124,14 @@ TEST(Guard, StealShareOfTheInterval) {
   EXPECT_GE(t.steal, 0);  // every Linux since 2.6.11 reports it
 }
 
-TEST(Guard, CanaryMeasuresAClockABandwidthAndARoundTrip) {
+TEST(Guard, CanaryMeasuresAClockFmaThroughputABandwidthAndARoundTrip) {
   Canary c(2);
   const CanaryReading r = c.measure();
   EXPECT_GT(r.clock_ghz, 0.1);
   EXPECT_LT(r.clock_ghz, 10.0);
+  // Two threads of 4-32 f32 FMA lanes at 0.5-5 GHz: 1-640 GFLOP/s (2 flops a lane and FMA, 1-2 FMAs a cycle).
+  EXPECT_GT(r.fma_gflops, 0.5);
+  EXPECT_LT(r.fma_gflops, 2000.0);
   EXPECT_GT(r.write_gbs, 0.1);
   // A cache line's round trip between two threads: tens to hundreds of ns on separate cores; on one core (time
   // slices) the canary gives up after 5 ms, so the figure stays finite either way.
@@ -107,6 +150,10 @@ TEST(Guard, ConfigKey) {
   const Config c2c = parse_config(nlohmann::json::parse(R"({"guard": {"c2c_margin": 3}})"), "t", "config");
   EXPECT_DOUBLE_EQ(c2c.guard.c2c_margin, 3.0);
   EXPECT_DOUBLE_EQ(c2c.guard.spread, 0.5);
+  EXPECT_DOUBLE_EQ(c2c.guard.fma_margin, 0.25);
+  EXPECT_DOUBLE_EQ(
+      parse_config(nlohmann::json::parse(R"({"guard": {"fma_margin": 0.4}})"), "t", "config").guard.fma_margin, 0.4);
+  EXPECT_THROW(parse_config(nlohmann::json::parse(R"({"guard": {"fma_margin": 0}})"), "t", "config"), ConfigError);
   EXPECT_DOUBLE_EQ(parse_config(nlohmann::json::parse(R"({"guard": {"spread": 1}})"), "t", "config").guard.spread, 1.0);
   EXPECT_THROW(parse_config(nlohmann::json::parse(R"({"guard": {"spread": 0}})"), "t", "config"), ConfigError);
   EXPECT_THROW(parse_config(nlohmann::json::parse(R"({"guard": {"c2c_margin": 0}})"), "t", "config"), ConfigError);

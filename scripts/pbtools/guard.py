@@ -1,10 +1,12 @@
 """The disturbance guard's verdict on each row, from the counters bench/guard_reporter.cc writes.
 
-Every row carries guard_clock_ghz and guard_write_gbs (the better of the canaries run just before and just after
-it: the slowest core's clock and a streaming write to DRAM on every core), guard_c2c_ns where it ran on two or more
-threads (a cache line's round trip between two of its cores) and guard_steal (the share of CPU time the host stole
-while it ran). A row is disturbed when a rate canary fell more than its margin under the run's calm state (the
-90th percentile of the rows' canaries), the round trip grew past 1 + c2c_margin times its calm state (the 10th
+Every row carries guard_clock_ghz and guard_write_gbs (the better of the canaries run just before and just after it:
+the slowest core's clock and a streaming write to DRAM on every core), guard_fma_gflops (the worse of the two FMA
+canaries: FMA chains on every core at once, which two vCPUs put on one physical core halve; rows of two or more
+threads are judged by it), guard_c2c_ns where it ran on two or more threads (a cache
+line's round trip between two of its cores) and guard_steal (the share of CPU time the host stole while it ran).
+A row is disturbed when a rate canary fell more than its margin under the run's calm state (the 90th percentile of
+the rows' canaries), the round trip grew past 1 + c2c_margin times its calm state (the 10th
 percentile) or the steal share passed its limit: the same rule as judge() in bench/guard.cc, applied here to the
 whole file, so rows measured again by scripts/bench are judged together with the rest. The margins are the ones
 the run recorded in its context.
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-DEFAULTS = {"margin": 0.10, "memory_margin": 0.50, "steal": 0.05, "c2c_margin": 1.0, "spread": 0.5}
+DEFAULTS = {"margin": 0.10, "memory_margin": 0.50, "steal": 0.05, "c2c_margin": 1.0, "fma_margin": 0.25, "spread": 0.5}
 # The rows that measure the machine's limits (scripts/pbtools/ceilings.py); each takes its best repetition.
 CEILING_FAMILIES = ("peak", "mem_bw", "mem_lat", "latency_op")
 MIN_SPREAD_REPETITIONS = 3
@@ -36,24 +38,33 @@ def settings(ctx: dict) -> dict:
     return out
 
 
-def calm_state(rows) -> tuple[float | None, float | None, float | None]:
-    """The 90th percentile of each rate canary and the 10th of the round trip, over the rows that carry one
-    (numpy's default interpolation, as the C++ side)."""
-    clock = [r.counter("guard_clock_ghz") for r in rows if r.counter("guard_clock_ghz")]
-    write = [r.counter("guard_write_gbs") for r in rows if r.counter("guard_write_gbs")]
-    c2c = [r.counter("guard_c2c_ns") for r in rows if r.counter("guard_c2c_ns")]
+def calm_state(rows, fma_margin: float = DEFAULTS["fma_margin"]) -> tuple[float | None, ...]:
+    """(clock, write, round trip, FMA): the 90th percentile of each rate canary over the rows that carry one, and the
+    10th of the round trip over the rows whose FMA canary stayed within fma_margin of its calm state (all of them if
+    none did: a shared core has the shortest round trip but is no calm placement, see calm_state in bench/guard.h);
+    numpy's default interpolation, as the C++ side."""
+    def seen(counter):
+        return [r.counter(counter) for r in rows if r.counter(counter)]
+
+    clock, write, fma = seen("guard_clock_ghz"), seen("guard_write_gbs"), seen("guard_fma_gflops")
+    calm_fma = float(np.quantile(fma, 0.9)) if fma else None
+    c2c_all = [(r.counter("guard_c2c_ns"), r.counter("guard_fma_gflops")) for r in rows if r.counter("guard_c2c_ns")]
+    c2c = ([c for c, f in c2c_all if not calm_fma or not f or f >= calm_fma * (1 - fma_margin)]
+           or [c for c, _ in c2c_all])
     return (float(np.quantile(clock, 0.9)) if clock else None, float(np.quantile(write, 0.9)) if write else None,
-            float(np.quantile(c2c, 0.1)) if c2c else None)
+            float(np.quantile(c2c, 0.1)) if c2c else None, calm_fma)
 
 
 def reason(r, calm: tuple, s: dict) -> str | None:
     """Why the canaries beside the row, or the steal share while it ran, say it was disturbed, or None."""
-    clock, write, c2c = calm
+    clock, write, c2c, fma = calm
     why = []
     c, w, st = r.counter("guard_clock_ghz"), r.counter("guard_write_gbs"), r.counter("guard_steal")
-    rt = r.counter("guard_c2c_ns")
+    rt, f = r.counter("guard_c2c_ns"), r.counter("guard_fma_gflops")
     if clock and c and c < clock * (1 - s["margin"]):
         why.append(f"clock {c:.2f} GHz, {1 - c / clock:.0%} under the run's calm {clock:.2f} GHz")
+    if fma and f and (r.p("threads") or 1) >= 2 and f < fma * (1 - s["fma_margin"]):  # one thread: not affected
+        why.append(f"FMA canary {f:.0f} GFLOP/s, {1 - f / fma:.0%} under the run's calm {fma:.0f} GFLOP/s")
     if write and w and w < write * (1 - s["memory_margin"]):
         why.append(f"memory canary {w:.1f} GB/s, {1 - w / write:.0%} under the run's calm {write:.1f} GB/s")
     if c2c and rt and rt > c2c * (1 + s["c2c_margin"]):
@@ -84,7 +95,8 @@ def disturbed(ctx: dict, rows) -> list[dict]:
     the history takes), while its median (what a row reports) is not."""
     if str(ctx.get("guard", "")) == "off":
         return []
-    s, calm = settings(ctx), calm_state(rows)
+    s = settings(ctx)
+    calm = calm_state(rows, s["fma_margin"])
     out = []
     for r in rows:
         if r.error:

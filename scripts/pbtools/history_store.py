@@ -33,7 +33,8 @@ FIELDS = {  # DuckDB column types of a store line: one schema, so a store of man
     "samples_ns": "DOUBLE[]", "counters": "MAP(VARCHAR, DOUBLE)", "error": "VARCHAR", "disturbed": "BOOLEAN",
     "above_roof": "BOOLEAN",
 }
-_GUARD_COUNTERS = ("guard_clock_ghz", "guard_write_gbs", "guard_c2c_ns", "guard_steal", "guard_suspect")
+_GUARD_COUNTERS = ("guard_clock_ghz", "guard_fma_gflops", "guard_write_gbs", "guard_c2c_ns", "guard_steal",
+                   "guard_suspect")
 
 
 @dataclass

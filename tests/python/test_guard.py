@@ -65,6 +65,36 @@ def test_rows_whose_cross_core_round_trip_grew_are_disturbed():
     assert guard.disturbed(d2["context"], rows_of(d2)) == []
 
 
+def test_rows_whose_fma_canary_halved_are_disturbed():
+    """Two vCPUs put on one physical core: the clock canary (one dependent add a cycle) stays calm while the FMA
+    canary (independent chains on every core at once) halves; past fma_margin under the run's calm state (its 90th
+    percentile) a row of two or more threads is flagged. A row without the counter (a file from before it) is judged
+    on the rest."""
+    bs = [calm(f"spmm/openmp/nm/M:{m}/threads:2", guard_fma_gflops=200.0 + m) for m in range(1, 11)]
+    bs.append(calm("spmm/openmp/nm/M:99/threads:2", guard_fma_gflops=101.0))  # shared core
+    bs.append(calm("spmm/openmp/nm/M:98/threads:2", guard_fma_gflops=170.0))  # 16% under: inside 25%
+    bs.append(calm("spmm/openmp/nm/M:97/threads:2"))
+    bs.append(calm("spmm/openmp/nm/M:96/threads:1", guard_fma_gflops=101.0))  # one thread runs at its full rate
+    d = doc(bs)
+    got = {x["name"]: x["reason"] for x in guard.disturbed(d["context"], rows_of(d))}
+    assert got == {"spmm/openmp/nm/M:99/threads:2": "FMA canary 101 GFLOP/s, 52% under the run's calm 209 GFLOP/s"}
+    d2 = doc(bs, guard_fma_margin="0.6")
+    assert guard.disturbed(d2["context"], rows_of(d2)) == []
+
+
+def test_the_calm_round_trip_leaves_out_the_shared_core():
+    """A shared core has the shortest round trip (65 ns) beside a halved FMA canary: left out of the calm round trip,
+    so a near row at 140 ns is not flagged as 2.2x a calm 65 ns (the rule of calm_state in bench/guard.h)."""
+    bs = [calm(f"spmm/openmp/nm/M:{m}/threads:2", guard_c2c_ns=100.0 + 10 * m, guard_fma_gflops=200.0)
+          for m in range(8)]
+    bs += [calm(f"spmm/openmp/nm/M:{m}/threads:1", guard_c2c_ns=65.0, guard_fma_gflops=100.0) for m in range(8, 11)]
+    d = doc(bs)
+    rows = rows_of(d)
+    assert guard.calm_state(rows)[2] == pytest.approx(107.0)
+    assert guard.calm_state(rows, 0.6)[2] == pytest.approx(65.0)
+    assert guard.disturbed(d["context"], rows) == []
+
+
 def test_rows_whose_median_repetition_ran_far_slower_than_their_fastest_are_disturbed():
     """Beside calm canaries: a median over 1 + spread times the fastest of three or more repetitions in one run (the
     row the Zen 3 guest measured: 5974, 10932, 10830 us). Not two repetitions (which one is right?), not a slow one
@@ -161,8 +191,9 @@ def test_a_real_disturbance_is_caught(tmp_path):
     assert proc.returncode == 0, err
     d = json.loads(out.read_text())
     iters = [b for b in d["benchmarks"] if b.get("run_type") == "iteration"]
-    assert iters and all("guard_clock_ghz" in b and "guard_write_gbs" in b and "guard_suspect" in b for b in iters)
-    assert d["context"]["guard_margin"]
+    assert iters and all("guard_clock_ghz" in b and "guard_fma_gflops" in b and "guard_write_gbs" in b
+                         and "guard_suspect" in b for b in iters)
+    assert d["context"]["guard_margin"] and d["context"]["guard_fma_margin"]
     flagged = guard.disturbed(d["context"], rows_of(d))
     assert flagged, "busy loops on every core for most of the run, and no row flagged"
     assert any(b["guard_suspect"] == 1 for b in iters)  # the binary's own verdict agrees there was something

@@ -112,6 +112,34 @@ def test_compare_warns_when_the_host_placed_the_cores_differently(tmp_path):
         assert rc == 0 and "placed the cores differently" not in out
 
 
+def test_compare_placement_leaves_out_the_shared_core(tmp_path):
+    """Two-thread repetitions measured with both vCPUs on one core (FMA canary 100 against 200 GFLOP/s, round trip
+    65 ns, the shortest) ran base 2.5x slower, head not: --placement near keeps neither file's (SAME), and the calm
+    round trip is the near one's (55 ns), so the 100 ns repetitions stay near. A one-thread row keeps them."""
+    ctx = {"machine_id": "amd-epyc-zen3-2c"}
+    jitter = [1.0, 1.01, 0.99, 1.005, 0.995, 1.002, 0.998, 1.001]
+
+    def write(path, shared_time):
+        reps = []
+        for name in ("BM_spmm/threads:2", "BM_one/threads:1"):
+            for i, j in enumerate(jitter * 3):
+                shared = i % 3 == 2
+                reps.append({"name": name + "/real_time", "run_type": "iteration", "time_unit": "us",
+                             "real_time": (shared_time if shared and "threads:2" in name else 100.0) * j,
+                             "guard_c2c_ns": 65.0 if shared else (55.0 if i % 3 == 0 else 100.0),
+                             "guard_fma_gflops": 100.0 if shared else 200.0})
+        path.write_text(json.dumps({"context": ctx, "benchmarks": reps}))
+    b, h = tmp_path / "b.json", tmp_path / "h.json"
+    write(b, 250.0), write(h, 100.0)
+    rc, out, _ = run_script("compare", b, h, "--placement", "near", "--format", "json")
+    assert rc == 0, out
+    got = {r["name"]: r for r in json.loads(out)["results"]}
+    assert got["BM_spmm/threads:2"]["verdict"] == "SAME" and got["BM_spmm/threads:2"]["n_head"] == 16
+    assert got["BM_one/threads:1"]["n_head"] == 24
+    rc, out, _ = run_script("compare", b, h, "--format", "json")  # without --placement: every repetition
+    assert {r["name"]: r["n_base"] for r in json.loads(out)["results"]}["BM_spmm/threads:2"] == 24
+
+
 def test_compare_placement_keeps_the_repetitions_of_one_placement(tmp_path):
     """Runs that caught both placements: base 3x slower whenever the vCPUs sat apart (round trip 320 ns against 55),
     head not. --placement near compares the close repetitions (SAME), far the apart ones (IMPROVED); files without

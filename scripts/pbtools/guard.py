@@ -3,13 +3,12 @@
 Every row carries guard_clock_ghz and guard_write_gbs (the better of the canaries run just before and just after it:
 the slowest core's clock and a streaming write to DRAM on every core), guard_fma_gflops (the worse of the two FMA
 canaries: FMA chains on every core at once, which two vCPUs put on one physical core halve; rows of two or more
-threads are judged by it), guard_c2c_ns where it ran on two or more threads (a cache
-line's round trip between two of its cores) and guard_steal (the share of CPU time the host stole while it ran).
-A row is disturbed when a rate canary fell more than its margin under the run's calm state (the 90th percentile of
-the rows' canaries), the round trip grew past 1 + c2c_margin times its calm state (the 10th
-percentile) or the steal share passed its limit: the same rule as judge() in bench/guard.cc, applied here to the
-whole file, so rows measured again by scripts/bench are judged together with the rest. The margins are the ones
-the run recorded in its context.
+threads are judged by it), guard_c2c_ns where it ran on two or more threads (a cache line's round trip between two of
+its cores) and guard_steal (the share of CPU time the host stole while it ran). A row is disturbed when a rate canary
+fell more than its margin under the run's calm state (the 90th percentile of the rows' canaries), the round trip grew
+past 1 + c2c_margin times its calm state (the 10th percentile) or the steal share passed its limit: the same rule as
+judge() in bench/guard.cc, applied here to the whole file, so rows measured again by scripts/bench are judged together
+with the rest. The margins are the ones the run recorded in its context.
 
 One rule only this side applies, as it needs all of a row's repetitions (the binary judges a row at its first report):
 a row whose median repetition took more than 1 + spread times its fastest (three repetitions or more in one run) was

@@ -171,10 +171,10 @@ def build(ctx, rows, pngs, c):
     disturbed = analysis.disturbed(ctx, rows)
     if disturbed:
         parts.append(f"<section><h2>Measured while disturbed: {len(disturbed)} rows</h2><p>A short canary (every "
-                     "core's clock, FMA throughput on every core at once, a streaming write to DRAM) runs after every row; "
-                     "these rows had the canaries on both sides (the FMA canary on either side) well under the run's "
-                     "calm state, the host stole CPU time while they ran, or their "
-                     "median repetition ran far slower than their fastest (the reason says how much). They "
+                     "core's clock, FMA throughput on every core at once, a streaming write to DRAM) runs after "
+                     "every row; these rows had the canaries on both sides (the FMA canary on either side) well under "
+                     "the run's calm state, the host stole CPU time while they ran, or their median repetition ran "
+                     "far slower than their fastest (the reason says how much). They "
                      "were measured again where scripts/bench could; what stays here is suspect, and ceilings leave "
                      "it out.</p>" + name_table([(f["name"], f["reason"]) for f in disturbed], "why") + "</section>")
     dset = {f["name"] for f in disturbed}

@@ -5,6 +5,7 @@ import os
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import run_script
@@ -266,11 +267,19 @@ def test_abab_restarts_the_servers_every_r_rounds(tmp_path, every, processes):
 def test_abab_pairs_carry_the_guards_round_trip_so_placement_can_split_them(tmp_path):
     rc, out, err = run_script("abab", BIN, BIN, "--rounds", "2", "--out", tmp_path, "--", "--profile=quick",
                               "--benchmark_filter=gemm/openmp/M:256/N:256/K:256/threads:2")
+    reps = []
     for side in ("base", "head"):
         rows = json.loads((tmp_path / f"{side}.json").read_text())["benchmarks"]
-        assert len(rows) == 2 and all(b.get("guard_c2c_ns", 0) > 0 for b in rows)
+        assert len(rows) == 2 and all(b.get("guard_c2c_ns", 0) > 0 and b.get("guard_fma_gflops", 0) > 0 for b in rows)
+        reps += rows
     rc, out, err = run_script("compare", tmp_path / "base.json", tmp_path / "head.json", "--placement", "near")
-    assert rc == 2 and "cannot reach significance" in err  # the pairs were kept, and two are too few
+    # Kept unless the host put both vCPUs on one core (FMA canary under 0.75 of its 90th percentile) or apart (round
+    # trip over twice its 10th percentile) for some of them, as happens on the 2-vCPU guests here.
+    fma, c2c = [b["guard_fma_gflops"] for b in reps], [b["guard_c2c_ns"] for b in reps]
+    if min(fma) >= 0.75 * float(np.quantile(fma, 0.9)) and max(c2c) <= 2 * float(np.quantile(c2c, 0.1)):
+        assert rc == 2 and "cannot reach significance" in err  # the pairs were kept, and two are too few
+    else:
+        assert rc == 2 and ("cannot reach significance" in err or "no benchmark in common" in err)
 
 
 def test_abab_rejects_a_zero_restart_interval():

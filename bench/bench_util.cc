@@ -24,6 +24,16 @@ std::vector<std::pair<std::string, nlohmann::ordered_json>>& rows() {
 
 const std::vector<std::pair<std::string, nlohmann::ordered_json>>& registered_rows() { return rows(); }
 
+const std::pair<std::string, nlohmann::ordered_json>* registered_row(const std::string& run_name) {
+  std::string n = run_name;
+  for (const std::string suffix : {"/real_time", "/manual_time"})
+    if (n.size() > suffix.size() && n.compare(n.size() - suffix.size(), std::string::npos, suffix) == 0)
+      n.resize(n.size() - suffix.size());
+  for (const auto& row : rows())
+    if (row.first == n) return &row;
+  return nullptr;
+}
+
 benchmark::internal::Benchmark* register_row(const Config&, const RowSpec& row,
                                              std::function<void(benchmark::State&)> fn) {
   const std::string name = row.name();

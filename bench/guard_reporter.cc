@@ -3,13 +3,18 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "row_spec.h"
+
 namespace pb::bench {
 
 namespace {
-// A row's thread count from its name's threads:N (1 where it has none: naive, Eigen, GPU rows).
-int threads_in_name(const std::string& name) {
-  const auto at = name.find("/threads:");
-  return at == std::string::npos ? 1 : std::max(1, std::atoi(name.c_str() + at + 9));
+// A row's thread count from its registered description (1 where it has none: naive, Eigen, GPU rows).
+int row_threads(const std::string& run_name) {
+  const auto* row = registered_row(run_name);
+  if (!row) return 1;
+  const auto& params = row->second["params"];
+  const auto it = params.find("threads");
+  return it == params.end() ? 1 : std::max(1, std::atoi(it->get<std::string>().c_str()));
 }
 }  // namespace
 
@@ -31,7 +36,7 @@ void RowGuards::row_done(const std::string& run_name) {
   g.canary = {std::max(last_.clock_ghz, now.clock_ghz), std::max(last_.write_gbs, now.write_gbs), c2c,
               std::min(last_.fma_gflops, now.fma_gflops)};
   g.steal_share = steal_share(last_times_, now_times);
-  g.threads = threads_in_name(run_name);
+  g.threads = row_threads(run_name);
   rows_[run_name] = g;
   last_ = now;
   last_times_ = read_cpu_times();  // the canary's own time is not the next row's

@@ -11,7 +11,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -119,15 +118,9 @@ bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 
 std::string with_row_meta(const std::string& text, const std::vector<std::string>& run_names) {
   const auto close = text.find_last_of('}');
   if (close == std::string::npos) return text;
-  std::map<std::string, const nlohmann::ordered_json*> meta;
-  for (const auto& [name, m] : pb::bench::registered_rows()) meta[name] = &m;
   nlohmann::ordered_json rows = nlohmann::ordered_json::object();
-  for (std::string n : run_names) {
-    for (const char* suffix : {"/real_time", "/manual_time"})
-      if (n.size() > std::strlen(suffix) && n.compare(n.size() - std::strlen(suffix), std::string::npos, suffix) == 0)
-        n.resize(n.size() - std::strlen(suffix));
-    if (auto it = meta.find(n); it != meta.end()) rows[n] = *it->second;
-  }
+  for (const std::string& n : run_names)
+    if (const auto* row = pb::bench::registered_row(n)) rows[row->first] = row->second;
   std::string body = text.substr(0, close);
   while (!body.empty() && std::isspace(static_cast<unsigned char>(body.back()))) body.pop_back();
   return body + ",\n  \"prunebench_rows\": " + rows.dump() + "\n}\n";

@@ -37,5 +37,8 @@ struct RowSpec {
 
 // The rows registered so far, keyed by name (register_row records each).
 const std::vector<std::pair<std::string, nlohmann::ordered_json>>& registered_rows();
+// The registered row (name, description) a Google Benchmark run name stands for (the name without the /real_time or
+// /manual_time that Google Benchmark appends), or null.
+const std::pair<std::string, nlohmann::ordered_json>* registered_row(const std::string& run_name);
 
 }  // namespace pb::bench

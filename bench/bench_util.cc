@@ -1,5 +1,6 @@
 #include "bench_util.h"
 
+#include "guard_reporter.h"
 #include "prunebench/reference.h"
 
 #include <algorithm>
@@ -24,11 +25,16 @@ std::vector<std::pair<std::string, nlohmann::ordered_json>>& rows() {
 
 const std::vector<std::pair<std::string, nlohmann::ordered_json>>& registered_rows() { return rows(); }
 
-const std::pair<std::string, nlohmann::ordered_json>* registered_row(const std::string& run_name) {
+std::string row_name_of(const std::string& run_name) {
   std::string n = run_name;
   for (const std::string suffix : {"/real_time", "/manual_time"})
     if (n.size() > suffix.size() && n.compare(n.size() - suffix.size(), std::string::npos, suffix) == 0)
       n.resize(n.size() - suffix.size());
+  return n;
+}
+
+const std::pair<std::string, nlohmann::ordered_json>* registered_row(const std::string& run_name) {
+  const std::string n = row_name_of(run_name);
   for (const auto& row : rows())
     if (row.first == n) return &row;
   return nullptr;
@@ -40,7 +46,11 @@ benchmark::internal::Benchmark* register_row(const Config&, const RowSpec& row,
   const bool manual_time = row.device == "gpu";
   registered_names().push_back(name);
   rows().emplace_back(name, row.meta());
-  auto* b = benchmark::RegisterBenchmark(name.c_str(), [fn = std::move(fn)](benchmark::State& st) { fn(st); });
+  // Every call tells the guard first, which runs its canary there when the call before ended a repetition.
+  auto* b = benchmark::RegisterBenchmark(name.c_str(), [fn = std::move(fn), name](benchmark::State& st) {
+    if (st.thread_index() == 0) invocation_starts(name, st.max_iterations);
+    fn(st);
+  });
   b->Unit(benchmark::kMicrosecond);
   if (manual_time) {
     b->UseManualTime();

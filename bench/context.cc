@@ -197,7 +197,7 @@ void add_context(const Config& c) {
   if (injected_slowdown() > 0) AddCustomContext("injected_slowdown", std::to_string(injected_slowdown()));
   AddCustomContext("cpu_clock_ghz", std::to_string(measured_clock_ghz()));
   // The disturbance guard's margins (bench/guard.h), so the analysis judges the rows by the rule they ran under.
-  AddCustomContext("guard", c.guard.enabled ? "canary after every row" : "off");
+  AddCustomContext("guard", c.guard.enabled ? "canary after every repetition" : "off");
   if (c.guard.enabled) {
     AddCustomContext("guard_margin", std::to_string(c.guard.margin));
     AddCustomContext("guard_memory_margin", std::to_string(c.guard.memory_margin));

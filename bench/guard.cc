@@ -64,6 +64,46 @@ double quantile(std::vector<double> v, double p) {
 }
 }  // namespace
 
+std::vector<int> match_repetitions(const std::vector<long long>& invocation_iters,
+                                   const std::vector<long long>& rep_iters) {
+  std::vector<int> out;
+  std::size_t next = 0;
+  for (const long long want : rep_iters) {
+    std::size_t i = next;
+    while (i < invocation_iters.size() && invocation_iters[i] != want) ++i;
+    if (i < invocation_iters.size()) {
+      out.push_back(static_cast<int>(i));
+      next = i + 1;
+    } else {
+      out.push_back(-1);  // the next repetition may still match from where this one started
+    }
+  }
+  return out;
+}
+
+RowGuard median_guard(const std::vector<RowGuard>& reps) {
+  RowGuard out;
+  if (reps.empty()) return out;
+  auto median = [&](auto get, bool (*keep)(double)) {
+    std::vector<double> v;
+    for (const auto& r : reps)
+      if (keep(get(r))) v.push_back(get(r));
+    if (v.empty()) return get(reps.front());
+    std::sort(v.begin(), v.end());
+    const std::size_t n = v.size();
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+  };
+  auto positive = [](double x) { return x > 0; };
+  auto known = [](double x) { return x >= 0; };
+  out.canary.clock_ghz = median([](const RowGuard& r) { return r.canary.clock_ghz; }, +positive);
+  out.canary.write_gbs = median([](const RowGuard& r) { return r.canary.write_gbs; }, +positive);
+  out.canary.c2c_ns = median([](const RowGuard& r) { return r.canary.c2c_ns; }, +positive);
+  out.canary.fma_gflops = median([](const RowGuard& r) { return r.canary.fma_gflops; }, +positive);
+  out.steal_share = median([](const RowGuard& r) { return r.steal_share; }, +known);
+  out.threads = reps.front().threads;
+  return out;
+}
+
 CanaryReading calm_state(const std::vector<CanaryReading>& readings, double fma_margin) {
   std::vector<double> clock, write, c2c, c2c_all, fma;
   for (const auto& r : readings) {

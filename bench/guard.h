@@ -1,13 +1,14 @@
 // The disturbance guard. On a 2-vCPU KVM guest the same row has measured 2.3x slower for tens of seconds with
 // nothing else running and steal time flat: the host took the cores and the guest could not see it coming. So
-// after every row a short canary runs on every core (a dependent integer-add chain, whose rate is each core's
-// clock as the guest sees it: a vCPU the host descheduled looks like a slow clock; independent FMA chains on every
-// core at once, which a host that puts two vCPUs on one physical core halves; and a streaming write to DRAM on
-// every core, which a neighbour's memory traffic slows), and each row is judged by the
-// canaries on either side of it against the run's calm state (the 90th percentile of its canaries: the best
+// after every repetition of a row (guard_reporter.h) a short canary runs on every core (a dependent integer-add
+// chain, whose rate is each core's clock as the guest sees it: a vCPU the host descheduled looks like a slow clock;
+// independent FMA chains on every core at once, which a host that puts two vCPUs on one physical core halves; and a
+// streaming write to DRAM on every core, which a neighbour's memory traffic slows), and each repetition is judged by
+// the canaries on either side of it against the run's calm state (the 90th percentile of its canaries: the best
 // single reading is luck, the median is disturbed when half the run is), and by the CPU time the host reported
-// stealing while it ran. A row that fails either test carries guard_suspect = 1; scripts/bench measures it
-// again, and the analysis shows what stays flagged as disturbed and keeps it out of the ceilings.
+// stealing while it ran. A row whose repetitions' median reading fails either test carries guard_suspect = 1;
+// scripts/bench measures it again, and the analysis shows what stays flagged as disturbed and keeps it out of the
+// ceilings.
 #pragma once
 #include <string>
 #include <vector>
@@ -63,7 +64,7 @@ struct GuardSettings {
   double spread = 0.5;
 };
 
-// What one row saw: the better of the canaries on either side of it (a row counts as disturbed only when the
+// What one repetition saw: the better of the canaries on either side of it (a row counts as disturbed only when the
 // machine was slow both before and after it: a disturbance that spoils a row lasts, while one slow canary in
 // twenty is the canary's own spread here, and taking the worse flagged 12% of a default run's rows), except the
 // FMA canary's worse side (above), and the share of CPU time stolen while it ran (-1 where /proc/stat has no steal
@@ -73,6 +74,18 @@ struct RowGuard {
   double steal_share = -1;
   int threads = 1;  // the row's threads (its name's threads:N); the FMA canary judges rows of two or more
 };
+
+// Which of a row's invocations each reported repetition is. Google Benchmark calls a row's function once or more
+// per repetition and reports the last call: the first repetition grows the iteration count until a call lasts
+// long enough, later ones reuse it (Google Benchmark 1.7-1.9). So each repetition is the next invocation, in
+// order, that ran its iteration count. -1 where none does.
+std::vector<int> match_repetitions(const std::vector<long long>& invocation_iters,
+                                   const std::vector<long long>& rep_iters);
+
+// A row's guard over its repetitions, each judged by the canaries around its own invocation: the median of each
+// reading over those that have it (the round trip where measured, the steal share where known), as the analysis
+// reads a row's counters. Empty input: a default RowGuard.
+RowGuard median_guard(const std::vector<RowGuard>& reps);
 
 // The verdict on a row: empty when clean, else the reason in a few words ("clock 1.9 GHz, 17% under the run's
 // calm 2.3 GHz"). Python's analysis applies the same rule to the counters (scripts/pbtools/guard.py).

@@ -1,11 +1,16 @@
-// The guard (guard.h) wired into Google Benchmark's reporting: Google Benchmark reports each row when all its
-// repetitions are done, to the console first and then to the file, so the first report of a new row is the
-// moment to run the canary that closes it (and opens the next one).
+// The guard (guard.h) wired into Google Benchmark. Each repetition is judged by the canaries just before and just
+// after its own run: the canary runs when a row's function starts and the call before it ended a repetition (see
+// invocation_starts), and when a row is reported. Judging a row by canaries taken only at its reports was wrong
+// with --benchmark_enable_random_interleaving: Google Benchmark reports a row when its last repetition is done, so
+// the two canaries framed the rows run since the last report, not the row's repetitions spread over the run (on the
+// Zen 3 guest a goals run gave every repetition of a row the reading taken after its last one).
 #pragma once
 #include <benchmark/benchmark.h>
 
+#include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,32 +18,66 @@
 
 namespace pb::bench {
 
+// What the guard says of one row: each repetition's reading in the order reported (empty where the row's calls
+// were not seen: its reading is then the canaries around its report) and their median (median_guard), which
+// judges the row as a whole, as the analysis in Python does.
+struct RowVerdict {
+  std::vector<RowGuard> reps;
+  RowGuard summary;
+};
+
 class RowGuards {
  public:
+  // The live guard: invocation_starts() below reports to it until it is destroyed.
   RowGuards(int threads, const GuardSettings& s);
-  // Closes the row named run_name (Google Benchmark's run_name, without aggregate suffixes): runs the canary and
-  // files the better of it and the one before, with the steal share since then. A second call for the same row
-  // (the file reporter after the console) does nothing.
-  void row_done(const std::string& run_name);
-  // --serve: the next request may run the row just closed again; it is closed anew then.
-  void new_request() { last_name_.clear(); }
-  const RowGuard* find(const std::string& run_name) const;
-  // The calm state over the rows closed so far (each row's canary reading, as the analysis in Python sees them).
+  ~RowGuards();
+  RowGuards(const RowGuards&) = delete;
+  RowGuards& operator=(const RowGuards&) = delete;
+  // A row's function is about to run `iters` iterations. Runs the canary first when the call before it ended a
+  // repetition: it was another row's, or this row's at the same iteration count (repetitions after the first reuse
+  // the first one's count, which grows from call to call within it).
+  void invocation_starts(const std::string& row, std::int64_t iters);
+  // Google Benchmark reported the row (run_name, with or without its /real_time suffix) and the iteration counts of
+  // its repetitions, in order: runs the canary that closes its last call and pairs each repetition with its call. A
+  // second report of the row (its aggregates; the file reporter after the console) finds it done and does nothing.
+  void row_done(const std::string& run_name, const std::vector<std::int64_t>& rep_iters);
+  const RowVerdict* find(const std::string& run_name) const;
+  // The calm state over the rows closed so far (each row's median reading, as the analysis in Python sees them).
   CanaryReading calm() const;
   const GuardSettings& settings() const { return settings_; }
 
  private:
+  struct Call {
+    std::string row;
+    std::int64_t iters = 0;
+    CanaryReading before;
+    CpuTimes before_times;
+  };
+  struct Closed {
+    std::int64_t iters = 0;
+    RowGuard guard;
+  };
+  RowGuard close_open();  // runs the canary: the reading after the open call (and before the next)
+  RowGuard around(const CanaryReading& before, const CpuTimes& before_times, const std::string& row);
+
   Canary canary_;
   GuardSettings settings_;
   CanaryReading last_;
   CpuTimes last_times_;
-  std::string last_name_;
-  std::map<std::string, RowGuard> rows_;
+  std::optional<Call> open_;                     // the last call started and not yet closed by a canary
+  std::map<std::string, std::vector<Closed>> closed_;  // calls closed and not yet reported, per row
+  std::map<std::string, RowVerdict> rows_;
 };
 
-// guard_clock_ghz, guard_write_gbs, guard_steal (where the kernel reports steal) and guard_suspect (0 or 1,
-// judged against `calm`) on every repetition and on the mean and median of a row.
-void add_guard_counters(std::vector<benchmark::BenchmarkReporter::Run>& runs, const RowGuard& g,
+// The iteration counts of a report's repetitions, in order (none in a report of aggregates).
+std::vector<std::int64_t> repetition_iterations(const std::vector<benchmark::BenchmarkReporter::Run>& runs);
+
+// Forwards to the live RowGuards, if there is one (bench_util.cc calls it from every registered row).
+void invocation_starts(const std::string& row, std::int64_t iters);
+
+// guard_clock_ghz, guard_write_gbs, guard_c2c_ns, guard_fma_gflops, guard_steal (where the kernel reports steal) and
+// guard_suspect (0 or 1, judged against `calm`): each repetition its own, the mean and median of a row its summary.
+void add_guard_counters(std::vector<benchmark::BenchmarkReporter::Run>& runs, const RowVerdict& v,
                         const CanaryReading& calm, const GuardSettings& s);
 
 // Wraps the file reporter: keeps every row until the run ends, when the calm state of the whole run is known,

@@ -53,8 +53,8 @@ Convolution: fp32, NCHW activations, KCRS filters, stride and padding; dilation 
 
 Benchmark names: <family>/<backend>[/<variant>]/<key>:<value>/... ; Google Benchmark appends /real_time to
 rows timed by the wall clock. Counters: flops (useful FLOP/s), bytes_per_second (compulsory traffic), ai
-(FLOP per byte), max_rel_err (vs the float64 oracle, checked before timing); guard_* (a ~10 ms canary after
-every row: clock, DRAM write speed, cross-core round trip, steal time; guard_suspect = 1 marks a row measured
+(FLOP per byte), max_rel_err (vs the float64 oracle, checked before timing); guard_* (a ~12 ms canary after
+every repetition: clock, DRAM write speed, cross-core round trip, steal time; guard_suspect = 1 marks a row measured
 while disturbed; the config's "guard" key sets the margins or turns it off).
 Exit status: 0 on success, 2 on a bad flag, profile, config or file.
 )";
@@ -85,17 +85,19 @@ class ProgressReporter : public benchmark::ConsoleReporter {
       }
       PrintRunData(r);
     }
-    if (!guards_) return;
+    // The row's first report (its repetitions, or its aggregates alone) is judged; the second adds nothing.
     const std::string name = runs.front().run_name.str();
-    if (guards_->find(name)) return;  // the row's first report (repetitions) was judged already
-    guards_->row_done(name);
-    const std::string why = pb::bench::judge(*guards_->find(name), guards_->calm(), guards_->settings());
+    if (!guards_ || name == judged_) return;
+    judged_ = name;
+    guards_->row_done(name, pb::bench::repetition_iterations(runs));
+    const std::string why = pb::bench::judge(guards_->find(name)->summary, guards_->calm(), guards_->settings());
     if (!why.empty()) GetOutputStream() << "    ^ disturbed: " << why << "\n";
   }
 
  private:
   std::size_t total_, done_ = 0;
   pb::bench::RowGuards* guards_;
+  std::string judged_;
 };
 
 std::unique_ptr<benchmark::BenchmarkReporter> file_reporter(const std::string& format) {
@@ -137,7 +139,7 @@ void add_row_meta(const std::string& path, const std::vector<std::string>& run_n
 // --serve: the process stays up with its inputs and caches warm while a driver asks for one row after another.
 // Each answer is one complete JSON document (context and the rows run), then the end marker. A filter that
 // matches nothing gets a document with an empty benchmark list and an "error" key. The guard runs here as in a
-// whole run (its canary after every row), so rows measured in pairs carry their cross-core round trip too and
+// whole run (its canary after every repetition), so rows measured in pairs carry their cross-core round trip too and
 // `scripts/compare --placement` can split them; its calm state is that of the rows this process served.
 int serve(const pb::bench::Config& cfg) {
   std::unique_ptr<pb::bench::RowGuards> guards;
@@ -148,7 +150,6 @@ int serve(const pb::bench::Config& cfg) {
     std::ostringstream json;
     std::size_t ran = 0;
     std::vector<std::string> names;
-    if (guards) guards->new_request();
     {
       pb::bench::GuardedFileReporter reporter(std::make_unique<benchmark::JSONReporter>(), guards.get());
       reporter.SetOutputStream(&json);

@@ -40,5 +40,7 @@ const std::vector<std::pair<std::string, nlohmann::ordered_json>>& registered_ro
 // The registered row (name, description) a Google Benchmark run name stands for (the name without the /real_time or
 // /manual_time that Google Benchmark appends), or null.
 const std::pair<std::string, nlohmann::ordered_json>* registered_row(const std::string& run_name);
+// A run name without the /real_time or /manual_time Google Benchmark appends: the row's registered name.
+std::string row_name_of(const std::string& run_name);
 
 }  // namespace pb::bench

@@ -115,6 +115,41 @@ TEST(Guard, CalmFmaIsTheNinetiethPercentileOfThoseMeasured) {
   EXPECT_EQ(calm_state({{3.0, 40.0}}).fma_gflops, 0.0);
 }
 
+TEST(Guard, EachRepetitionIsTheCallThatRanItsIterationCount) {
+  // The first repetition grows its count (1, 10, 120) and reports the last call; the later ones run 120 at once.
+  EXPECT_EQ(match_repetitions({1, 10, 120, 120, 120}, {120, 120, 120}), (std::vector<int>{2, 3, 4}));
+  // A fixed count: every call is a repetition.
+  EXPECT_EQ(match_repetitions({50, 50}, {50, 50}), (std::vector<int>{0, 1}));
+  // A repetition whose call was not seen matches nothing, and the next one still matches.
+  EXPECT_EQ(match_repetitions({1, 8, 8}, {8, 9, 8}), (std::vector<int>{1, -1, 2}));
+  EXPECT_EQ(match_repetitions({}, {5}), (std::vector<int>{-1}));
+  EXPECT_TRUE(match_repetitions({1, 2}, {}).empty());
+}
+
+TEST(Guard, RowSummaryIsTheMedianOfEachReading) {
+  RowGuard a = row(3.0, 40, 0.01), b = row(2.0, 20, 0.30), c = row(3.2, 44, -1), d = row(3.1, 42, 0.02);
+  a.canary.c2c_ns = 100;
+  b.canary.c2c_ns = 450;
+  d.canary.c2c_ns = 110;
+  a.canary.fma_gflops = 200;
+  b.canary.fma_gflops = 100;
+  c.canary.fma_gflops = 190;
+  d.canary.fma_gflops = 205;
+  a.threads = b.threads = c.threads = d.threads = 2;
+  const RowGuard m = median_guard({a, b, c});
+  EXPECT_DOUBLE_EQ(m.canary.clock_ghz, 3.0);
+  EXPECT_DOUBLE_EQ(m.canary.write_gbs, 40);
+  EXPECT_DOUBLE_EQ(m.canary.c2c_ns, 275);    // of the two measured (c has none)
+  EXPECT_DOUBLE_EQ(m.canary.fma_gflops, 190);
+  EXPECT_DOUBLE_EQ(m.steal_share, 0.155);    // of the two known
+  EXPECT_EQ(m.threads, 2);
+  // One disturbed repetition in four does not make the row's reading disturbed; it carries its own verdict.
+  const CanaryReading calm{3.1, 42, 100, 200};
+  EXPECT_NE(judge(b, calm, GuardSettings{}), "");
+  EXPECT_EQ(judge(median_guard({a, b, c, d}), calm, GuardSettings{}), "");
+  EXPECT_DOUBLE_EQ(median_guard({}).canary.clock_ghz, 0);
+}
+
 TEST(Guard, StealShareOfTheInterval) {
   EXPECT_DOUBLE_EQ(steal_share({10, 1000}, {30, 1400}), 0.05);
   EXPECT_EQ(steal_share({10, 1000}, {10, 1000}), -1);  // no time passed

@@ -1,10 +1,12 @@
 """The disturbance guard's verdict on each row, from the counters bench/guard_reporter.cc writes.
 
-Every row carries guard_clock_ghz and guard_write_gbs (the better of the canaries run just before and just after it:
+Every repetition carries guard_clock_ghz and guard_write_gbs (the better of the canaries run just before and just
+after its own run, also where random interleaving spread a row's repetitions over the run:
 the slowest core's clock and a streaming write to DRAM on every core), guard_fma_gflops (the worse of the two FMA
 canaries: FMA chains on every core at once, which two vCPUs put on one physical core halve; rows of two or more
 threads are judged by it), guard_c2c_ns where it ran on two or more threads (a cache line's round trip between two of
-its cores) and guard_steal (the share of CPU time the host stole while it ran). A row is disturbed when a rate canary
+its cores) and guard_steal (the share of CPU time the host stole while it ran). A row is read by the median of its
+repetitions' readings (Row.counter), the binary's mean and median rows too. A row is disturbed when a rate canary
 fell more than its margin under the run's calm state (the 90th percentile of the rows' canaries), the round trip grew
 past 1 + c2c_margin times its calm state (the 10th percentile) or the steal share passed its limit: the same rule as
 judge() in bench/guard.cc, applied here to the whole file, so rows measured again by scripts/bench are judged together

@@ -197,3 +197,29 @@ def test_a_real_disturbance_is_caught(tmp_path):
     flagged = guard.disturbed(d["context"], rows_of(d))
     assert flagged, "busy loops on every core for most of the run, and no row flagged"
     assert any(b["guard_suspect"] == 1 for b in iters)  # the binary's own verdict agrees there was something
+
+
+@pytest.mark.skipif(not BIN.exists(), reason="needs build/portable (./scripts/test builds it first)")
+def test_each_repetition_carries_the_canaries_around_its_own_run(tmp_path):
+    """With random interleaving Google Benchmark reports a row only after its last repetition, so canaries taken at
+    reports would give every repetition the same reading, taken after the last one. Each repetition must carry the
+    canaries around its own call instead, and the row's mean and median the median of those readings."""
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({"threads": ["cores"], "repetitions": 3, "min_time": 0.01, "naive_max_gflop": 0,
+                               "gemm": [{"M": m, "N": m, "K": m} for m in (64, 96)]}))
+    out = tmp_path / "o.json"
+    proc = subprocess.run([str(BIN), f"--config={cfg}", f"--out={out}", "--benchmark_filter=gemm/openmp/",
+                           "--benchmark_enable_random_interleaving=true"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads(out.read_text())
+    keys = ("guard_clock_ghz", "guard_write_gbs", "guard_fma_gflops", "guard_c2c_ns")
+    by_row = {}
+    for b in d["benchmarks"]:
+        by_row.setdefault(b["run_name"], []).append(b)
+    assert len(by_row) == 2
+    for name, runs in by_row.items():
+        reps = [tuple(b.get(k) for k in keys) for b in runs if b["run_type"] == "iteration"]
+        assert len(reps) == 3
+        assert len(set(reps)) > 1, f"{name}: every repetition carries the same canary reading"
+        median = next(b for b in runs if b.get("aggregate_name") == "median")
+        assert median["guard_fma_gflops"] == pytest.approx(sorted(r[2] for r in reps)[1])

@@ -38,10 +38,18 @@ def precision_accepts(ctx) -> dict:
     return out
 
 
+def _better(best: dict, key, r) -> None:
+    """Keeps in best[key] the (time_ns, row) to judge by: a row the guard found clean over one it found disturbed
+    (its time is the host's as much as the kernel's), then the faster."""
+    old = best.get(key)
+    if old is None or (bool(r.disturbed), r.time_ns) < (bool(old[1].disturbed), old[0]):
+        best[key] = (r.time_ns, r)
+
+
 def best_dense(rows) -> dict:
     """(family-of-dense, dims, threads, dtype) -> (time_ns, row) of the fastest dense kernel at that precision:
     gemm rows for spmm, conv rows at sparsity 0 for conv. A sparse speedup only counts against these, never
-    against a naive loop."""
+    against a naive loop. Rows measured while disturbed count only where no clean one is there."""
     best = {}
     for r in rows:
         if r.error or not r.time_ns:
@@ -55,15 +63,20 @@ def best_dense(rows) -> dict:
         if r.params.get("inputs", "uniform") != "uniform":
             continue  # the sparse rows multiply uniform inputs; a GEMM on other data is a clock study, not a baseline
         fam = "spmm" if r.family == "gemm" else "conv"
-        key = (fam, dims(r), r.p("threads"), dtype(r))
-        if key not in best or r.time_ns < best[key][0]:
-            best[key] = (r.time_ns, r)
+        _better(best, (fam, dims(r), r.p("threads"), dtype(r)), r)
     return best
 
 
 def _fastest(base, key, dtypes):
     cands = [base[key + (d,)] for d in dtypes if key + (d,) in base]
-    return min(cands, key=lambda c: c[0]) if cands else None
+    return min(cands, key=lambda c: (bool(c[1].disturbed), c[0])) if cands else None
+
+
+def disturbed_why(r, baseline) -> str | None:
+    """Why a speedup of r over baseline is suspect: either row measured while the machine was disturbed."""
+    why = [f"{who} {x.name}: {x.disturbed}" for who, x in (("measured while disturbed:", r),
+                                                            ("its dense baseline was,", baseline)) if x.disturbed]
+    return "; ".join(why) or None
 
 
 def speedups(rows, accepts: dict | None = None) -> list[dict]:
@@ -89,7 +102,8 @@ def speedups(rows, accepts: dict | None = None) -> list[dict]:
         if not b:
             continue
         e = {"row": r, "speedup": b[0] / r.time_ns, "baseline": b[1], "dtype": dtype(r),
-             "sparsity": float(r.params.get("sparsity", 0)), "series": series_name(r)}
+             "sparsity": float(r.params.get("sparsity", 0)), "series": series_name(r),
+             "disturbed": disturbed_why(r, b[1])}
         if len(by_problem[key]) > 1:
             acc = _fastest(base, key, accepts.get(dtype(r), [dtype(r)])) or b  # its own precision is among them
             anyp = _fastest(base, key, sorted(by_problem[key]))
@@ -122,11 +136,12 @@ def break_even(points: list[tuple[float, float]]) -> float | None | str:
 
 def break_evens(rows, accepts: dict | None = None) -> list[dict]:
     """Break-even per (shape, threads, series) against dense at the row's own precision; where the run has other
-    precisions (GPU), `break_even_accepted` against the fastest dense at any precision the input allows."""
+    precisions (GPU), `break_even_accepted` against the fastest dense at any precision the input allows. Points
+    measured while disturbed (either row) are left out of the curves."""
     groups, accepted = defaultdict(list), defaultdict(list)
     for s in speedups(rows, accepts):
         r = s["row"]
-        if r.params.get("pattern") == "file":
+        if r.params.get("pattern") == "file" or s["disturbed"]:
             continue  # one sparsity per file: no curve
         k = (dims(r), r.p("threads"), s["series"])
         groups[k].append((s["sparsity"], s["speedup"]))
@@ -242,7 +257,9 @@ def store(doc: dict, ctx: dict, rows, c: dict) -> dict:
 
 def what_pays(rows) -> list[dict]:
     """Per problem and target sparsity (at the largest thread count measured): the fastest pruned kernel and its
-    speedup over the best dense kernel, or 'dense is faster'. CPU rows; the GPU's are in gpu_overview."""
+    speedup over the best dense kernel, or 'dense is faster'. CPU rows; the GPU's are in gpu_overview. The verdict
+    comes from rows the guard found clean where the problem has them (a kernel slowed by the host loses to one that
+    was not); else it carries `disturbed`, why it is suspect."""
     sp = [s for s in speedups(rows) if s["row"].device != "gpu"]
     if not sp:
         return []
@@ -253,7 +270,7 @@ def what_pays(rows) -> list[dict]:
         if (r.p("threads") or 1) != tmax:
             continue
         key = (r.family, dims(r), round(s["sparsity"], 2), r.params.get("name", ""))
-        if key not in best or s["speedup"] > best[key]["speedup"]:
+        if key not in best or (not s["disturbed"], s["speedup"]) > (not best[key]["disturbed"], best[key]["speedup"]):
             best[key] = s
     # The sparse library a user would pick instead (oneMKL's SpMM; a library peer in the registry) on the same
     # problem, pattern and thread count: how far the fastest pruned kernel is from it.
@@ -272,7 +289,7 @@ def what_pays(rows) -> list[dict]:
                     "advice": f"{s['speedup']:.2f}x" if s["speedup"] >= 1 else "dense is faster",
                     "library": f"{lib.backend}/{lib.variant}" if lib else None,
                     "vs_library": lib.time_ns / r.time_ns if lib else None,
-                    "setup_ms": setup_ms, "payback_calls": payback})
+                    "setup_ms": setup_ms, "payback_calls": payback, "disturbed": s["disturbed"]})
     return out
 
 
@@ -292,8 +309,10 @@ def sparse_geomeans(rows) -> list[dict]:
     fastest kernel's speedup over the fastest dense kernel at the same shape, at the largest thread count measured;
     and our fastest (OURS; a kernel that picks at set-up, PICKS, counts apart) over each other backend's, on the
     problems both ran. The figures a DLMC study is judged by (issue 17: over dense, over Eigen's sparse product, over
-    oneMKL's SpMM). Each entry: family, pattern, sparsity, threads, problems, speedup {backend: (geomean, problems)},
-    ours_over {backend: (geomean, problems)}."""
+    oneMKL's SpMM). A backend's figure on a problem comes from its rows the guard found clean where it has any (and
+    the clean dense baseline, best_dense). Each entry: family, pattern, sparsity, threads, problems, speedup
+    {backend: (geomean, problems)}, ours_over {backend: (geomean, problems)}, disturbed (how many of the problems have
+    a figure only from rows measured while disturbed)."""
     sp = [s for s in speedups(rows) if s["row"].device != "gpu" and s["row"].backend != "naive"]
     if not sp:
         return []
@@ -306,11 +325,19 @@ def sparse_geomeans(rows) -> list[dict]:
         key = (r.family, r.params.get("pattern", ""), round(s["sparsity"], 2), (dims(r), r.params.get("name", "")))
         cell = best.setdefault(key, {})
         b = PICKS.get((r.backend, r.variant), r.backend)
-        cell[b] = max(cell.get(b, 0.0), s["speedup"])
+        # (clean, speedup): a clean figure beats a disturbed one, then the faster kernel
+        cell[b] = max(cell.get(b, (False, 0.0)), (not s["disturbed"], s["speedup"]))
+    suspect = {k for k, cell in best.items() if any(not clean for clean, _ in cell.values())}
+    best = {k: {b: v for b, (_, v) in cell.items()} for k, cell in best.items()}
     groups = defaultdict(list)  # (family, pattern, sparsity or None) -> the problems' cells
-    for (fam, pat, spars, _), cell in best.items():
+    n_suspect = defaultdict(int)
+    for key, cell in best.items():
+        fam, pat, spars, _ = key
         groups[(fam, pat, spars)].append(cell)
         groups[(fam, pat, None)].append(cell)
+        if key in suspect:
+            n_suspect[(fam, pat, spars)] += 1
+            n_suspect[(fam, pat, None)] += 1
     out = []
     for (fam, pat, spars), cells in sorted(groups.items(), key=lambda kv: (kv[0][:2], kv[0][2] is None, kv[0][2] or 0)):
         if spars is None and len({k[2] for k in groups if k[:2] == (fam, pat) and k[2] is not None}) < 2:
@@ -324,7 +351,7 @@ def sparse_geomeans(rows) -> list[dict]:
             if both:
                 ours_over[b] = (geomean(both), len(both))
         out.append({"family": fam, "pattern": pat, "sparsity": spars, "threads": tmax, "problems": len(cells),
-                    "speedup": speedup, "ours_over": ours_over})
+                    "speedup": speedup, "ours_over": ours_over, "disturbed": n_suspect[(fam, pat, spars)]})
     return out
 
 

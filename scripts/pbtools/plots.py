@@ -185,7 +185,8 @@ def sparsity(runs, out: Path):
     """Speedup over the best dense kernel vs sparsity, one panel per shape and thread count. A kernel keeps its colour
     and a pattern its marker in every panel of its family (a panel can hold twenty series); every panel spans the
     same sparsities, so a layer measured at one sparsity sits where it belongs; the legends stand beside their
-    panels, not over the lines."""
+    panels, not over the lines. A point measured while disturbed (either row, pbtools.guard) is ringed in red and left
+    out of the break-even mark, as analysis.break_evens leaves it out."""
     groups = defaultdict(lambda: defaultdict(list))
     for i, (lab, ctx, rows) in enumerate(runs):
         for s in analysis.speedups(rows):
@@ -193,7 +194,7 @@ def sparsity(runs, out: Path):
             if r.params.get("pattern") == "file":
                 continue
             panel = (r.family, analysis.dims(r), r.p("threads"))
-            groups[panel][(i, s["series"])].append((s["sparsity"], s["speedup"]))
+            groups[panel][(i, s["series"])].append((s["sparsity"], s["speedup"], bool(s["disturbed"])))
     if not groups:
         return None
     panels = sorted(groups, key=lambda k: (k[0], str(k[1]), k[2] or 0))
@@ -204,7 +205,7 @@ def sparsity(runs, out: Path):
     for fam in sorted({p[0] for p in panels}):
         kernels = sorted({series.partition(" ")[0] for p in panels if p[0] == fam for _, series in groups[p]})
         kcolor.update({(fam, k): tab20((2 * j) % 20 + (j // 10) % 2) for j, k in enumerate(kernels)})
-    xs = [x for g in groups.values() for p in g.values() for x, _ in p]
+    xs = [x for g in groups.values() for p in g.values() for x, _, _ in p]
     pad = max(0.02, 0.04 * (max(xs) - min(xs)))
     cols = min(3, len(panels))
     nrows = math.ceil(len(panels) / cols)
@@ -213,17 +214,22 @@ def sparsity(runs, out: Path):
         for (i, series), p in sorted(groups[panel].items()):
             p.sort()
             kernel, _, pattern = series.partition(" ")
-            line, = ax.plot([a for a, _ in p], [b for _, b in p], RUN_STYLES[i % 4], color=kcolor[(panel[0], kernel)],
-                            marker=_pattern_marker(pattern), ms=4,
+            line, = ax.plot([a for a, _, _ in p], [b for _, b, _ in p], RUN_STYLES[i % 4],
+                            color=kcolor[(panel[0], kernel)], marker=_pattern_marker(pattern), ms=4,
                             label=series + (f" [{runs[i][0]}]" if len(runs) > 1 else ""))
-            be = analysis.break_even(p)
+            bad = [(a, b) for a, b, d in p if d]
+            if bad:
+                ax.plot([a for a, _ in bad], [b for _, b in bad], "o", mfc="none", mec="red", ms=9, mew=1.2)
+            be = analysis.break_even([(a, b) for a, b, d in p if not d])
             if isinstance(be, float):
                 ax.plot([be], [1.0], "x", color=line.get_color(), ms=8)
         ax.axhline(1.0, color="black", lw=1)
         ax.set_yscale("log")
         ax.set_xlim(min(xs) - pad, max(xs) + pad)
         fam, d, t = panel
-        ax.set_title(f"{fam} {'x'.join(map(str, d))}, {t} threads", fontsize=9)
+        ringed = any(dd for p in groups[panel].values() for _, _, dd in p)
+        ax.set_title(f"{fam} {'x'.join(map(str, d))}, {t} threads"
+                     + (" (red ring: measured while disturbed)" if ringed else ""), fontsize=9)
         ax.set_xlabel("sparsity")
         ax.set_ylabel("speedup over best dense")
         ax.grid(True, which="both", alpha=0.2)

@@ -65,6 +65,10 @@ def name_table(items, second: str) -> str:
     return f"<table><tr><th>benchmark</th><th>{esc(second)}</th></tr>{trs}</table>"
 
 
+def disturbed_mark(why) -> str:
+    return f" <b title='{esc(why)}'>DISTURBED</b>" if why else ""
+
+
 def geomean_section(groups) -> list[str]:
     """Pruned vs dense at a glance (analysis.sparse_geomeans): per family, pattern and sparsity, each backend's geomean
     speedup over dense and ours over the others."""
@@ -78,7 +82,9 @@ def geomean_section(groups) -> list[str]:
 
     def tr(g):
         spars = "all" if g["sparsity"] is None else f"{g['sparsity']:.2f}"
-        return (f"<tr><td>{esc(g['family'])}</td><td>{esc(g['pattern'])}</td><td>{spars}</td><td>{g['problems']}</td>"
+        n = g.get("disturbed", 0)
+        flag = f" <b title='{n} of these problems have a figure only from rows measured while disturbed'>({n} DISTURBED)</b>" if n else ""
+        return (f"<tr><td>{esc(g['family'])}</td><td>{esc(g['pattern'])}</td><td>{spars}</td><td>{g['problems']}{flag}</td>"
                 + "".join(td(g["speedup"].get(b)) for b in backends)
                 + "".join(td(g["ours_over"].get(b)) for b in others) + "</tr>")
     trs = "".join(tr(g) for g in groups)
@@ -89,7 +95,8 @@ def geomean_section(groups) -> list[str]:
             f"speedup over the fastest dense kernel at the same shape; then {esc(analysis.OURS)} (ours: per problem "
             "the fastest of our fixed kernels, chosen after the fact) over each other backend on the problems both "
             f"ran. {esc(analysis.PICKS_SAID)} pick among them at set-up: what a user gets without choosing. In "
-            "brackets: how many problems.</p><table><tr><th>family</th><th>pattern</th><th>sparsity</th>"
+            "brackets: how many problems. Each figure comes from rows the guard found clean where there are any; "
+            "DISTURBED counts the problems where some figure could not.</p><table><tr><th>family</th><th>pattern</th><th>sparsity</th>"
             f"<th>problems</th>{head}</tr>{trs}</table></section>"]
 
 
@@ -132,12 +139,15 @@ def build(ctx, rows, pngs, c):
         trs = "".join(
             f"<tr><td>{esc(p['family'])} {esc('x'.join(map(str, p['dims'])))}{(' ' + esc(p['name'])) if p['name'] else ''}</td>"
             f"<td>{p['sparsity']:.2f}</td><td>{esc(p['best'])}</td><td>{esc(p['baseline'])}</td>"
-            f"<td class='{'good' if p['speedup'] >= 1 else 'bad'}'>{esc(p['advice'])}</td>"
+            f"<td class='{'good' if p['speedup'] >= 1 else 'bad'}'>{esc(p['advice'])}"
+            f"{disturbed_mark(p['disturbed'])}</td>"
             f"<td>{esc(vs_library(p))}</td><td>{esc(setup_text(p))}</td></tr>" for p in pays)
         parts.append("<section><h2>What pays here</h2><p class='note'>Per layer and sparsity, at "
                      f"{pays[0]['threads']} threads: the fastest pruned kernel against the best dense kernel at the same "
                      "shape (speedup = dense time / sparse time), and against the library a user would pick instead "
-                     "on the same weights and pattern (oneMKL's SpMM; oneDNN for a convolution).</p><table><tr><th>layer (M x N x K)</th><th>sparsity</th>"
+                     "on the same weights and pattern (oneMKL's SpMM; oneDNN for a convolution). Rows the guard found "
+                     "measured while disturbed count only where a problem has no clean one; a verdict that rests on "
+                     "one is marked DISTURBED (hover for why).</p><table><tr><th>layer (M x N x K)</th><th>sparsity</th>"
                      f"<th>fastest pruned kernel</th><th>best dense</th><th>speedup</th><th>vs library</th><th>set-up</th></tr>"
                      f"{trs}</table></section>")
     parts += geomean_section(analysis.sparse_geomeans(rows))
@@ -172,7 +182,8 @@ def build(ctx, rows, pngs, c):
     if disturbed:
         parts.append(f"<section><h2>Measured while disturbed: {len(disturbed)} rows</h2><p>A short canary (every "
                      "core's clock, FMA throughput on every core at once, a streaming write to DRAM) runs after "
-                     "every row; these rows had the canaries on both sides (the FMA canary on either side) well under "
+                     "every repetition; these rows had, in the median of their repetitions, the canaries on both sides "
+                     "(the FMA canary on either side) well under "
                      "the run's calm state, the host stole CPU time while they ran, or their median repetition ran "
                      "far slower than their fastest (the reason says how much). They "
                      "were measured again where scripts/bench could; what stays here is suspect, and ceilings leave "

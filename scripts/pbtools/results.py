@@ -39,6 +39,7 @@ class Row:
     device: str = "cpu"       # "gpu": measured on the GPU
     dense_baseline: bool | None = None  # from the run's row description; None: not described (older files)
     library_peer: bool | None = None    # the library a user would pick instead (OpenBLAS, oneDNN, cuBLAS, cuSPARSE)
+    disturbed: str | None = None        # why the guard says it was measured while disturbed (pbtools.guard), or None
 
     def counter(self, key: str) -> float | None:
         vals = [v for v in self.counters.get(key, []) if v is not None and math.isfinite(v)]
@@ -168,7 +169,11 @@ def rows(doc: dict) -> list[Row]:
         for k, v in b.items():
             if k not in _SKIP_KEYS and isinstance(v, (int, float)) and not isinstance(v, bool):
                 row.counters.setdefault(k, []).append(float(v))
-    return list(out.values())
+    result = list(out.values())
+    from . import guard  # imports nothing of ours: no cycle
+    for d in guard.disturbed(doc.get("context") or {}, result):
+        out[d["name"]].disturbed = d["reason"]
+    return result
 
 
 # Files written before rows were described (prunebench_rows) name their library peers only in the row names: for

@@ -168,6 +168,26 @@ def test_suspects_filter_lists_disturbed_rows_ceilings_first(tmp_path):
     assert "2 rows measured while the machine was disturbed" in out
 
 
+def test_suspects_put_the_rows_the_verdicts_rest_on_before_the_rest(tmp_path):
+    """After the ceilings: the dense baselines at the verdicts' thread count, then the pruned rows there, then the
+    rest, each in run order; MAX_REMEASURE cuts the list, so what the verdicts rest on is measured again first."""
+    slow = dict(guard_clock_ghz=1.0, guard_write_gbs=40.0)
+    names = ["spmm/openmp/csr/M:64/N:64/K:64/sparsity:0.90/pattern:random/threads:1",
+             "mem_bw/openmp/read/bytes:4096/threads:2",
+             "spmm/openmp/csr/M:64/N:64/K:64/sparsity:0.90/pattern:random/threads:2",
+             "gemm/openblas/M:64/N:64/K:64/threads:1",
+             "gemm/openblas/M:64/N:64/K:64/threads:2"]
+    bs = [bench(n, **slow) for n in names] + [calm(f"gemm/openmp/M:{m}/N:64/K:64/threads:1") for m in range(1, 21)]
+    f = tmp_path / "r.json"
+    f.write_text(json.dumps(doc(bs)))
+    rc, out, err = run_script("ceilings", "--suspects", f)
+    assert rc == 0, err
+    got = [g.replace("\\", "") for g in out.strip()[2:-len(")/real_time$")].split("|")]  # re.escape undone
+    assert got[0] == "mem_bw/openmp/read/bytes:4096/threads:2"  # a ceiling
+    assert got[1:3] == [names[4], names[2]]
+    assert set(got[3:]) == {names[0], names[3]}
+
+
 @pytest.mark.skipif(not BIN.exists(), reason="needs build/portable (./scripts/test builds it first)")
 def test_a_real_disturbance_is_caught(tmp_path):
     """Busy loops on every core for 3 s in the middle of a run: rows measured then must be flagged (the canaries

@@ -173,7 +173,12 @@ TEST(Spmm, AutoPicksOneOfTheCsrKernelsAtSetUpAndSaysWhich) {
     pb::fill_random(B, 3);
     p.W.prepared = pb::PreparedForm{};
     k->run({&p.W, N, B.data(), N, C.data(), N, 2});
-    EXPECT_EQ(candidates.count(p.W.prepared.chosen), 1u) << p.W.prepared.chosen;
+    // The kernel's name, and " (threads sharing a core)" where the trials found the two threads on one core (here:
+    // when the other tests ctest runs beside this one hold the other CPU).
+    const std::string& chosen = p.W.prepared.chosen;
+    EXPECT_EQ(candidates.count(chosen.substr(0, chosen.find(' '))), 1u) << chosen;
+    EXPECT_TRUE(chosen.find(' ') == std::string::npos || chosen.substr(chosen.find(' ')) == " (threads sharing a core)")
+        << chosen;
     EXPECT_GT(p.W.prepared.setup_seconds, 0);
     const std::string key = p.W.prepared.key;
     k->run({&p.W, N, B.data(), N, C.data(), N, 2});

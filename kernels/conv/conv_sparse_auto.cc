@@ -38,8 +38,9 @@ std::shared_ptr<ConvPick> pick_fastest(const ConvArgs& a, std::string& chosen) {
       b.wsp = p.weights.get();
       p.fn(b);
     });
-  const std::size_t win = fastest_by_trials(runs);
-  chosen = names.at(win);
+  bool shared = false;
+  const std::size_t win = fastest_by_trials(runs, 3, a.threads, &shared);
+  chosen = names.at(win) + (shared ? " (threads sharing a core)" : "");
   return std::make_shared<ConvPick>(picks[win]);
 }
 

@@ -1269,8 +1269,9 @@ std::shared_ptr<AutoPick> pick_fastest_csr(const pb::SpmmArgs& g, std::string& c
       a.W = p.weights.get();
       p.fn(a);
     });
-  const std::size_t win = pb::fastest_by_trials(runs);
-  chosen = names[win];
+  bool shared = false;
+  const std::size_t win = pb::fastest_by_trials(runs, 3, g.threads, &shared);
+  chosen = names[win] + (shared ? " (threads sharing a core)" : "");
   return std::make_shared<AutoPick>(picks[win]);
 }
 

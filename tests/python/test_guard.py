@@ -2,6 +2,7 @@
 re-measure list, and a real run disturbed on purpose (busy loops on every core halfway through)."""
 import json
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -243,3 +244,23 @@ def test_each_repetition_carries_the_canaries_around_its_own_run(tmp_path):
         assert len(set(reps)) > 1, f"{name}: every repetition carries the same canary reading"
         median = next(b for b in runs if b.get("aggregate_name") == "median")
         assert median["guard_fma_gflops"] == pytest.approx(sorted(r[2] for r in reps)[1])
+
+
+@pytest.mark.skipif(not BIN.exists() or not shutil.which("taskset") or (os.cpu_count() or 1) < 2,
+                    reason="needs build/portable, taskset and two CPUs")
+def test_a_pick_made_with_the_threads_on_one_cpu_says_so(tmp_path):
+    """csr_auto's trials wait for the threads to have a core each (pb::threads_share_a_core); where they never do
+    (here: two threads on one CPU), the pick is made anyway, in bounded time, and its label says so."""
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({"threads": [2], "repetitions": 1, "min_time": 0.01,
+                               "spmm": [{"M": 256, "N": 64, "K": 256, "sparsity": [0.9], "pattern": ["random"],
+                                         "kernels": ["openmp/csr_auto"]}]}))
+    out = tmp_path / "o.json"
+    t0 = time.time()
+    proc = subprocess.run(["taskset", "-c", "0", str(BIN), f"--config={cfg}", f"--out={out}"], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert time.time() - t0 < 30
+    row = next(b for b in json.loads(out.read_text())["benchmarks"] if "csr_auto" in b["name"])
+    assert not row.get("error_occurred"), row.get("error_message")
+    assert row["label"].endswith(" (threads sharing a core)"), row["label"]

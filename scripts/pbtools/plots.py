@@ -185,8 +185,7 @@ def sparsity(runs, out: Path):
     """Speedup over the best dense kernel vs sparsity, one panel per shape and thread count. A kernel keeps its colour
     and a pattern its marker in every panel of its family (a panel can hold twenty series); every panel spans the
     same sparsities, so a layer measured at one sparsity sits where it belongs; the legends stand beside their
-    panels, not over the lines. A point measured while disturbed (either row, pbtools.guard) is ringed in red and left
-    out of the break-even mark, as analysis.break_evens leaves it out."""
+    panels, not over the lines. A point measured while disturbed (either row, pbtools.guard) is ringed in red."""
     groups = defaultdict(lambda: defaultdict(list))
     for i, (lab, ctx, rows) in enumerate(runs):
         for s in analysis.speedups(rows):
@@ -220,7 +219,7 @@ def sparsity(runs, out: Path):
             bad = [(a, b) for a, b, d in p if d]
             if bad:
                 ax.plot([a for a, _ in bad], [b for _, b in bad], "o", mfc="none", mec="red", ms=9, mew=1.2)
-            be = analysis.break_even([(a, b) for a, b, d in p if not d])
+            be = analysis.break_even([(a, b) for a, b, _ in p])
             if isinstance(be, float):
                 ax.plot([be], [1.0], "x", color=line.get_color(), ms=8)
         ax.axhline(1.0, color="black", lw=1)

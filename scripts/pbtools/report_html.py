@@ -95,8 +95,8 @@ def geomean_section(groups) -> list[str]:
             f"speedup over the fastest dense kernel at the same shape; then {esc(analysis.OURS)} (ours: per problem "
             "the fastest of our fixed kernels, chosen after the fact) over each other backend on the problems both "
             f"ran. {esc(analysis.PICKS_SAID)} pick among them at set-up: what a user gets without choosing. In "
-            "brackets: how many problems. Each figure comes from rows the guard found clean where there are any; "
-            "DISTURBED counts the problems where some figure could not.</p><table><tr><th>family</th><th>pattern</th><th>sparsity</th>"
+            "brackets: how many problems. DISTURBED counts the problems where a figure rests on a row measured while "
+            "disturbed.</p><table><tr><th>family</th><th>pattern</th><th>sparsity</th>"
             f"<th>problems</th>{head}</tr>{trs}</table></section>"]
 
 
@@ -145,9 +145,9 @@ def build(ctx, rows, pngs, c):
         parts.append("<section><h2>What pays here</h2><p class='note'>Per layer and sparsity, at "
                      f"{pays[0]['threads']} threads: the fastest pruned kernel against the best dense kernel at the same "
                      "shape (speedup = dense time / sparse time), and against the library a user would pick instead "
-                     "on the same weights and pattern (oneMKL's SpMM; oneDNN for a convolution). Rows the guard found "
-                     "measured while disturbed count only where a problem has no clean one; a verdict that rests on "
-                     "one is marked DISTURBED (hover for why).</p><table><tr><th>layer (M x N x K)</th><th>sparsity</th>"
+                     "on the same weights and pattern (oneMKL's SpMM; oneDNN for a convolution). A verdict that rests "
+                     "on a row measured while disturbed is marked DISTURBED (hover for why): a disturbance only adds "
+                     "time, so the fastest rows still decide, but the figure is less sure.</p><table><tr><th>layer (M x N x K)</th><th>sparsity</th>"
                      f"<th>fastest pruned kernel</th><th>best dense</th><th>speedup</th><th>vs library</th><th>set-up</th></tr>"
                      f"{trs}</table></section>")
     parts += geomean_section(analysis.sparse_geomeans(rows))

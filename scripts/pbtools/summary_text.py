@@ -109,8 +109,8 @@ def print_sparse_geomeans(groups) -> None:
           f"backend, on the problems both ran; {analysis.PICKS_SAID}\npick among them at set-up.\n"
           "(n): a cell over fewer of the line's problems")
     if any(g.get("disturbed") for g in groups):
-        print("*n: n of the line's problems have a figure only from rows measured while disturbed (each figure comes "
-              "from\nclean rows where there are any)")
+        print("*n: on n of the line's problems a figure rests on a row measured while disturbed (the fastest rows "
+              "decide\nall the same: a disturbance only adds time)")
     print(f"  {'family':<7}{'pattern':>{pw}}{'sparsity':>9}{'problems':>9}{'':4}"
           + "".join(f"{c:>{w}}" for c, w in zip(cols, width)))
     for g, cells in lines:
@@ -149,8 +149,8 @@ def print_summary(ctx, rows, c) -> None:
     disturbed = analysis.disturbed(ctx, rows)
     if disturbed:
         print(f"\n{len(disturbed)} rows measured while the machine was disturbed (the guard's canaries beside them "
-              "slowed, the host stole time, or their repetitions disagreed; ceilings leave them out, and speedups "
-              "use them only\nwhere a problem has no clean row, marked *n):")
+              "slowed, the host stole time, or their repetitions disagreed; ceilings leave them out; speedups "
+              "that rest on them\nare marked *n):")
         for f in disturbed[:20]:
             print(f"  {f['name']}: {f['reason']}")
     errors = [r for r in rows if r.error]

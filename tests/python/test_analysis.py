@@ -267,11 +267,11 @@ def test_thread_scaling_is_a_ratio_of_rates(fix):
     assert lines[(0, "gemm/openmp")][2] == pytest.approx(130 / 70, rel=0.05)
 
 
-def test_verdicts_come_from_rows_the_guard_found_clean_and_say_where_they_cannot():
-    """A row measured while the host put both vCPUs on one core (FMA canary halved) is no evidence: the dense
-    baseline, the fastest pruned kernel and the geomeans take clean rows where a problem has them, and a verdict that
-    rests on a disturbed row says so (a default run on the Zen 3 guest published 2:4 at 0.68x dense from rows measured
-    in that state)."""
+def test_verdicts_that_rest_on_a_disturbed_row_say_so():
+    """A row measured while the host put both vCPUs on one core (FMA canary halved) still bounds its kernel's time
+    from above, so the fastest rows decide each side as ever (preferring a slower clean row put a slower kernel under
+    "ours", below csr_auto, on the DLMC sample); but a verdict that rests on a disturbed row, on either side, says so
+    (a default run on the Zen 3 guest published 2:4 at 0.68x dense from rows measured in that state)."""
     from pbtools.results import rows as rows_of
 
     def b(name, t_us, fma=200.0):
@@ -284,27 +284,25 @@ def test_verdicts_come_from_rows_the_guard_found_clean_and_say_where_they_cannot
         b("spmm/openmp/csr/M:64/N:512/K:256/sparsity:0.90/pattern:magnitude/threads:2", 20),
         b("spmm/openmp/csr_l1/M:64/N:512/K:256/sparsity:0.90/pattern:magnitude/threads:2", 15, half),
         b("gemm/openmp/M:128/N:512/K:256/threads:2", 160),
-        b("spmm/openmp/csr/M:128/N:512/K:256/sparsity:0.90/pattern:magnitude/threads:2", 80, half)]
+        b("spmm/openmp/csr/M:128/N:512/K:256/sparsity:0.90/pattern:magnitude/threads:2", 80),
+        b("spmm/openmp/csr_l1/M:128/N:512/K:256/sparsity:0.90/pattern:magnitude/threads:2", 90, half)]
         + [b(f"peak/openmp/fma/dtype:f32/threads:{i}", 1) for i in range(1, 9)]}  # calm canaries: the run's 90th
     rows = rows_of(doc)
     flagged = {r.name for r in rows if r.disturbed}
     assert flagged == {"gemm/mkl/M:64/N:512/K:256/threads:2",
                        "spmm/openmp/csr_l1/M:64/N:512/K:256/sparsity:0.90/pattern:magnitude/threads:2",
-                       "spmm/openmp/csr/M:128/N:512/K:256/sparsity:0.90/pattern:magnitude/threads:2"}
+                       "spmm/openmp/csr_l1/M:128/N:512/K:256/sparsity:0.90/pattern:magnitude/threads:2"}
     assert all("FMA canary" in r.disturbed for r in rows if r.disturbed)
-    base = analysis.best_dense(rows)
-    assert base[("spmm", (64, 512, 256), 2, "f32")][1].backend == "openmp"  # the clean 80 us, not the flagged 60
+    assert analysis.best_dense(rows)[("spmm", (64, 512, 256), 2, "f32")][1].backend == "mkl"  # the fastest
     pays = {p["dims"]: p for p in analysis.what_pays(rows)}
     small, large = pays[(64, 512, 256)], pays[(128, 512, 256)]
-    assert small["best"].startswith("openmp/csr ") and small["speedup"] == pytest.approx(4.0)
-    assert small["disturbed"] is None
-    assert large["speedup"] == pytest.approx(2.0) and "measured while disturbed" in large["disturbed"]
+    assert small["best"].startswith("openmp/csr_l1 ") and small["speedup"] == pytest.approx(4.0)
+    assert "measured while disturbed" in small["disturbed"] and "its dense baseline was" in small["disturbed"]
+    assert large["best"].startswith("openmp/csr ") and large["speedup"] == pytest.approx(2.0)
+    assert large["disturbed"] is None  # a disturbed row that lost decides nothing
     g = analysis.sparse_geomeans(rows)[0]
     assert g["problems"] == 2 and g["disturbed"] == 1
     assert g["speedup"]["openmp"] == (pytest.approx((4.0 * 2.0) ** 0.5), 2)
-    curves = {(e["dims"], e["series"]) for e in analysis.break_evens(rows)}  # disturbed points left out
-    assert ((64, 512, 256), "openmp/csr magnitude") in curves and ((128, 512, 256), "openmp/csr magnitude") not in curves
-    assert ((64, 512, 256), "openmp/csr_l1 magnitude") not in curves
     from pbtools import report_html, summary_text
     assert "DISTURBED" in "".join(report_html.geomean_section([g]))
     import io

@@ -59,12 +59,10 @@ RowGuard RowGuards::around(const CanaryReading& before, const CpuTimes& before_t
   return g;
 }
 
-RowGuard RowGuards::close_open() {
+void RowGuards::close_open() {
   const Call call = *open_;
   open_.reset();
-  const RowGuard g = around(call.before, call.before_times, call.row);
-  closed_[call.row].push_back({call.iters, g});
-  return g;
+  closed_[call.row].push_back({call.iters, around(call.before, call.before_times, call.row)});
 }
 
 void RowGuards::invocation_starts(const std::string& row, std::int64_t iters) {

@@ -57,7 +57,7 @@ class RowGuards {
     std::int64_t iters = 0;
     RowGuard guard;
   };
-  RowGuard close_open();  // runs the canary: the reading after the open call (and before the next)
+  void close_open();  // runs the canary: the reading after the open call (and before the next), filed with it
   RowGuard around(const CanaryReading& before, const CpuTimes& before_times, const std::string& row);
 
   Canary canary_;

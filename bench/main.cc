@@ -54,8 +54,9 @@ Convolution: fp32, NCHW activations, KCRS filters, stride and padding; dilation 
 Benchmark names: <family>/<backend>[/<variant>]/<key>:<value>/... ; Google Benchmark appends /real_time to
 rows timed by the wall clock. Counters: flops (useful FLOP/s), bytes_per_second (compulsory traffic), ai
 (FLOP per byte), max_rel_err (vs the float64 oracle, checked before timing); guard_* (a ~12 ms canary after
-every repetition: clock, DRAM write speed, cross-core round trip, steal time; guard_suspect = 1 marks a row measured
-while disturbed; the config's "guard" key sets the margins or turns it off).
+every repetition: clock, FMA throughput, DRAM write speed, cross-core round trip, steal time; guard_suspect = 1
+marks a repetition, or on a row's mean and median the row, measured while disturbed; the config's "guard" key sets
+the margins or turns it off).
 Exit status: 0 on success, 2 on a bad flag, profile, config or file.
 )";
 

@@ -10,8 +10,8 @@
 namespace pb {
 
 // Whether `threads` threads' independent FMA chains, run at once, each ran at under 0.7 of the rate one thread
-// alone ran them at just before (about half where they share): the threads share a physical core (a host that put two vCPUs on the two hardware
-// threads of one core, or threads on one CPU). Costs about 1 ms. False for one thread.
+// alone ran them at just before (about half where they share): the threads share a physical core (a host that put
+// two vCPUs on the two hardware threads of one core, or threads on one CPU). Costs about 1 ms. False for one thread.
 bool threads_share_a_core(int threads);
 
 // Runs each candidate once (its own set-up and a warm-up), then `rounds` rounds of one call each in turn, so that a

@@ -38,13 +38,6 @@ def precision_accepts(ctx) -> dict:
     return out
 
 
-# Rows the guard found disturbed still take part in picking the fastest kernel of a side. A disturbance only adds
-# time, so a row's time bounds its kernel's from above, and the fastest measured is the best bound on each side,
-# disturbed or not: preferring a slower clean row (tried) put a slower kernel under "ours" where the fastest was
-# flagged for a far cross-core round trip, and csr_auto then read 1.27x the best of our fixed kernels on the DLMC
-# sample (Zen 3). What a disturbed pick changes is how sure the figure is: speedups carry `disturbed`, why.
-
-
 def is_dense_baseline(r) -> bool:
     """The run says which rows are dense baselines; a file without row descriptions: every gemm row, and conv rows of
     the unpruned layer."""
@@ -69,6 +62,11 @@ def remeasure_order(rows, names: list[str]) -> list[str]:
     return sorted(names, key=rank)
 
 
+# Rows the guard found disturbed still take part in picking the fastest kernel of a side. A disturbance only adds
+# time, so a row's time bounds its kernel's from above, and the fastest measured is the best bound on each side,
+# disturbed or not: preferring a slower clean row (tried) put a slower kernel under "ours" where the fastest was
+# flagged for a far cross-core round trip, and csr_auto then read 1.27x the best of our fixed kernels on the DLMC
+# sample (Zen 3). What a disturbed pick changes is how sure the figure is: speedups carry `disturbed`, why.
 def best_dense(rows) -> dict:
     """(family-of-dense, dims, threads, dtype) -> (time_ns, row) of the fastest dense kernel at that precision:
     gemm rows for spmm, conv rows at sparsity 0 for conv. A sparse speedup only counts against these, never

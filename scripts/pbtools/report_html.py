@@ -83,8 +83,10 @@ def geomean_section(groups) -> list[str]:
     def tr(g):
         spars = "all" if g["sparsity"] is None else f"{g['sparsity']:.2f}"
         n = g.get("disturbed", 0)
-        flag = f" <b title='{n} of these problems have a figure only from rows measured while disturbed'>({n} DISTURBED)</b>" if n else ""
-        return (f"<tr><td>{esc(g['family'])}</td><td>{esc(g['pattern'])}</td><td>{spars}</td><td>{g['problems']}{flag}</td>"
+        flag = (f" <b title='on {n} of these problems a figure rests on a row measured while disturbed'>"
+                f"({n} DISTURBED)</b>" if n else "")
+        return (f"<tr><td>{esc(g['family'])}</td><td>{esc(g['pattern'])}</td><td>{spars}</td>"
+                f"<td>{g['problems']}{flag}</td>"
                 + "".join(td(g["speedup"].get(b)) for b in backends)
                 + "".join(td(g["ours_over"].get(b)) for b in others) + "</tr>")
     trs = "".join(tr(g) for g in groups)
@@ -147,7 +149,8 @@ def build(ctx, rows, pngs, c):
                      "shape (speedup = dense time / sparse time), and against the library a user would pick instead "
                      "on the same weights and pattern (oneMKL's SpMM; oneDNN for a convolution). A verdict that rests "
                      "on a row measured while disturbed is marked DISTURBED (hover for why): a disturbance only adds "
-                     "time, so the fastest rows still decide, but the figure is less sure.</p><table><tr><th>layer (M x N x K)</th><th>sparsity</th>"
+                     "time, so the fastest rows still decide, but the figure is less sure.</p><table><tr>"
+                     "<th>layer (M x N x K)</th><th>sparsity</th>"
                      f"<th>fastest pruned kernel</th><th>best dense</th><th>speedup</th><th>vs library</th><th>set-up</th></tr>"
                      f"{trs}</table></section>")
     parts += geomean_section(analysis.sparse_geomeans(rows))

@@ -48,10 +48,10 @@ struct Taps {
 };
 
 // One tile: KV x L filters (from w, packed [c][r][s][KV x L]) by P outputs of one row, whose first input is x
-// (channel 0, filter row 0 of the padded input). Writes the outputs of filters [0, kvalid) to y (filter k at
+// (channel 0, filter row 0 of the padded input; channels cstride floats apart, rows rstride). Writes the outputs of filters [0, kvalid) to y (filter k at
 // y + k * ystride). FSC > 0: the filter width, known at compile time (else FS), so a filter row's taps unroll.
 template <class S, int KV, int P, int STR, bool SKIP = false, int FSC = 0>
-void tile(const float* x, const float* w, index_t C, index_t R, index_t FS, index_t plane, index_t Wp, float* y,
+void tile(const float* x, const float* w, index_t C, index_t R, index_t FS, index_t cstride, index_t rstride, float* y,
           index_t ystride, index_t kvalid, Taps taps) {
   using V = typename S::V;
   constexpr int L = S::L;
@@ -69,7 +69,7 @@ void tile(const float* x, const float* w, index_t C, index_t R, index_t FS, inde
           w += FS * KV * L;
           continue;
         }
-      const float* xr = x + c * plane + r * Wp;
+      const float* xr = x + c * cstride + r * rstride;
       const index_t fs = FSC > 0 ? FSC : FS;
       for (index_t q = 0; q < fs; ++q, w += KV * L) {
         // Without this the compiler carries the overlapping input values of tap q into tap q + 1 as scalars
@@ -395,33 +395,38 @@ void conv_dense_direct(const ConvArgs& a) {
       // against a row of KV vectors (one thread, C64-256 at 14-56): 0.52-0.56 on AVX-512, 0.68-0.75 on AVX2 (its
       // broadcasts are loads of their own). Split by count, at K = 48 one thread took the 32-filter block and the
       // other the 16: no faster than before.
-      // Open on Zen 3 (AVX2, 512 KiB L2): 2 threads scale poorly. At C128@28 one thread took 1.02x oneDNN's time and
-      // two 1.41x (oneDNN: 1.98x from 1 to 2 threads, ours 1.44x); timed inside, each thread's tiles ran about 1.5x
-      // slower with the other thread working (its input copy is 2% of the call). A 4 MiB triad on the other core slowed
-      // our one-thread layer 1.18x and not oneDNN's, so it waits on L3. Not cured (scripts/abab, 12 pairs, 1.00-1.03x):
-      // rows in bands with every block of the thread over a band (filters kept in L2), channels in chunks whose filters
-      // and input rows fit half of L1.
+      // On Zen 3 (AVX2, 512 KiB L2) 2 threads scaled poorly with the copy in planes (see below): at C128@28 one thread
+      // took 1.02x oneDNN's time and two 1.41x; a 4 MiB triad on the other core slowed our one-thread layer 1.18x
+      // and not oneDNN's. Not cured by (scripts/abab, 12 pairs, 1.00-1.03x): rows in bands with every block of the
+      // thread over a band (filters kept in L2), channels in chunks whose filters and input rows fit half of L1.
       constexpr index_t kFull = 4, kNarrow = L == 16 ? 2 : 3;
       const index_t items = nkb * OH, th = omp_get_thread_num(), nth = omp_get_num_threads();
       const index_t full = narrow ? (nkb - 1) * OH : items, cost = full * kFull + (items - full) * kNarrow;
       auto item_at = [&](index_t c) { return c <= full * kFull ? c / kFull : full + (c - full * kFull) / kNarrow; };
       const index_t i0 = item_at(cost * th / nth), i1 = item_at(cost * (th + 1) / nth);
-      // Each thread copies the input into zero-padded planes of its own, the padded rows its output rows read (all
+      // Each thread copies the input into zero-padded rows of its own, the padded rows its output rows read (all
       // of them once its items span a whole filter block): no thread reads what another wrote, so no barrier, and no
       // cache line crosses between cores. One copy shared by the threads, each writing half the channels, made the
       // layer 1.1-1.3x slower whenever the host placed the two vCPUs on cores without a shared L3 (Zen 4 guest, see
       // the guard's cross-core canary).
+      // The copy is row-major over channels ([row][c][column]), not in planes ([c][row][column]): a tile reads
+      // filter row r of every channel, which in planes is C runs of a few cache lines a plane apart (13 KiB at
+      // C64@56), a pattern the hardware prefetchers do not follow, so each output row's new input row came from L3
+      // one channel at a time. Row-major, the rows a tile reads are R contiguous runs of C x Wp floats. On Zen 3
+      // (scripts/abab, 16 pairs, ResNet-50's 3x3 layers C64@56 .. C512@7) the layers took 0.91-0.94x the time at
+      // one thread and 0.92-0.96x at two.
       static thread_local AlignedBuffer<float> planes;
       planes.reserve_at_least(static_cast<std::size_t>(s.C * plane));
       float* xp = planes.data();
+      const index_t rowstride = s.C * Wp;
       const bool all_rows = i1 - i0 >= OH || i0 / OH != (i1 - 1) / OH;
       const index_t ra = all_rows ? 0 : (i0 % OH) * s.stride;
       const index_t rb = all_rows ? Hp : std::min(Hp, ((i1 - 1) % OH) * s.stride + s.R);
       if (i1 > i0)
         for (index_t c = 0; c < s.C; ++c) {
-          float* d = xp + c * plane;
+          float* d = xp + c * Wp;
           for (index_t i = ra; i < rb; ++i) {
-            float* row = d + i * Wp;
+            float* row = d + i * rowstride;
             const index_t h = i - s.pad;
             if (h < 0 || h >= s.H) {
               std::memset(row, 0, sizeof(float) * Wp);
@@ -452,7 +457,7 @@ void conv_dense_direct(const ConvArgs& a) {
           const index_t qhi = std::clamp<index_t>(s.pad + s.W - (ow + P - 1) * s.stride, 0, s.S);
           const bool columns = qlo <= qhi;  // else a tap lies in the padding on both sides (a tile wider than W)
           const Taps taps{r0, r1, columns ? qlo : 0, columns ? qhi : s.S};
-          tiles[P - 1](xp + oh * s.stride * Wp + ow * s.stride, wk, s.C, s.R, s.S, plane, Wp,
+          tiles[P - 1](xp + oh * s.stride * rowstride + ow * s.stride, wk, s.C, s.R, s.S, Wp, rowstride,
                        y + (kb * KB) * OH * OW + oh * OW + ow, OH * OW, kvalid, taps);
           ow += P;
         }

@@ -293,11 +293,13 @@ void pointwise(const ConvArgs& a) {
       // Where rows of x are not whole vectors (HW = 196, 49: three loads in four would straddle two cache lines,
       // and the last vector would read past x), the thread's pixels of each chunk are first copied into aligned,
       // zero-padded rows, each thread its own (one copy shared by the threads that split the filters was 1.12x
-      // slower at C1024@14: half of it then comes from the other core's L2). A ragged last panel runs the instance
-      // with as few vectors as hold it (a full-width tile would waste up to NV - 1 vectors of FMAs).
+      // slower at C1024@14: half of it then comes from the other core's L2). The copied rows lie a whole number of
+      // cache lines apart: at C2048@7 rows of 56 floats (224 B) took 1.09x the time of rows of 64 at 1 and 2 threads
+      // on Zen 3 (scripts/abab, 14 pairs; C1024@14, 208 against 200, unchanged). A ragged last panel runs the
+      // instance with as few vectors as hold it (a full-width tile would waste up to NV - 1 vectors of FMAs).
       const index_t rem = HW % NR, nvr = (rem + L - 1) / L;
       const bool ragged = rem != 0 && p0 < p1 && p1 == panels, copy = p0 < p1 && HW % L != 0;
-      const index_t j0 = p0 * NR, jn = std::min(HW, p1 * NR) - j0, ldc = (jn + L - 1) / L * L;
+      const index_t j0 = p0 * NR, jn = std::min(HW, p1 * NR) - j0, ldc = (jn + 15) / 16 * 16;  // 64 B
       static thread_local AlignedBuffer<float> buf;
       if (copy) buf.reserve_at_least(static_cast<std::size_t>(kc * ldc));
       for (index_t c0 = 0; c0 < s.C; c0 += kc) {

@@ -321,6 +321,11 @@ int main(int argc, char** argv) {
   }
   benchmark::Shutdown();
 
+  if (ran == 0) {  // nothing is written: an empty --out file would read as a run that measured nothing
+    if (!g_tmp_out.empty()) std::remove(g_tmp_out.c_str());
+    std::fprintf(stderr, "prunebench: error: no benchmark matched (check --benchmark_filter)\n");
+    return 2;
+  }
   if (!g_tmp_out.empty()) {
     if (out_format == "json") add_row_meta(g_tmp_out, written);
     std::error_code ec;
@@ -330,10 +335,6 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "prunebench: error: cannot write %s: %s\n", out_path.c_str(), ec.message().c_str());
       return 2;
     }
-  }
-  if (ran == 0) {
-    std::fprintf(stderr, "prunebench: error: no benchmark matched (check --benchmark_filter)\n");
-    return 2;
   }
   return 0;
 }

@@ -30,6 +30,14 @@ def test_benchmark_out_writes_the_asked_format_atomically(tmp_path, fmt):
     assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no temporary file left
 
 
+@pytest.mark.parametrize("flag", ["--out", "--benchmark_out"])
+def test_a_filter_that_matches_nothing_writes_no_file(tmp_path, flag):
+    """Exit 2 with one line, and no output file: an empty one would read as a run that measured nothing."""
+    rc, _, err = run("--benchmark_filter=^no-such-row$", f"{flag}={tmp_path / 'o.json'}")
+    assert rc == 2 and "no benchmark matched" in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("value", ["0.01s", "0.01"])
 def test_min_time_in_either_form(value):
     rc, _, err = run(ROW, f"--benchmark_min_time={value}")

@@ -12,6 +12,7 @@
 #include "prunebench/cpu.h"
 #include "prunebench/memory.h"
 #include "prunebench/peak.h"
+#include "prunebench/pick.h"
 
 namespace pb::bench {
 
@@ -44,6 +45,9 @@ std::string judge(const RowGuard& row, const CanaryReading& calm, const GuardSet
       row.canary.fma_gflops < calm.fma_gflops * (1 - s.fma_margin))
     add(fmt("FMA canary %.0f GFLOP/s, %.0f%% under the run's calm %.0f GFLOP/s", row.canary.fma_gflops,
             100 * (1 - row.canary.fma_gflops / calm.fma_gflops), calm.fma_gflops));
+  if (row.threads >= 2 && row.canary.fma_share > 0 && row.canary.fma_share < kSharedCoreShare)
+    add(fmt("FMA canary: each core at %.0f%% of one core's rate alone (under %.0f%%: threads sharing a core)",
+            100 * row.canary.fma_share, 100 * kSharedCoreShare, 0));
   if (calm.c2c_ns > 0 && row.canary.c2c_ns > calm.c2c_ns * (1 + s.c2c_margin))
     add(fmt("cross-core round trip %.0f ns, %.1fx the run's calm %.0f ns", row.canary.c2c_ns,
             row.canary.c2c_ns / calm.c2c_ns, calm.c2c_ns));
@@ -99,6 +103,7 @@ RowGuard median_guard(const std::vector<RowGuard>& reps) {
   out.canary.write_gbs = median([](const RowGuard& r) { return r.canary.write_gbs; }, +positive);
   out.canary.c2c_ns = median([](const RowGuard& r) { return r.canary.c2c_ns; }, +positive);
   out.canary.fma_gflops = median([](const RowGuard& r) { return r.canary.fma_gflops; }, +positive);
+  out.canary.fma_share = median([](const RowGuard& r) { return r.canary.fma_share; }, +positive);
   out.steal_share = median([](const RowGuard& r) { return r.steal_share; }, +known);
   out.threads = reps.front().threads;
   return out;
@@ -156,7 +161,7 @@ Canary::Canary(int threads) : threads_(std::max(1, threads)) {
 CanaryReading Canary::measure() {
   constexpr std::int64_t kSteps = 1 << 22;     // ~0.3-0.5 ms at 2-3.5 GHz
   constexpr std::int64_t kFmaSteps = 1 << 18;  // 12 ymm or 16 zmm FMAs a step: ~0.5 ms
-  double clock[3], write[3], fma[3];
+  double clock[3], write[3], fma[3], share[3] = {};
   double sink = 0;
   for (int shot = 0; shot < 3; ++shot) {
     double slowest = 1e30;
@@ -173,6 +178,13 @@ CanaryReading Canary::measure() {
     const PeakRun p = peak_openmp(Dtype::f32, kFmaSteps, threads_, 0.999, 0.001);  // converges to 1: no overflow
     fma[shot] = p.flops / seconds_since(t1) / 1e9;
     sink += p.checksum;
+    if (threads_ >= 2) {  // one core alone, right after: fma_share
+      t1 = std::chrono::steady_clock::now();
+      const PeakRun one = peak_openmp(Dtype::f32, kFmaSteps, 1, 0.999, 0.001);
+      const double alone = one.flops / seconds_since(t1) / 1e9;
+      sink += one.checksum;
+      share[shot] = alone > 0 ? fma[shot] / threads_ / alone : 0;
+    }
     BwArgs a{buf_.data(), nullptr, nullptr, buf_.size(), 1, threads_, 0.0};
     const auto t0 = std::chrono::steady_clock::now();
     sink += bw_openmp(BwOp::write_nt, a);
@@ -186,7 +198,7 @@ CanaryReading Canary::measure() {
     c2c = median3(a, b, c);
   }
   return {median3(clock[0], clock[1], clock[2]), median3(write[0], write[1], write[2]), c2c,
-          median3(fma[0], fma[1], fma[2])};
+          median3(fma[0], fma[1], fma[2]), median3(share[0], share[1], share[2])};
 }
 
 // Threads 0 and 1 pass one cache line back and forth: thread 0 writes an odd count and waits for the next even

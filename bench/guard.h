@@ -20,6 +20,7 @@ struct CanaryReading {
   double write_gbs = 0;  // all cores streaming non-temporal stores to DRAM
   double c2c_ns = 0;     // a cache line's round trip between two of the row's cores (0: one thread)
   double fma_gflops = 0;  // all cores' FMA chains together (peak_openmp's f32 kernel)
+  double fma_share = 0;   // each core's share of that against one core's rate alone, just before (0: one thread)
 };
 
 // Margins (config key "guard"): a row is disturbed when the clock canary beside it ran more than `margin` below
@@ -51,6 +52,12 @@ struct CanaryReading {
 // there (103 GFLOP/s over two threads) or not (175-206) and lasts from tens of ms to seconds: a row that began in it
 // read 32.0, 32.4 and 32.3 ms (9-13 calm) between canaries of 203 and 103 GFLOP/s. A row next to a short episode
 // that missed it is measured again for nothing; one measured in it is not published as clean.
+// The run's calm state misses a run spent wholly in that state (a short filtered run: csr_l1 read 8.6-9.2 ms, 5.8-6.1
+// in the runs before and after, with the FMA canary at 126-130 GFLOP/s throughout and nothing flagged). So the canary
+// also runs the chains on one core alone, and a row of two or more threads is disturbed, whatever the run's calm
+// state, when each core ran at under pb::kSharedCoreShare (0.7) of that rate: what csr_auto's pick calls sharing a
+// core (prunebench/pick.h). A machine whose all-core FMA clock lies that far under its one-core clock would read as
+// disturbed throughout; the context's calm fma_share shows it.
 // spread: applied by the analysis alone (scripts/pbtools/guard.py), as it needs all of a row's repetitions: a row
 // of three or more whose median repetition took more than 1 + spread times its fastest is disturbed too. Recorded in
 // the context with the rest.
@@ -108,7 +115,8 @@ double steal_share(const CpuTimes& from, const CpuTimes& to);  // -1 when unknow
 // The canary itself: ~12 ms, the median of three shots of each kernel (~0.5-1.5 ms each: shorter shots spread twice
 // as wide here), so a single timer-tick blip does not flag a row while a disturbance that lasts (the kind that
 // spoils a row) does. With two or more threads, also the median of three shots of a cache-line ping-pong between
-// threads 0 and 1 (0.1-0.7 ms each; at most 5 ms, should the two share one core).
+// threads 0 and 1 (0.1-0.7 ms each; at most 5 ms, should the two share one core), and the FMA chains on one core
+// alone after each all-core shot (fma_share).
 class Canary {
  public:
   explicit Canary(int threads);

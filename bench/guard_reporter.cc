@@ -46,12 +46,15 @@ RowGuard RowGuards::around(const CanaryReading& before, const CpuTimes& before_t
   const CanaryReading now = canary_.measure();
   RowGuard g;
   // The better side: the higher rates, the shorter round trip (0, none measured, only where neither has one). The
-  // FMA canary alone takes the worse side (guard.h): the shared core it detects halves it or leaves it alone, and
-  // a row that starts in that state runs slow in every repetition while the canary before it read calm.
+  // FMA canary's two readings alone take the worse side (guard.h): the shared core they detect halves the rate or
+  // leaves it alone, and a row that starts in that state runs slow in every repetition while the canary before it
+  // read calm.
   const double c2c = before.c2c_ns > 0 && now.c2c_ns > 0 ? std::min(before.c2c_ns, now.c2c_ns)
                                                          : std::max(before.c2c_ns, now.c2c_ns);
+  const double share = before.fma_share > 0 && now.fma_share > 0 ? std::min(before.fma_share, now.fma_share)
+                                                                 : std::max(before.fma_share, now.fma_share);
   g.canary = {std::max(before.clock_ghz, now.clock_ghz), std::max(before.write_gbs, now.write_gbs), c2c,
-              std::min(before.fma_gflops, now.fma_gflops)};
+              std::min(before.fma_gflops, now.fma_gflops), share};
   g.steal_share = steal_share(before_times, now_times);
   g.threads = row_threads(row);
   last_ = now;
@@ -110,6 +113,7 @@ void set_guard_counters(benchmark::BenchmarkReporter::Run& r, const RowGuard& g,
   r.counters["guard_write_gbs"] = benchmark::Counter(g.canary.write_gbs);
   if (g.canary.c2c_ns > 0) r.counters["guard_c2c_ns"] = benchmark::Counter(g.canary.c2c_ns);
   r.counters["guard_fma_gflops"] = benchmark::Counter(g.canary.fma_gflops);
+  if (g.canary.fma_share > 0) r.counters["guard_fma_share"] = benchmark::Counter(g.canary.fma_share);
   if (g.steal_share >= 0) r.counters["guard_steal"] = benchmark::Counter(g.steal_share);
   r.counters["guard_suspect"] = benchmark::Counter(suspect ? 1.0 : 0.0);
 }

@@ -66,6 +66,26 @@ TEST(Guard, HalvedFmaThroughputIsDisturbed) {
   EXPECT_EQ(judge(shared, calm, s), "");
 }
 
+TEST(Guard, ThreadsSharingACoreAreDisturbedWhateverTheRunsCalmState) {
+  // A run spent wholly on a shared core: its calm FMA state is the halved one, so only the share against one core
+  // alone tells. Under pb::kSharedCoreShare (0.7) a row of two or more threads is disturbed.
+  GuardSettings s;
+  RowGuard shared = row(3.0, 44), apart = row(3.0, 44);
+  shared.threads = apart.threads = 2;
+  shared.canary.fma_gflops = apart.canary.fma_gflops = 126;
+  shared.canary.fma_share = 0.63;
+  apart.canary.fma_share = 0.72;  // over the line: a slow all-core clock, not a shared core
+  const CanaryReading calm{3.0, 44, 0, 130};
+  EXPECT_EQ(judge(shared, calm, s),
+            "FMA canary: each core at 63% of one core's rate alone (under 70%: threads sharing a core)");
+  EXPECT_EQ(judge(apart, calm, s), "");
+  RowGuard one_thread = shared;
+  one_thread.threads = 1;
+  EXPECT_EQ(judge(one_thread, calm, s), "");
+  shared.canary.fma_share = 0;  // not measured (a file or canary without it)
+  EXPECT_EQ(judge(shared, calm, s), "");
+}
+
 TEST(Guard, MarginsComeFromTheSettings) {
   GuardSettings s;
   s.margin = 0.5;

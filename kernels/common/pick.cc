@@ -46,7 +46,7 @@ bool threads_share_a_core(int threads) {
   if (threads < 2) return false;
   const double alone = fma_rate_per_thread(1);
   const double together = fma_rate_per_thread(threads);
-  return together < 0.7 * alone;  // sharing a core: about 0.5
+  return together < kSharedCoreShare * alone;
 }
 
 std::size_t fastest_by_trials(const std::vector<std::function<void()>>& runs, int rounds, int threads,

@@ -4,11 +4,14 @@ Every repetition carries guard_clock_ghz and guard_write_gbs (the better of the 
 after its own run, also where random interleaving spread a row's repetitions over the run:
 the slowest core's clock and a streaming write to DRAM on every core), guard_fma_gflops (the worse of the two FMA
 canaries: FMA chains on every core at once, which two vCPUs put on one physical core halve; rows of two or more
-threads are judged by it), guard_c2c_ns where it ran on two or more threads (a cache line's round trip between two of
+threads are judged by it; guard_fma_share: each core's rate in it against one core's alone, the worse side),
+guard_c2c_ns where it ran on two or more threads (a cache line's round trip between two of
 its cores) and guard_steal (the share of CPU time the host stole while it ran). A row is read by the median of its
 repetitions' readings (Row.counter), the binary's mean and median rows too. A row is disturbed when a rate canary
 fell more than its margin under the run's calm state (the 90th percentile of the rows' canaries), the round trip grew
-past 1 + c2c_margin times its calm state (the 10th percentile) or the steal share passed its limit: the same rule as
+past 1 + c2c_margin times its calm state (the 10th percentile), the FMA share fell under SHARED_CORE_SHARE (a row of
+two or more threads; whatever the run's calm state, which a run spent wholly on a shared core would set) or the steal
+share passed its limit: the same rule as
 judge() in bench/guard.cc, applied here to the whole file, so rows measured again by scripts/bench are judged together
 with the rest. The margins are the ones the run recorded in its context.
 
@@ -27,6 +30,9 @@ DEFAULTS = {"margin": 0.10, "memory_margin": 0.50, "steal": 0.05, "c2c_margin": 
 # The rows that measure the machine's limits (scripts/pbtools/ceilings.py); each takes its best repetition.
 CEILING_FAMILIES = ("peak", "mem_bw", "mem_lat", "latency_op")
 MIN_SPREAD_REPETITIONS = 3
+# Each core's FMA rate under this share of one core's alone: the threads share a physical core (kSharedCoreShare in
+# kernels/include/prunebench/pick.h, which csr_auto's pick uses too).
+SHARED_CORE_SHARE = 0.7
 
 
 def settings(ctx: dict) -> dict:
@@ -66,6 +72,10 @@ def reason(r, calm: tuple, s: dict) -> str | None:
         why.append(f"clock {c:.2f} GHz, {1 - c / clock:.0%} under the run's calm {clock:.2f} GHz")
     if fma and f and (r.p("threads") or 1) >= 2 and f < fma * (1 - s["fma_margin"]):  # one thread: not affected
         why.append(f"FMA canary {f:.0f} GFLOP/s, {1 - f / fma:.0%} under the run's calm {fma:.0f} GFLOP/s")
+    share = r.counter("guard_fma_share")
+    if share and (r.p("threads") or 1) >= 2 and share < SHARED_CORE_SHARE:
+        why.append(f"FMA canary: each core at {share:.0%} of one core's rate alone (under {SHARED_CORE_SHARE:.0%}: "
+                   "threads sharing a core)")
     if write and w and w < write * (1 - s["memory_margin"]):
         why.append(f"memory canary {w:.1f} GB/s, {1 - w / write:.0%} under the run's calm {write:.1f} GB/s")
     if c2c and rt and rt > c2c * (1 + s["c2c_margin"]):

@@ -83,6 +83,20 @@ def test_rows_whose_fma_canary_halved_are_disturbed():
     assert guard.disturbed(d2["context"], rows_of(d2)) == []
 
 
+def test_rows_whose_cores_ran_under_the_shared_core_share_are_disturbed_in_a_run_spent_there():
+    """A run spent wholly with two vCPUs on one core: its calm FMA state is the halved one, so only the canary's
+    share against one core alone (guard_fma_share) tells; under SHARED_CORE_SHARE a row of two or more threads is
+    flagged, as judge() in bench/guard.cc does."""
+    bs = [calm(f"spmm/openmp/nm/M:{m}/threads:2", guard_fma_gflops=126.0, guard_fma_share=0.63) for m in range(1, 6)]
+    bs.append(calm("spmm/openmp/nm/M:98/threads:2", guard_fma_gflops=126.0, guard_fma_share=0.72))
+    bs.append(calm("spmm/openmp/nm/M:96/threads:1", guard_fma_gflops=126.0, guard_fma_share=0.63))
+    d = doc(bs)
+    got = {x["name"]: x["reason"] for x in guard.disturbed(d["context"], rows_of(d))}
+    assert set(got) == {f"spmm/openmp/nm/M:{m}/threads:2" for m in range(1, 6)}
+    assert got["spmm/openmp/nm/M:1/threads:2"] == (
+        "FMA canary: each core at 63% of one core's rate alone (under 70%: threads sharing a core)")
+
+
 def test_the_calm_round_trip_leaves_out_the_shared_core():
     """A shared core has the shortest round trip (65 ns) beside a halved FMA canary: left out of the calm round trip,
     so a near row at 140 ns is not flagged as 2.2x a calm 65 ns (the rule of calm_state in bench/guard.h)."""

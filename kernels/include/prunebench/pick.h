@@ -9,9 +9,13 @@
 
 namespace pb {
 
-// Whether `threads` threads' independent FMA chains, run at once, each ran at under 0.7 of the rate one thread
-// alone ran them at just before (about half where they share): the threads share a physical core (a host that put
-// two vCPUs on the two hardware threads of one core, or threads on one CPU). Costs about 1 ms. False for one thread.
+// Below this share of one thread's FMA rate alone, threads that run FMA chains at once share a physical core
+// (about 0.5 where they do: a host that put two vCPUs on the two hardware threads of one core, or threads on one
+// CPU). The pick below and the guard's FMA canary (bench/guard.h) use the same line.
+constexpr double kSharedCoreShare = 0.7;
+
+// Whether `threads` threads' independent FMA chains, run at once, each ran at under kSharedCoreShare of the rate one
+// thread alone ran them at just before: the threads share a physical core. Costs about 1 ms. False for one thread.
 bool threads_share_a_core(int threads);
 
 // Runs each candidate once (its own set-up and a warm-up), then `rounds` rounds of one call each in turn, so that a

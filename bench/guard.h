@@ -52,12 +52,14 @@ struct CanaryReading {
 // there (103 GFLOP/s over two threads) or not (175-206) and lasts from tens of ms to seconds: a row that began in it
 // read 32.0, 32.4 and 32.3 ms (9-13 calm) between canaries of 203 and 103 GFLOP/s. A row next to a short episode
 // that missed it is measured again for nothing; one measured in it is not published as clean.
-// The run's calm state misses a run spent wholly in that state (a short filtered run: csr_l1 read 8.6-9.2 ms, 5.8-6.1
-// in the runs before and after, with the FMA canary at 126-130 GFLOP/s throughout and nothing flagged). So the canary
-// also runs the chains on one core alone, and a row of two or more threads is disturbed, whatever the run's calm
-// state, when each core ran at under pb::kSharedCoreShare (0.7) of that rate: what csr_auto's pick calls sharing a
-// core (prunebench/pick.h). A machine whose all-core FMA clock lies that far under its one-core clock would read as
-// disturbed throughout; the context's calm fma_share shows it.
+// The run's calm state cannot judge a run spent wholly in a slow state: a short filtered run read csr_l1 at 8.6-9.2
+// ms (5.8-6.1 in the runs just before and after) with the FMA canary at 126-130 GFLOP/s (calm: 200) throughout, and
+// flagged nothing. So the canary also runs the chains on one core alone, right after, and a row of two or more
+// threads is disturbed, whatever the run's calm state, when each core ran at under pb::kSharedCoreShare (0.7) of
+// that rate: what csr_auto's pick calls sharing a core (prunebench/pick.h). That run predates the share, so which
+// state it was is not known: a neighbour's work on the other hardware thread of each core slows one core alone as
+// much, and this rule does not see it. A machine whose all-core FMA clock lies that far under its one-core clock
+// would read as disturbed throughout; its rows' guard_fma_share show it.
 // spread: applied by the analysis alone (scripts/pbtools/guard.py), as it needs all of a row's repetitions: a row
 // of three or more whose median repetition took more than 1 + spread times its fastest is disturbed too. Recorded in
 // the context with the rest.

@@ -20,7 +20,7 @@ struct CanaryReading {
   double write_gbs = 0;  // all cores streaming non-temporal stores to DRAM
   double c2c_ns = 0;     // a cache line's round trip between two of the row's cores (0: one thread)
   double fma_gflops = 0;  // all cores' FMA chains together (peak_openmp's f32 kernel)
-  double fma_share = 0;   // each core's share of that against one core's rate alone, just before (0: one thread)
+  double fma_share = 0;   // each core's share of that against one core's rate alone, right after (0: one thread)
 };
 
 // Margins (config key "guard"): a row is disturbed when the clock canary beside it ran more than `margin` below

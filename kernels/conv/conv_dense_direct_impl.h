@@ -48,8 +48,9 @@ struct Taps {
 };
 
 // One tile: KV x L filters (from w, packed [c][r][s][KV x L]) by P outputs of one row, whose first input is x
-// (channel 0, filter row 0 of the padded input; channels cstride floats apart, rows rstride). Writes the outputs of filters [0, kvalid) to y (filter k at
-// y + k * ystride). FSC > 0: the filter width, known at compile time (else FS), so a filter row's taps unroll.
+// (channel 0, filter row 0 of the padded input; channels cstride floats apart, rows rstride). Writes the outputs
+// of filters [0, kvalid) to y (filter k at y + k * ystride). FSC > 0: the filter width, known at compile time
+// (else FS), so a filter row's taps unroll.
 template <class S, int KV, int P, int STR, bool SKIP = false, int FSC = 0>
 void tile(const float* x, const float* w, index_t C, index_t R, index_t FS, index_t cstride, index_t rstride, float* y,
           index_t ystride, index_t kvalid, Taps taps) {
@@ -398,9 +399,13 @@ void conv_dense_direct(const ConvArgs& a) {
       // broadcasts are loads of their own). Split by count, at K = 48 one thread took the 32-filter block and the
       // other the 16: no faster than before.
       // On Zen 3 (AVX2, 512 KiB L2) 2 threads scaled poorly with the copy in planes (see below): at C128@28 one thread
-      // took 1.02x oneDNN's time and two 1.41x; a 4 MiB triad on the other core slowed our one-thread layer 1.18x
-      // and not oneDNN's. Not cured by (scripts/abab, 12 pairs, 1.00-1.03x): rows in bands with every block of the
-      // thread over a band (filters kept in L2), channels in chunks whose filters and input rows fit half of L1.
+      // took 1.02x oneDNN's time and two 1.41x (ours 1.44x from the second thread); a 4 MiB triad on the other core
+      // slowed our one-thread layer 1.18x and not oneDNN's. Not cured by (scripts/abab, 12 pairs, 1.00-1.03x): rows in
+      // bands with every block of the thread over a band (filters kept in L2), channels in chunks whose filters and
+      // input rows fit half of L1. With the row-major copy the second thread gave 1.83-1.91x in the abab medians
+      // below, but two-thread C64@56 still ranges 1.38-1.77 ms across the repetitions of one run (oneDNN 1.25-1.49).
+      // Splitting the output rows between the threads (each copying its band, every block over each row) instead
+      // of the filter blocks: 0.97-0.98x at C64@56 and C128@28 (abab, 20 pairs; same within noise), 1.14x at C512@7.
       constexpr index_t kFull = 4, kNarrow = L == 16 ? 2 : 3;
       const index_t items = nkb * OH, th = omp_get_thread_num(), nth = omp_get_num_threads();
       const index_t full = narrow ? (nkb - 1) * OH : items, cost = full * kFull + (items - full) * kNarrow;

@@ -5,15 +5,14 @@ after its own run, also where random interleaving spread a row's repetitions ove
 the slowest core's clock and a streaming write to DRAM on every core), guard_fma_gflops (the worse of the two FMA
 canaries: FMA chains on every core at once, which two vCPUs put on one physical core halve; rows of two or more
 threads are judged by it; guard_fma_share: each core's rate in it against one core's alone, the worse side),
-guard_c2c_ns where it ran on two or more threads (a cache line's round trip between two of
-its cores) and guard_steal (the share of CPU time the host stole while it ran). A row is read by the median of its
-repetitions' readings (Row.counter), the binary's mean and median rows too. A row is disturbed when a rate canary
-fell more than its margin under the run's calm state (the 90th percentile of the rows' canaries), the round trip grew
-past 1 + c2c_margin times its calm state (the 10th percentile), the FMA share fell under SHARED_CORE_SHARE (a row of
-two or more threads; whatever the run's calm state, which a run spent wholly on a shared core would set) or the steal
-share passed its limit: the same rule as
-judge() in bench/guard.cc, applied here to the whole file, so rows measured again by scripts/bench are judged together
-with the rest. The margins are the ones the run recorded in its context.
+guard_c2c_ns where it ran on two or more threads (a cache line's round trip between two of its cores) and guard_steal
+(the share of CPU time the host stole while it ran). A row is read by the median of its repetitions' readings
+(Row.counter), the binary's mean and median rows too. A row is disturbed when a rate canary fell more than its margin
+under the run's calm state (the 90th percentile of the rows' canaries), the round trip grew past 1 + c2c_margin times
+its calm state (the 10th percentile), the FMA share fell under SHARED_CORE_SHARE (a row of two or more threads,
+whatever the run's calm state, which a run spent wholly on a shared core would set) or the steal share passed its
+limit: the same rule as judge() in bench/guard.cc, applied here to the whole file, so rows measured again by
+scripts/bench are judged together with the rest. The margins are the ones the run recorded in its context.
 
 One rule only this side applies, as it needs all of a row's repetitions (the binary judges a row at its first report):
 a row whose median repetition took more than 1 + spread times its fastest (three repetitions or more in one run) was

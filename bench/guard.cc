@@ -160,7 +160,6 @@ Canary::Canary(int threads) : threads_(std::max(1, threads)) {
 
 CanaryReading Canary::measure() {
   constexpr std::int64_t kSteps = 1 << 22;     // ~0.3-0.5 ms at 2-3.5 GHz
-  constexpr std::int64_t kFmaSteps = 1 << 18;  // 12 ymm or 16 zmm FMAs a step: ~0.5 ms
   double clock[3], write[3], fma[3], share[3] = {};
   double sink = 0;
   for (int shot = 0; shot < 3; ++shot) {
@@ -174,16 +173,11 @@ CanaryReading Canary::measure() {
     }
     clock[shot] = slowest;
     sink += static_cast<double>(chains);
-    auto t1 = std::chrono::steady_clock::now();
-    const PeakRun p = peak_openmp(Dtype::f32, kFmaSteps, threads_, 0.999, 0.001);  // converges to 1: no overflow
-    fma[shot] = p.flops / seconds_since(t1) / 1e9;
-    sink += p.checksum;
+    const double per_thread = fma_rate_per_thread(threads_);
+    fma[shot] = per_thread * threads_ / 1e9;
     if (threads_ >= 2) {  // one core alone, right after: fma_share
-      t1 = std::chrono::steady_clock::now();
-      const PeakRun one = peak_openmp(Dtype::f32, kFmaSteps, 1, 0.999, 0.001);
-      const double alone = one.flops / seconds_since(t1) / 1e9;
-      sink += one.checksum;
-      share[shot] = alone > 0 ? fma[shot] / threads_ / alone : 0;
+      const double alone = fma_rate_per_thread(1);
+      share[shot] = alone > 0 ? per_thread / alone : 0;
     }
     BwArgs a{buf_.data(), nullptr, nullptr, buf_.size(), 1, threads_, 0.0};
     const auto t0 = std::chrono::steady_clock::now();

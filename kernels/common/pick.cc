@@ -16,19 +16,6 @@ constexpr int kMaxCalmWaits = 10;
 // spell of it): later picks then try once, not ten times, until a try finds them apart.
 std::atomic<bool> g_sharing_persists{false};
 
-// FLOP/s per thread of peak_openmp's f32 chains on `threads` threads at once (~0.5 ms, as the guard's canary: on the
-// Zen 3 guest, 300 probes of 2 threads against 1 read 0.80 at their 1st percentile, 0.98 at the median; shots of
-// 0.13 ms read under 0.65 one time in twenty, the threads' wake-up in them).
-double fma_rate_per_thread(int threads) {
-  constexpr std::int64_t kSteps = 1 << 18;
-  const auto t0 = std::chrono::steady_clock::now();
-  const PeakRun p = peak_openmp(Dtype::f32, kSteps, threads, 0.999, 0.001);  // converges to 1: no overflow
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  volatile double keep = p.checksum;
-  (void)keep;
-  return s > 0 ? p.flops / s / threads : 0;
-}
-
 std::vector<double> trials(const std::vector<std::function<void()>>& runs, int rounds) {
   // The best call of each, not the mean: the machine only ever adds time (interrupts, the other vCPU's neighbour).
   std::vector<double> best(runs.size(), 1e300);
@@ -41,6 +28,18 @@ std::vector<double> trials(const std::vector<std::function<void()>>& runs, int r
   return best;
 }
 }  // namespace
+
+// ~0.5 ms a shot: on the Zen 3 guest, 300 probes of 2 threads against 1 read 0.80 at their 1st percentile, 0.98 at
+// the median; shots of 0.13 ms read under 0.65 one time in twenty, the threads' wake-up in them.
+double fma_rate_per_thread(int threads) {
+  constexpr std::int64_t kSteps = 1 << 18;  // 12 ymm or 16 zmm FMAs a step
+  const auto t0 = std::chrono::steady_clock::now();
+  const PeakRun p = peak_openmp(Dtype::f32, kSteps, threads, 0.999, 0.001);  // converges to 1: no overflow
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  volatile double keep = p.checksum;
+  (void)keep;
+  return s > 0 ? p.flops / s / threads : 0;
+}
 
 bool threads_share_a_core(int threads) {
   if (threads < 2) return false;

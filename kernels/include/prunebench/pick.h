@@ -14,6 +14,10 @@ namespace pb {
 // CPU). The pick below and the guard's FMA canary (bench/guard.h) use the same line.
 constexpr double kSharedCoreShare = 0.7;
 
+// FLOP/s per thread of peak_openmp's f32 FMA chains run on `threads` threads at once (~0.5 ms). The guard's FMA
+// canary (bench/guard.h) and threads_share_a_core read it.
+double fma_rate_per_thread(int threads);
+
 // Whether `threads` threads' independent FMA chains, run at once, each ran at under kSharedCoreShare of the rate one
 // thread alone ran them at just before: the threads share a physical core. Costs about 1 ms. False for one thread.
 bool threads_share_a_core(int threads);

@@ -121,7 +121,7 @@ TEST(Spmm, EveryColumnTileWidth) {
 
 // Where each B row feeds many non-zeros and a K panel at full width is past half of L2 (here 4100 x 600 floats, 9.8
 // MB, in three panels; 48 non-zeros per B row), our kernels copy each panel's column slice into a contiguous
-// buffer first (pack_pays in spmm_openmp_impl.h): the copies' edges (B's leading dimension, ragged column tiles,
+// buffer first (pack_pays in spmm_openmp_slices.h): the copies' edges (B's leading dimension, ragged column tiles,
 // the last short panel) and the alternating buffers with 1 and 3 threads.
 TEST(Spmm, PackedColumnSlices) {
   for (const std::string pattern : {"random", "2:4"}) {

@@ -20,6 +20,6 @@ struct SimdAvx512 {
   static V set1(float x) { return _mm512_set1_ps(x); }
   static V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
-  static void keep_in_register(V& v) { asm("" : "+x"(v)); }  // no instruction (see its use in spmm_openmp_impl.h)
+  static void keep_in_register(V& v) { asm("" : "+x"(v)); }  // no instruction (see its use in spmm_openmp_bsr.h)
 };
 }  // namespace

@@ -28,7 +28,7 @@ struct SimdGeneric {
   static V set1(float x) { return V{x, x, x, x}; }
   static V fmadd(V a, V b, V c) { return a * b + c; }
   static V add(V a, V b) { return a + b; }
-  static void keep_in_register([[maybe_unused]] V& v) {  // no instruction (see its use in spmm_openmp_impl.h)
+  static void keep_in_register([[maybe_unused]] V& v) {  // no instruction (see its use in spmm_openmp_bsr.h)
 #if defined(__x86_64__) || defined(__i386__)
     asm("" : "+x"(v));
 #endif

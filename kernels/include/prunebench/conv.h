@@ -47,7 +47,8 @@ void conv_naive(const ConvArgs& a);          // direct seven-loop
 void conv_eigen_im2col(const ConvArgs& a);   // im2col + Eigen GEMM
 void conv_openmp(const ConvArgs& a);         // 1x1/stride 1/pad 0 as one GEMM; otherwise im2col + our GEMM
 // Dense filters without im2col: register tiles of output channels x outputs of a row over a padded input copy
-// (conv_dense_direct_impl.h); 1x1 layers and strides above 2 go to conv_openmp. Every ISA instance for the tests.
+// (conv_dense_direct_impl.h); 1x1 layers (stride 1, no padding) as register-tiled GEMMs over the input as it lies
+// (conv_dense_pointwise_impl.h); strides above 2 go to conv_openmp. Every ISA instance for the tests.
 void conv_openmp_direct(const ConvArgs& a);
 std::vector<std::pair<std::string, ConvFn>> conv_dense_direct_isa_variants();
 void conv_onednn(const ConvArgs& a);         // oneDNN's own choice of algorithm and layouts

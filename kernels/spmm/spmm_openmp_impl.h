@@ -29,9 +29,10 @@ using pb::index_t;
 
 std::string openmp_always() { return {}; }
 
-// The registry entries of the openmp SpMM kernels, one line each. They sit here, beside the templates, because
-// each ISA translation unit (spmm_openmp_<isa>.cc) instantiates the whole table: spmm_kernels() takes the widest
-// instance this CPU runs, the tests take every instance. A new variant is its template above and one line here.
+// The registry entries of the openmp SpMM kernels, one line each. They sit here, where every template is included,
+// because each ISA translation unit (spmm_openmp_<isa>.cc) instantiates the whole table: spmm_kernels() takes the
+// widest instance this CPU runs, the tests take every instance. A new variant is its template (a file of its own,
+// included above) and one line here.
 template <class T>
 std::vector<pb::Kernel<pb::SpmmFn>> openmp_spmm_table() {
   using pb::pattern_fits_bsr, pb::pattern_fits_csr, pb::pattern_fits_nm;

@@ -150,6 +150,12 @@ inline __m128 gather4(const float* b, const std::int32_t* col, index_t ldb) {
 // thread, against the scalar loop): 0.64-0.67x the time; with one 32-bit load per index 0.78-0.80x, with 16-bit
 // indices (a packed copy made at set-up) 0.67-0.74x (the shifts to unpack them cost more than the loads they save).
 // DLMC final_dense at 2 threads (abab, 8 pairs): 0.65-0.85x the time, the least at 95%, in the AVX-512 and AVX2 units.
+// Tried on Zen 3 (AVX2): AVX2's gather instruction, 1.9x the time of this loop in a microbenchmark of it; eight B
+// elements per vector, each broadcast from memory (a load, no shuffle) and blended into its lane, in two chains joined
+// by a last blend: 1.01-1.08x the time (abab, 16 pairs, final_dense at 70-95%, 1 and 2 threads; its eight indices read
+// by one 32-byte memcpy went through the stack and took 2x), so not kept. On Intel cores the blends might win:
+// vinsertps and the join of two halves (14 shuffles per 16 non-zeros) all go to port 5, the blends to three ports. Not
+// measured there.
 template <bool UnitStride>
 inline float dot_gathered(const float* v, const std::int32_t* col, index_t n, const float* b, index_t ldb) {
   __m256 a0 = _mm256_setzero_ps(), a1 = a0;

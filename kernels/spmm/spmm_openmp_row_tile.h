@@ -154,8 +154,10 @@ inline __m128 gather4(const float* b, const std::int32_t* col, index_t ldb) {
 // elements per vector, each broadcast from memory (a load, no shuffle) and blended into its lane, in two chains joined
 // by a last blend: 1.01-1.08x the time (abab, 16 pairs, final_dense at 70-95%, 1 and 2 threads; its eight indices read
 // by one 32-byte memcpy went through the stack and took 2x), so not kept. On Intel cores the blends might win:
-// vinsertps and the join of two halves (14 shuffles per 16 non-zeros) all go to port 5, the blends to three ports. Not
-// measured there.
+// vinsertps and the join of two halves (14 shuffles per 16 non-zeros) all go to port 5, the blends to three ports.
+// llvm-mca 14 puts the two loops at 9.9 and 12.1 cycles per 16 non-zeros on znver3 (the order measured), 14.1 and 13.1
+// on its Skylake-to-Sapphire-Rapids models, where the blends' 26 loads then bind on two load ports (Golden Cove has
+// three). Not measured on Intel.
 template <bool UnitStride>
 inline float dot_gathered(const float* v, const std::int32_t* col, index_t n, const float* b, index_t ldb) {
   __m256 a0 = _mm256_setzero_ps(), a1 = a0;
